@@ -1,0 +1,17 @@
+//! # opennebula
+//!
+//! A typed, fast and safe client for the [OpenNebula](https://opennebula.io) XML-RPC API.
+//!
+//! PLACEHOLDER crate docs: the quick start lands with the client core.
+
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod api;
+pub mod error;
+pub mod models;
+pub mod template;
+pub mod xml;
+
+pub use error::{Error, ErrorCode, OneError, Result};
+pub use template::Template;

@@ -1,0 +1,606 @@
+//! The small XML layer shared by the generated models, the templates and the wire codec.
+//!
+//! OpenNebula documents are plain element trees: no attributes, no mixed content, text in
+//! leaves (often wrapped in CDATA). [`XmlReader`] is a thin pull reader over `quick-xml` tuned
+//! for exactly that shape, and [`XmlWriter`] writes it back. Both are hand-written rather than
+//! serde-driven because they sit on the hot path of every pool decode (see the performance
+//! notes in the README): element names are matched as byte slices, text is borrowed from the
+//! input whenever it needs no unescaping, and nothing builds a DOM.
+//!
+//! Hostile input is bounded: a document may not nest deeper than [`XmlReader::max_depth`],
+//! and a `<!DOCTYPE>` (the only way to declare entities, hence entity-expansion bombs) is
+//! refused outright.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use quick_xml::events::{BytesStart, Event};
+
+/// Default maximum element nesting accepted by [`XmlReader`]. OpenNebula documents nest about
+/// ten levels deep; the limit only exists to stop hostile input.
+pub const DEFAULT_MAX_DEPTH: usize = 128;
+
+/// An XML document could not be read. Carries the byte offset where reading stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XmlError {
+    /// What went wrong, for humans.
+    pub message: String,
+    /// Byte offset in the input where the problem was detected.
+    pub position: u64,
+}
+
+impl fmt::Display for XmlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (at byte {})", self.message, self.position)
+    }
+}
+
+impl std::error::Error for XmlError {}
+
+/// Types that can be read from an OpenNebula XML element.
+///
+/// Implemented by every generated model type and by [`Template`](crate::template::Template).
+pub trait FromXml: Sized {
+    /// Reads `Self` from the element `start`, which the reader has just returned from
+    /// [`XmlReader::root`] or [`XmlReader::next_child`]. Implementations must consume the
+    /// element up to and including its end tag.
+    fn read_xml(reader: &mut XmlReader<'_>, start: &Element<'_>) -> Result<Self, XmlError>;
+
+    /// Parses a whole document whose root element is `Self`.
+    fn from_xml(input: &str) -> Result<Self, XmlError> {
+        Self::from_xml_bytes(input.as_bytes())
+    }
+
+    /// Parses a whole document (UTF-8 bytes) whose root element is `Self`.
+    fn from_xml_bytes(input: &[u8]) -> Result<Self, XmlError> {
+        let mut reader = XmlReader::new(input);
+        let root = reader.root()?;
+        let value = Self::read_xml(&mut reader, &root)?;
+        reader.finish()?;
+        Ok(value)
+    }
+}
+
+/// Types that can be written as OpenNebula XML.
+pub trait ToXml {
+    /// Writes `self` as an element named `name`.
+    fn write_xml(&self, writer: &mut XmlWriter, name: &str);
+
+    /// The element name used when `self` is a document root.
+    fn root_name(&self) -> &'static str;
+
+    /// Serializes `self` as a whole document, exactly as oned prints it (no XML declaration,
+    /// no namespace, no whitespace between elements).
+    fn to_xml(&self) -> String {
+        let mut writer = XmlWriter::new();
+        self.write_xml(&mut writer, self.root_name());
+        writer.into_string()
+    }
+}
+
+/// An element start tag returned by [`XmlReader`].
+#[derive(Debug, Clone)]
+pub struct Element<'a> {
+    start: BytesStart<'a>,
+    empty: bool,
+}
+
+impl<'a> Element<'a> {
+    /// The element's local name (any namespace prefix removed), as raw bytes.
+    #[inline]
+    pub fn name(&self) -> &[u8] {
+        let name = self.start.name().into_inner();
+        match memchr::memchr(b':', name) {
+            Some(i) => &name[i + 1..],
+            None => name,
+        }
+    }
+
+    /// The element's local name as text (lossy for invalid UTF-8).
+    pub fn name_str(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(self.name())
+    }
+
+    /// `true` for `<A/>`: the element has no content and no end tag.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.empty
+    }
+}
+
+/// One piece of element content returned by [`XmlReader::next_node`].
+#[derive(Debug, Clone)]
+pub enum Node<'a> {
+    /// A child element (consume it before asking for the next node).
+    Element(Element<'a>),
+    /// A run of character data, unescaped.
+    Text(Cow<'a, str>),
+}
+
+/// A pull reader over an OpenNebula XML document. See the [module docs](self).
+pub struct XmlReader<'a> {
+    reader: quick_xml::Reader<&'a [u8]>,
+    input: &'a [u8],
+    depth: usize,
+    max_depth: usize,
+}
+
+impl fmt::Debug for XmlReader<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("XmlReader")
+            .field("position", &self.position())
+            .field("depth", &self.depth)
+            .finish()
+    }
+}
+
+impl<'a> XmlReader<'a> {
+    /// A reader over `input` with the default depth limit.
+    pub fn new(input: &'a [u8]) -> Self {
+        let mut reader = quick_xml::Reader::from_reader(input);
+        let config = reader.config_mut();
+        config.trim_text(false);
+        config.check_end_names = true;
+        config.expand_empty_elements = false;
+        XmlReader {
+            reader,
+            input,
+            depth: 0,
+            max_depth: DEFAULT_MAX_DEPTH,
+        }
+    }
+
+    /// Sets the maximum element nesting depth (default [`DEFAULT_MAX_DEPTH`]).
+    pub fn with_max_depth(mut self, max_depth: usize) -> Self {
+        self.max_depth = max_depth;
+        self
+    }
+
+    /// The maximum element nesting depth this reader accepts.
+    pub fn max_depth(&self) -> usize {
+        self.max_depth
+    }
+
+    /// Current byte offset in the input.
+    pub fn position(&self) -> u64 {
+        self.reader.buffer_position()
+    }
+
+    /// The whole input this reader was created over.
+    pub fn input(&self) -> &'a [u8] {
+        self.input
+    }
+
+    /// Builds an [`XmlError`] at the current position.
+    pub fn error(&self, message: impl Into<String>) -> XmlError {
+        XmlError {
+            message: message.into(),
+            position: self.position(),
+        }
+    }
+
+    fn quick_error(&self, err: quick_xml::Error) -> XmlError {
+        XmlError {
+            message: format!("malformed XML: {err}"),
+            position: self.reader.error_position(),
+        }
+    }
+
+    #[inline]
+    fn next_event(&mut self) -> Result<Event<'a>, XmlError> {
+        match self.reader.read_event() {
+            Ok(Event::DocType(_)) => Err(self.error("DOCTYPE declarations are not accepted")),
+            Ok(event) => Ok(event),
+            Err(err) => Err(self.quick_error(err)),
+        }
+    }
+
+    fn enter(&mut self, start: BytesStart<'a>, empty: bool) -> Result<Element<'a>, XmlError> {
+        if !empty {
+            if self.depth >= self.max_depth {
+                return Err(self.error(format!(
+                    "elements nested deeper than the limit of {}",
+                    self.max_depth
+                )));
+            }
+            self.depth += 1;
+        }
+        Ok(Element { start, empty })
+    }
+
+    /// Reads up to the document's root element and returns it. Skips the XML declaration,
+    /// comments, processing instructions and whitespace.
+    pub fn root(&mut self) -> Result<Element<'a>, XmlError> {
+        loop {
+            match self.next_event()? {
+                Event::Start(start) => return self.enter(start, false),
+                Event::Empty(start) => return self.enter(start, true),
+                Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
+                Event::Text(text) if text.iter().all(u8::is_ascii_whitespace) => {}
+                Event::Eof => return Err(self.error("document has no root element")),
+                _ => return Err(self.error("unexpected content before the root element")),
+            }
+        }
+    }
+
+    /// After the root element has been read: checks that only whitespace, comments and
+    /// processing instructions follow.
+    pub fn finish(&mut self) -> Result<(), XmlError> {
+        loop {
+            match self.next_event()? {
+                Event::Eof => return Ok(()),
+                Event::Comment(_) | Event::PI(_) => {}
+                Event::Text(text) if text.iter().all(u8::is_ascii_whitespace) => {}
+                _ => return Err(self.error("unexpected content after the root element")),
+            }
+        }
+    }
+
+    /// The next child element of `parent`, or `None` once `parent`'s end tag has been read.
+    ///
+    /// Text, comments and processing instructions between children are skipped. Each child
+    /// returned must be consumed (by [`read_text`](Self::read_text), [`skip`](Self::skip),
+    /// a [`FromXml`] implementation, or by calling `next_child` on it until `None`) before the
+    /// next call for `parent`.
+    #[inline]
+    pub fn next_child(&mut self, parent: &Element<'_>) -> Result<Option<Element<'a>>, XmlError> {
+        if parent.empty {
+            return Ok(None);
+        }
+        loop {
+            match self.next_event()? {
+                Event::Start(start) => return self.enter(start, false).map(Some),
+                Event::Empty(start) => return self.enter(start, true).map(Some),
+                Event::End(_) => {
+                    self.depth -= 1;
+                    return Ok(None);
+                }
+                Event::Text(_)
+                | Event::CData(_)
+                | Event::GeneralRef(_)
+                | Event::Comment(_)
+                | Event::PI(_) => {}
+                Event::Eof => return Err(self.error("unexpected end of document")),
+                Event::Decl(_) | Event::DocType(_) => {
+                    return Err(self.error("unexpected declaration inside an element"))
+                }
+            }
+        }
+    }
+
+    /// The next piece of `parent`'s content: a child element, or a run of text (text, CDATA
+    /// and entity references are returned piece by piece, unescaped). `None` once `parent`'s
+    /// end tag has been read. Comments and processing instructions are skipped.
+    ///
+    /// This is the mixed-content counterpart of [`next_child`](Self::next_child), for readers
+    /// (such as templates) that must tell `<A>text</A>` from `<A><B>..</B></A>`.
+    pub fn next_node(&mut self, parent: &Element<'_>) -> Result<Option<Node<'a>>, XmlError> {
+        if parent.empty {
+            return Ok(None);
+        }
+        loop {
+            match self.next_event()? {
+                Event::Start(start) => return self.enter(start, false).map(|e| Some(Node::Element(e))),
+                Event::Empty(start) => return self.enter(start, true).map(|e| Some(Node::Element(e))),
+                Event::End(_) => {
+                    self.depth -= 1;
+                    return Ok(None);
+                }
+                Event::Text(piece) => {
+                    return self.utf8(piece.into_inner()).map(|t| Some(Node::Text(t)));
+                }
+                Event::CData(piece) => {
+                    return self.utf8(piece.into_inner()).map(|t| Some(Node::Text(t)));
+                }
+                Event::GeneralRef(reference) => {
+                    let c = self.resolve_reference(&reference)?;
+                    return Ok(Some(Node::Text(Cow::Owned(c.to_string()))));
+                }
+                Event::Comment(_) | Event::PI(_) => {}
+                Event::Eof => return Err(self.error("unexpected end of document")),
+                Event::Decl(_) | Event::DocType(_) => {
+                    return Err(self.error("unexpected declaration inside an element"))
+                }
+            }
+        }
+    }
+
+    /// Reads the text content of `element` (text and CDATA sections, entities resolved) and
+    /// consumes its end tag. Child elements inside it are skipped. Borrows from the input
+    /// when the content is a single piece that needs no unescaping.
+    pub fn read_text(&mut self, element: &Element<'_>) -> Result<Cow<'a, str>, XmlError> {
+        if element.empty {
+            return Ok(Cow::Borrowed(""));
+        }
+        let mut text: Cow<'a, str> = Cow::Borrowed("");
+        loop {
+            match self.next_event()? {
+                Event::Text(piece) => {
+                    let piece = self.utf8(piece.into_inner())?;
+                    append(&mut text, piece);
+                }
+                Event::CData(piece) => {
+                    let piece = self.utf8(piece.into_inner())?;
+                    append(&mut text, piece);
+                }
+                Event::GeneralRef(reference) => {
+                    let resolved = self.resolve_reference(&reference)?;
+                    text.to_mut().push(resolved);
+                }
+                Event::End(_) => {
+                    self.depth -= 1;
+                    return Ok(text);
+                }
+                Event::Start(start) => {
+                    let child = self.enter(start, false)?;
+                    self.skip(&child)?;
+                }
+                Event::Empty(_) | Event::Comment(_) | Event::PI(_) => {}
+                Event::Eof => return Err(self.error("unexpected end of document")),
+                Event::Decl(_) | Event::DocType(_) => {
+                    return Err(self.error("unexpected declaration inside an element"))
+                }
+            }
+        }
+    }
+
+    /// Skips `element` and everything inside it, up to and including its end tag.
+    pub fn skip(&mut self, element: &Element<'_>) -> Result<(), XmlError> {
+        if element.empty {
+            return Ok(());
+        }
+        let target = self.depth - 1;
+        loop {
+            match self.next_event()? {
+                Event::Start(start) => {
+                    self.enter(start, false)?;
+                }
+                Event::End(_) => {
+                    self.depth -= 1;
+                    if self.depth == target {
+                        return Ok(());
+                    }
+                }
+                Event::Eof => return Err(self.error("unexpected end of document")),
+                Event::DocType(_) => return Err(self.error("DOCTYPE declarations are not accepted")),
+                _ => {}
+            }
+        }
+    }
+
+    fn utf8(&self, bytes: Cow<'a, [u8]>) -> Result<Cow<'a, str>, XmlError> {
+        match bytes {
+            Cow::Borrowed(b) => std::str::from_utf8(b)
+                .map(Cow::Borrowed)
+                .map_err(|_| self.error("text is not valid UTF-8")),
+            Cow::Owned(b) => String::from_utf8(b)
+                .map(Cow::Owned)
+                .map_err(|_| self.error("text is not valid UTF-8")),
+        }
+    }
+
+    fn resolve_reference(&self, reference: &[u8]) -> Result<char, XmlError> {
+        let resolved = match reference {
+            b"lt" => Some('<'),
+            b"gt" => Some('>'),
+            b"amp" => Some('&'),
+            b"quot" => Some('"'),
+            b"apos" => Some('\''),
+            [b'#', b'x', hex @ ..] => std::str::from_utf8(hex)
+                .ok()
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .and_then(char::from_u32),
+            [b'#', dec @ ..] => std::str::from_utf8(dec)
+                .ok()
+                .and_then(|d| d.parse::<u32>().ok())
+                .and_then(char::from_u32),
+            _ => None,
+        };
+        resolved.ok_or_else(|| {
+            self.error(format!(
+                "unknown entity reference &{};",
+                String::from_utf8_lossy(reference)
+            ))
+        })
+    }
+}
+
+#[inline]
+fn append<'a>(text: &mut Cow<'a, str>, piece: Cow<'a, str>) {
+    if text.is_empty() {
+        *text = piece;
+    } else {
+        text.to_mut().push_str(&piece);
+    }
+}
+
+/// Writes OpenNebula-shaped XML into a `String`.
+///
+/// Text is escaped (`<`, `>`, `&`; quotes need no escaping outside attributes), never wrapped
+/// in CDATA, so no value can end a section early or inject markup. Characters XML 1.0 cannot
+/// carry at all (most C0 controls) are written as numeric character references, which
+/// `quick-xml` and xmlrpc-c read back.
+#[derive(Debug, Default, Clone)]
+pub struct XmlWriter {
+    out: String,
+}
+
+impl XmlWriter {
+    /// An empty writer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty writer with room for `capacity` bytes.
+    pub fn with_capacity(capacity: usize) -> Self {
+        XmlWriter {
+            out: String::with_capacity(capacity),
+        }
+    }
+
+    /// Writes `<name>`.
+    #[inline]
+    pub fn start(&mut self, name: &str) {
+        self.out.push('<');
+        self.out.push_str(name);
+        self.out.push('>');
+    }
+
+    /// Writes `</name>`.
+    #[inline]
+    pub fn end(&mut self, name: &str) {
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push('>');
+    }
+
+    /// Writes `<name>text</name>` with `text` escaped.
+    #[inline]
+    pub fn text_element(&mut self, name: &str, text: &str) {
+        self.start(name);
+        self.text(text);
+        self.end(name);
+    }
+
+    /// Writes escaped text.
+    #[inline]
+    pub fn text(&mut self, text: &str) {
+        escape_into(&mut self.out, text);
+    }
+
+    /// Writes `raw` untouched. The caller guarantees it is well-formed XML.
+    pub fn raw(&mut self, raw: &str) {
+        self.out.push_str(raw);
+    }
+
+    /// The XML written so far.
+    pub fn as_str(&self) -> &str {
+        &self.out
+    }
+
+    /// Consumes the writer, returning the XML.
+    pub fn into_string(self) -> String {
+        self.out
+    }
+}
+
+/// Escapes `text` for use as XML character data and appends it to `out`.
+pub fn escape_into(out: &mut String, text: &str) {
+    let bytes = text.as_bytes();
+    let mut last = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let replacement: Option<&str> = match b {
+            b'<' => Some("&lt;"),
+            b'>' => Some("&gt;"),
+            b'&' => Some("&amp;"),
+            b'\r' => Some("&#13;"),
+            b'\t' | b'\n' => None,
+            0..=0x1f => None,
+            _ => continue,
+        };
+        out.push_str(&text[last..i]);
+        match replacement {
+            Some(r) => out.push_str(r),
+            None if b == b'\t' || b == b'\n' => out.push(b as char),
+            None => {
+                // C0 controls are not XML 1.0 characters; numeric references keep them
+                // lossless for readers that accept them (quick-xml does).
+                out.push_str("&#");
+                out.push_str(&b.to_string());
+                out.push(';');
+            }
+        }
+        last = i + 1;
+    }
+    out.push_str(&text[last..]);
+}
+
+/// Escapes `text` for XML character data.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    if !text
+        .bytes()
+        .any(|b| matches!(b, b'<' | b'>' | b'&' | b'\r') || (b < 0x20 && b != b'\t' && b != b'\n'))
+    {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    escape_into(&mut out, text);
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_nested_text_cdata_and_entities() {
+        let doc = b"<?xml version=\"1.0\"?><VM><ID>7</ID><NAME><![CDATA[a<b]]></NAME><X>1 &amp; 2</X><E/></VM>";
+        let mut r = XmlReader::new(doc);
+        let root = r.root().unwrap();
+        assert_eq!(root.name(), b"VM");
+        let mut seen = Vec::new();
+        while let Some(child) = r.next_child(&root).unwrap() {
+            let name = child.name_str().into_owned();
+            let text = r.read_text(&child).unwrap().into_owned();
+            seen.push((name, text));
+        }
+        r.finish().unwrap();
+        assert_eq!(
+            seen,
+            vec![
+                ("ID".into(), "7".into()),
+                ("NAME".into(), "a<b".into()),
+                ("X".into(), "1 & 2".into()),
+                ("E".into(), "".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn skips_unknown_subtrees_and_strips_namespace_prefixes() {
+        let doc = b"<one:VM xmlns:one=\"http://opennebula.org/XMLSchema\"><NEW><A><B>1</B></A></NEW><ID>3</ID></one:VM>";
+        let mut r = XmlReader::new(doc);
+        let root = r.root().unwrap();
+        assert_eq!(root.name(), b"VM");
+        let unknown = r.next_child(&root).unwrap().unwrap();
+        r.skip(&unknown).unwrap();
+        let id = r.next_child(&root).unwrap().unwrap();
+        assert_eq!(r.read_text(&id).unwrap(), "3");
+        assert!(r.next_child(&root).unwrap().is_none());
+    }
+
+    #[test]
+    fn refuses_doctype_and_deep_nesting() {
+        let bomb = b"<!DOCTYPE x [<!ENTITY a \"aaaa\">]><x>&a;</x>";
+        let err = XmlReader::new(bomb).root().unwrap_err();
+        assert!(err.message.contains("DOCTYPE"), "{err}");
+
+        let deep = "<a>".repeat(10) + &"</a>".repeat(10);
+        let mut r = XmlReader::new(deep.as_bytes()).with_max_depth(5);
+        let root = r.root().unwrap();
+        let err = r.skip(&root).unwrap_err();
+        assert!(err.message.contains("nested deeper"), "{err}");
+    }
+
+    #[test]
+    fn truncated_document_is_an_error_with_position() {
+        let mut r = XmlReader::new(b"<VM><ID>1</ID><NAME>x");
+        let root = r.root().unwrap();
+        let id = r.next_child(&root).unwrap().unwrap();
+        r.read_text(&id).unwrap();
+        let name = r.next_child(&root).unwrap().unwrap();
+        let err = r.read_text(&name).unwrap_err();
+        assert!(err.position > 0);
+    }
+
+    #[test]
+    fn escaping_round_trips_hostile_text() {
+        let hostile = "a<b>&c]]>\"'\r\n\t\u{1}é";
+        let mut w = XmlWriter::new();
+        w.text_element("T", hostile);
+        let xml = w.into_string();
+        let mut r = XmlReader::new(xml.as_bytes());
+        let root = r.root().unwrap();
+        assert_eq!(r.read_text(&root).unwrap(), hostile);
+    }
+}
