@@ -9,8 +9,15 @@
 //!    `VM_POOL/VM/HISTORY_RECORDS/HISTORY/SEQ` ...), following `type=` and `ref=` across
 //!    includes, and checks that the same path exists in ours with the same cardinality class
 //!    (required / optional, single / repeated);
-//! 3. checks our own conventions: every file loads on its own through its includes, and no
-//!    global element or named type is defined twice across the set.
+//! 3. checks our own conventions: every file loads on its own through its includes, no
+//!    global element or named type is defined twice across the set, type names are
+//!    UpperCamelCase;
+//! 4. reads the documents embedded in the real oned 7.5.80 responses of
+//!    `oned-7.5.80/tour/` and checks each against our schemas: every element path is
+//!    described (or inside free `xs:anyType` / `xs:any` content), repeated elements are
+//!    declared repeatable, required elements are present, and integer / decimal leaves
+//!    parse as i64 / f64. (Element order is checked by validating with xmllint, see
+//!    `schemas/README.md`.)
 //!
 //! The XSD walker is written here on top of quick-xml: it only needs the small XSD subset
 //! both sets use (named and anonymous complex types, `type=`/`ref=`, sequence, all, choice,
@@ -94,6 +101,8 @@ struct Node {
     name: String,
     attrs: BTreeMap<String, String>,
     children: Vec<Node>,
+    /// Text content (only meaningful for leaves of instance documents).
+    text: String,
 }
 
 impl Node {
@@ -122,47 +131,81 @@ fn node_from(start: &BytesStart<'_>) -> Node {
         name,
         attrs,
         children: Vec::new(),
+        text: String::new(),
     }
+}
+
+/// Parses an XML text into a tree under a `#document` node. Text and CDATA of an element are
+/// concatenated (unescaped) into its `text`.
+fn parse_tree(text: &str, what: &str) -> Node {
+    let mut reader = Reader::from_str(text);
+    let mut stack = vec![Node {
+        name: "#document".into(),
+        attrs: BTreeMap::new(),
+        children: Vec::new(),
+        text: String::new(),
+    }];
+    loop {
+        let event = reader.read_event().unwrap_or_else(|e| {
+            panic!("{what}: XML error at byte {}: {e}", reader.error_position())
+        });
+        match event {
+            Event::Start(start) => stack.push(node_from(&start)),
+            Event::Empty(start) => {
+                let node = node_from(&start);
+                stack.last_mut().expect("open parent").children.push(node);
+            }
+            Event::End(_) => {
+                let node = stack.pop().expect("open element");
+                stack
+                    .last_mut()
+                    .unwrap_or_else(|| panic!("{what}: unbalanced end tag"))
+                    .children
+                    .push(node);
+            }
+            Event::Text(content) => {
+                let content = content.decode().expect("UTF-8 text");
+                stack
+                    .last_mut()
+                    .expect("open parent")
+                    .text
+                    .push_str(&content);
+            }
+            Event::CData(content) => {
+                let content = content.decode().expect("UTF-8 CDATA");
+                stack
+                    .last_mut()
+                    .expect("open parent")
+                    .text
+                    .push_str(&content);
+            }
+            Event::GeneralRef(reference) => {
+                let resolved = match reference.resolve_char_ref() {
+                    Ok(Some(c)) => c,
+                    _ => match reference.decode().expect("UTF-8 entity").as_ref() {
+                        "lt" => '<',
+                        "gt" => '>',
+                        "amp" => '&',
+                        "quot" => '"',
+                        "apos" => '\'',
+                        other => panic!("{what}: unknown entity &{other};"),
+                    },
+                };
+                stack.last_mut().expect("open parent").text.push(resolved);
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(stack.len(), 1, "{what}: unclosed elements");
+    stack.pop().expect("document node")
 }
 
 /// Parses an XSD file and returns its `xs:schema` element.
 fn parse_schema_file(path: &Path) -> Node {
     let text =
         fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let mut reader = Reader::from_str(&text);
-    reader.config_mut().trim_text(true);
-    let mut stack = vec![Node {
-        name: "#document".into(),
-        attrs: BTreeMap::new(),
-        children: Vec::new(),
-    }];
-    loop {
-        match reader.read_event() {
-            Ok(Event::Start(start)) => stack.push(node_from(&start)),
-            Ok(Event::Empty(start)) => {
-                let node = node_from(&start);
-                stack.last_mut().expect("open parent").children.push(node);
-            }
-            Ok(Event::End(_)) => {
-                let node = stack.pop().expect("open element");
-                stack
-                    .last_mut()
-                    .unwrap_or_else(|| panic!("{}: unbalanced end tag", path.display()))
-                    .children
-                    .push(node);
-            }
-            Ok(Event::Eof) => break,
-            Ok(_) => {}
-            Err(e) => panic!(
-                "{}: XML error at byte {}: {e}",
-                path.display(),
-                reader.error_position()
-            ),
-        }
-    }
-    assert_eq!(stack.len(), 1, "{}: unclosed elements", path.display());
-    let document = stack.pop().expect("document node");
-    document
+    parse_tree(&text, &path.display().to_string())
         .children
         .into_iter()
         .find(|n| n.name == "schema")
@@ -360,6 +403,10 @@ const MAX_DEPTH: usize = 40;
 struct Walker<'a> {
     set: &'a SchemaSet,
     paths: BTreeMap<String, Occurs>,
+    /// Paths whose content is free (`xs:anyType`, or a parent of `xs:any`).
+    open: HashSet<String>,
+    /// Built-in type of each leaf path (`integer`, `string` ...).
+    leaf_types: HashMap<String, String>,
     errors: Vec<String>,
 }
 
@@ -368,6 +415,8 @@ impl<'a> Walker<'a> {
         Walker {
             set,
             paths: BTreeMap::new(),
+            open: HashSet::new(),
+            leaf_types: HashMap::new(),
             errors: Vec::new(),
         }
     }
@@ -431,6 +480,11 @@ impl<'a> Walker<'a> {
         }
         if let Some(type_ref) = target.attr("type") {
             if is_builtin(type_ref) {
+                if local(type_ref) == "anyType" {
+                    self.open.insert(path);
+                } else {
+                    self.leaf_types.insert(path, local(type_ref).to_string());
+                }
                 return;
             }
             let type_name = local(type_ref);
@@ -443,15 +497,26 @@ impl<'a> Walker<'a> {
                     self.complex(ty, &path, stack);
                     stack.pop();
                 }
-                Some(_) => {} // a named simple type: a leaf
+                Some(simple) => {
+                    // A named simple type: a leaf of its restriction's base type.
+                    let base = simple
+                        .components()
+                        .find_map(|c| c.attr("base"))
+                        .map_or("string", local);
+                    self.leaf_types.insert(path, base.to_string());
+                }
                 None => self
                     .errors
                     .push(format!("{path}: unresolved type {type_ref}")),
             }
         } else if let Some(inline) = target.components().find(|c| c.name == "complexType") {
             self.complex(inline, &path, stack);
+        } else if target.components().any(|c| c.name == "simpleType") {
+            self.leaf_types.insert(path, "string".to_string());
+        } else {
+            // No type at all means xs:anyType.
+            self.open.insert(path);
         }
-        // Otherwise an inline simple type, or no type at all (xs:anyType): a leaf.
     }
 
     fn complex(&mut self, ty: &Node, path: &str, stack: &mut Vec<String>) {
@@ -527,7 +592,10 @@ impl<'a> Walker<'a> {
                         .push(format!("{path}: unresolved group {reference}")),
                 }
             }
-            "any" => self.record(&format!("{path}/{{any}}"), Occurs::of(node).times(context)),
+            "any" => {
+                self.record(&format!("{path}/{{any}}"), Occurs::of(node).times(context));
+                self.open.insert(path.to_string());
+            }
             other => self
                 .errors
                 .push(format!("{path}: unexpected <{other}> in a content model")),
@@ -712,4 +780,200 @@ fn our_complex_types_have_rust_style_names() {
             "global element {name} should reference a named type"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Real documents recorded from oned 7.5.80
+
+/// What our schemas allow under one root: the walk of its element or named type.
+struct Shape {
+    paths: BTreeMap<String, Occurs>,
+    open: HashSet<String>,
+    leaf_types: HashMap<String, String>,
+    /// Child names and cardinality of each complex path.
+    children: HashMap<String, Vec<(String, Occurs)>>,
+}
+
+impl Shape {
+    fn of(walker: Walker<'_>) -> Shape {
+        let mut children: HashMap<String, Vec<(String, Occurs)>> = HashMap::new();
+        for (path, occurs) in &walker.paths {
+            if let Some((parent, name)) = path.rsplit_once('/') {
+                children
+                    .entry(parent.to_string())
+                    .or_default()
+                    .push((name.to_string(), *occurs));
+            }
+        }
+        Shape {
+            paths: walker.paths,
+            open: walker.open,
+            leaf_types: walker.leaf_types,
+            children,
+        }
+    }
+}
+
+/// The named type to use for a root whose name has several shapes (see `VARIANT_ROOTS`).
+fn variant_type(document: &Node) -> Option<&'static str> {
+    let first_child = |node: &Node| node.children.first().map(|c| c.name.clone());
+    match document.name.as_str() {
+        "VM_POOL" => document
+            .children
+            .first()
+            .filter(|vm| vm.children.iter().any(|c| c.name == "PERMISSIONS"))
+            .map(|_| "VmPoolExtended"),
+        "MONITORING_DATA" => document
+            .children
+            .first()
+            .filter(|sample| first_child(sample).as_deref() == Some("TIMESTAMP"))
+            .map(|_| "HostMonitoringData"),
+        _ => None,
+    }
+}
+
+/// Checks one element of a real document against the shape, recursively.
+/// Problems are pushed as (kind, detail) so that the same kind groups across documents.
+fn check_element(node: &Node, path: &str, shape: &Shape, problems: &mut Vec<(String, String)>) {
+    if shape.open.contains(path) {
+        return; // free content
+    }
+    if let Some(leaf_type) = shape.leaf_types.get(path) {
+        let text = node.text.trim();
+        let parses = match leaf_type.as_str() {
+            "integer" | "long" | "int" => text.parse::<i64>().is_ok(),
+            "decimal" | "float" | "double" => text.parse::<f64>().is_ok(),
+            _ => true,
+        };
+        if !parses {
+            problems.push((
+                format!("{path}: value is not a valid {leaf_type}"),
+                format!(" {text:?}"),
+            ));
+        }
+        if !node.children.is_empty() {
+            problems.push((
+                format!("{path}: leaf of type {leaf_type} has child elements"),
+                String::new(),
+            ));
+        }
+        return;
+    }
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for child in &node.children {
+        *counts.entry(child.name.as_str()).or_default() += 1;
+    }
+    for (name, count) in &counts {
+        let child_path = format!("{path}/{name}");
+        match shape.paths.get(&child_path) {
+            None => problems.push((
+                format!("{child_path}: element not described by our schemas"),
+                String::new(),
+            )),
+            Some(occurs) if *count > 1 && occurs.max == Some(1) => problems.push((
+                format!("{child_path}: repeated but declared single"),
+                String::new(),
+            )),
+            Some(_) => {}
+        }
+    }
+    for (name, occurs) in shape.children.get(path).map_or(&[][..], Vec::as_slice) {
+        if occurs.min >= 1 && !counts.contains_key(name.as_str()) {
+            problems.push((format!("{path}/{name}: required but absent"), String::new()));
+        }
+    }
+    for child in &node.children {
+        let child_path = format!("{path}/{}", child.name);
+        if shape.paths.contains_key(&child_path) {
+            check_element(child, &child_path, shape, problems);
+        }
+    }
+}
+
+/// Collects the XML documents carried as `<string>` values of an XML-RPC response.
+fn embedded_documents(node: &Node, found: &mut Vec<String>) {
+    if node.name == "string" && node.text.trim_start().starts_with('<') {
+        found.push(node.text.clone());
+    }
+    for child in &node.children {
+        embedded_documents(child, found);
+    }
+}
+
+#[test]
+fn real_oned_documents_fit_our_schemas() {
+    let tour = reference_dir().join("oned-7.5.80").join("tour");
+    let mut responses: Vec<PathBuf> = fs::read_dir(&tour)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", tour.display()))
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|path| file_name(path).ends_with(".response.xml"))
+        .collect();
+    responses.sort();
+
+    let ours = our_set();
+    let mut shapes: HashMap<String, Shape> = HashMap::new();
+    let mut documents = 0usize;
+    let mut roots: BTreeMap<String, usize> = BTreeMap::new();
+    let mut problems: BTreeMap<String, Vec<String>> = BTreeMap::new();
+
+    for response in &responses {
+        let name = file_name(response);
+        let text = fs::read_to_string(response).expect("readable response");
+        let mut payloads = Vec::new();
+        embedded_documents(&parse_tree(&text, &name), &mut payloads);
+        for payload in payloads {
+            let Some(document) = parse_tree(&payload, &name).children.into_iter().next() else {
+                continue;
+            };
+            documents += 1;
+            let variant = variant_type(&document);
+            let key = variant.unwrap_or(&document.name).to_string();
+            *roots.entry(key.clone()).or_default() += 1;
+            if variant.is_none() && !ours.elements.contains_key(&document.name) {
+                problems
+                    .entry(format!(
+                        "{}: root not described by our schemas",
+                        document.name
+                    ))
+                    .or_default()
+                    .push(name.clone());
+                continue;
+            }
+            let shape = shapes.entry(key).or_insert_with(|| {
+                let mut walker = Walker::new(&ours);
+                match variant {
+                    Some(type_name) => walker.root_type(&document.name, type_name),
+                    None => walker.root_element(&document.name),
+                }
+                assert!(walker.errors.is_empty(), "{:?}", walker.errors);
+                Shape::of(walker)
+            });
+            let mut found = Vec::new();
+            check_element(&document, &document.name, shape, &mut found);
+            found.sort();
+            found.dedup_by(|a, b| a.0 == b.0); // count each kind once per document
+            for (kind, detail) in found {
+                problems
+                    .entry(kind)
+                    .or_default()
+                    .push(format!("{name}{detail}"));
+            }
+        }
+    }
+
+    println!(
+        "real documents checked: {documents} from {} responses, {} root shapes",
+        responses.len(),
+        roots.len()
+    );
+    println!("  {roots:?}");
+    for (problem, files) in &problems {
+        println!("  {problem} ({} documents, e.g. {})", files.len(), files[0]);
+    }
+    assert!(
+        documents >= 150,
+        "only {documents} documents found in {}",
+        tour.display()
+    );
+    assert!(problems.is_empty(), "{} kinds of problems", problems.len());
 }
