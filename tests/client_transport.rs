@@ -398,3 +398,47 @@ async fn opennebula_errors_and_faults_are_never_retried() {
     assert_eq!(err.code(), Some(ErrorCode::NoExists));
     assert_eq!(server.requests().len(), 1);
 }
+
+#[tokio::test]
+async fn hostile_documents_hit_the_limits_instead_of_the_memory() {
+    // An entity-expansion bomb: refused at the DOCTYPE, nothing expanded.
+    let bomb = "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">]><methodResponse><params><param><value><string>&lol2;</string></value></param></params></methodResponse>";
+    // Nesting far beyond any OpenNebula document.
+    let deep = format!(
+        "<methodResponse><params><param><value>{}{}</value></param></params></methodResponse>",
+        "<array><data><value>".repeat(200),
+        "</value></data></array>".repeat(200)
+    );
+    // The same inside the escaped document payload.
+    let deep_document = one_success(&format!(
+        "<string>{}{}</string>",
+        "&lt;A&gt;".repeat(500),
+        "&lt;/A&gt;".repeat(500)
+    ));
+    let server = FakeServer::start(vec![
+        Reply::xml(bomb.as_bytes().to_vec()),
+        Reply::xml(deep.into_bytes()),
+        Reply::xml(deep_document),
+    ])
+    .await;
+    let one = client(&server.url);
+    let err = one.call("vm.info", (1,)).await.unwrap_err();
+    assert!(err.to_string().contains("DOCTYPE"), "{err}");
+    let err = one.call("vm.info", (1,)).await.unwrap_err();
+    assert!(err.to_string().contains("nested deeper"), "{err}");
+    let err = one
+        .call_document::<Group>("group.info", (1,))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Decode {
+                stage: DecodeStage::Document,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("nested deeper"), "{err}");
+}
