@@ -32,6 +32,15 @@ fn main() {
     }
     write(&out_dir.join("models.rs"), &source);
 
+    // The generator's own test fixture (used by the library's unit tests only).
+    let fixture = manifest_dir.join("src/models/fixture");
+    let source = generate(
+        &fixture,
+        "src/models/fixture",
+        &out_dir.join("fixture-work"),
+    );
+    write(&out_dir.join("fixture_models.rs"), &source);
+
     if env("CARGO_FEATURE_CONFORMANCE").is_some() {
         let reference = env("OPENNEBULA_REFERENCE_DIR")
             .map(PathBuf::from)

@@ -42,6 +42,23 @@ mod generated {
 
 pub use generated::*;
 
+/// Types generated from the test fixture in `src/models/fixture/`.
+#[cfg(test)]
+#[allow(missing_docs, unused_imports, clippy::all, clippy::pedantic)]
+mod fixture {
+    include!(concat!(env!("OUT_DIR"), "/fixture_models.rs"));
+}
+
+#[cfg(test)]
+mod tests;
+
+/// The generator's naming rules, compiled here too so that their unit tests run with
+/// `cargo test` (build-script code is never tested by cargo).
+#[cfg(test)]
+#[path = "../codegen/naming.rs"]
+#[allow(dead_code)]
+mod codegen_naming;
+
 /// Types generated from the official OpenNebula XSD set (conformance tests only).
 #[cfg(feature = "conformance")]
 #[doc(hidden)]

@@ -194,6 +194,25 @@ impl<'a> Renderer<'a> {
                 self.root_names.insert(key.clone(), s.xml_name.clone());
             }
         }
+        // A named type is written under the first element that uses it (`PERMISSIONS` for
+        // the type `Permissions`) unless a global element names it (below).
+        let mut used_as: BTreeMap<Key, String> = BTreeMap::new();
+        for def in self.model.defs.values() {
+            if let Def::Struct(s) = def {
+                for field in &s.fields {
+                    if let Resolved::Struct(target) = self.resolve(&field.ty) {
+                        used_as
+                            .entry(target)
+                            .or_insert_with(|| field.xml_name.clone());
+                    }
+                }
+            }
+        }
+        for (key, element) in used_as {
+            if key.path.is_empty() && matches!(key.origin, Origin::Named(_)) {
+                self.root_names.insert(key, element);
+            }
+        }
         for g in self.ordered_globals().into_iter().rev() {
             let key = Key {
                 origin: Origin::Global {
