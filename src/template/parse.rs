@@ -17,10 +17,14 @@
 //!   or `[]`; a vector value cannot be empty or a vector; a repeated key keeps its first value
 //!   (oned stores vectors in a `std::map`).
 //!
-//! Where oned is merely lenient by accident, this parser reports an error instead: a stray
-//! character between tokens (flex echoes and skips it), a `"` that never closes (flex takes it
-//! as a literal character). It accepts `NAME =` at the very end of the input as an empty value,
-//! and a comment on the last line without a newline.
+//! Consequences worth knowing: a `"` that never closes is taken literally (`A="abc` gives
+//! `"abc`, as oned does), and with Windows line ends a quoted value keeps its quotes
+//! (`A="x"\r` gives `"x"\r`: the unquoted reading is one character longer), so send
+//! templates with `\n` line ends. `NAME =` at the very end of the input is an error, as in oned.
+//!
+//! Two deliberate differences: a stray character between tokens (say `;`) is an error here,
+//! where flex's default rule echoes it to oned's standard output and skips it; and a comment
+//! on the last line needs no final newline.
 
 use std::fmt;
 
@@ -70,8 +74,6 @@ pub enum ParseErrorKind {
         /// The character found, `None` at the end of the input.
         found: Option<char>,
     },
-    /// A quoted value has no closing `"`.
-    UnterminatedString,
     /// `,` or `]` was expected inside a vector attribute.
     ExpectedCommaOrBracket {
         /// The character found, `None` at the end of the input.
@@ -107,7 +109,6 @@ impl fmt::Display for ParseErrorKind {
             ParseErrorKind::ExpectedValue { found } => {
                 write!(f, "expected a value after '=', found {}", describe(found))
             }
-            ParseErrorKind::UnterminatedString => f.write_str("quoted value has no closing '\"'"),
             ParseErrorKind::ExpectedCommaOrBracket { found } => write!(
                 f,
                 "expected ',' or ']' in the vector attribute, found {}",
@@ -219,13 +220,12 @@ impl<'a> Parser<'a> {
             let name = self.name()?;
             self.equals()?;
             let value = match self.peek() {
-                // `NAME =` then a newline (oned's EQUAL_EMPTY) or, leniently, the end.
+                // `NAME =` then a newline: oned's EQUAL_EMPTY, an empty value.
                 Some(b'\n') => {
                     self.pos += 1;
                     Value::Single(String::new())
                 }
-                None => Value::Single(String::new()),
-                Some(_) => self.value(false)?,
+                _ => self.value(false)?,
             };
             template.push_raw(name, value);
         }
@@ -320,10 +320,6 @@ impl<'a> Parser<'a> {
                 )))
             }
             Some(ValueToken::Unquoted { len }) => {
-                if self.bytes()[start] == b'"' && !self.text[start + 1..start + len].contains('"') {
-                    // oned would take the lone quote literally; almost surely a typo.
-                    return Err(self.error_at(start, ParseErrorKind::UnterminatedString));
-                }
                 self.pos += len;
                 Ok(Value::Single(unescape(&self.text[start..start + len])))
             }
@@ -467,8 +463,17 @@ mod tests {
         let err = parse("D=[A=[B=1]]").unwrap_err();
         assert_eq!(err.kind(), &ParseErrorKind::NestedVector);
 
-        let err = parse("A=\"open").unwrap_err();
-        assert_eq!(err.kind(), &ParseErrorKind::UnterminatedString);
+        // oned's own examples (tour 302 and 303): both are syntax errors at the end.
+        let err = parse("NAME=\"broken\nCPU=").unwrap_err();
+        assert_eq!(err.kind(), &ParseErrorKind::ExpectedValue { found: None });
+        assert_eq!((err.line(), err.column()), (2, 5));
+        let err = parse("DISK=[IMAGE_ID=\"0\"").unwrap_err();
+        assert_eq!(
+            err.kind(),
+            &ParseErrorKind::ExpectedCommaOrBracket { found: None }
+        );
+        // An unterminated quote is a literal character (tour 329: accepted by the parser).
+        assert_eq!(single(&parse("MEMORY=\"").unwrap(), "MEMORY"), "\"");
 
         let err = parse("A=\"x]]>\"").unwrap_err();
         assert_eq!(err.kind(), &ParseErrorKind::CdataEnd);
