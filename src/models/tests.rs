@@ -200,6 +200,8 @@ fn document_dispatches_on_the_root_element() {
         other => panic!("expected Unknown, got {other:?}"),
     }
     assert_eq!(Document::ROOTS, &["HOST", "VM", "VM_POOL"]);
+    assert_eq!(Document::from_xml(&doc.to_xml()).unwrap(), doc);
+    assert_eq!(pool.to_xml(), "<VM_POOL><VM><ID>1</ID><NAME></NAME><CPU>0</CPU><PERMISSIONS><OWNER_U>0</OWNER_U><GROUP_U>0</GROUP_U><OTHER_U>0</OTHER_U></PERMISSIONS><TEMPLATE></TEMPLATE><SNAPSHOTS></SNAPSHOTS><BACKUP_IDS></BACKUP_IDS></VM><VM><ID>2</ID><NAME></NAME><CPU>0</CPU><PERMISSIONS><OWNER_U>0</OWNER_U><GROUP_U>0</GROUP_U><OTHER_U>0</OTHER_U></PERMISSIONS><TEMPLATE></TEMPLATE><SNAPSHOTS></SNAPSHOTS><BACKUP_IDS></BACKUP_IDS></VM></VM_POOL>");
 }
 
 #[test]

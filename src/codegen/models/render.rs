@@ -64,6 +64,13 @@ pub fn render(model: &Model, source: &str) -> String {
     }
     w.line("");
     renderer.render_document(&mut w, &roots);
+    w.line("");
+    w.doc("Writes `value` as a whole document with root element `root`.");
+    w.open("fn document_xml<T: ToXml>(value: &T, root: &str) -> String {");
+    w.line("let mut writer = XmlWriter::new();");
+    w.line("value.write_xml(&mut writer, root);");
+    w.line("writer.into_string()");
+    w.close("}");
     w.finish()
 }
 
@@ -600,6 +607,19 @@ impl<'a> Renderer<'a> {
         w.close("};");
         w.line("reader.finish()?;");
         w.line("Ok(document)");
+        w.close("}");
+        w.line("");
+        w.doc("Serializes the document as oned prints it (an `Unknown` document as it was given).");
+        w.open("pub fn to_xml(&self) -> String {");
+        w.open("match self {");
+        for root in roots {
+            w.line(format!(
+                "Document::{}(value) => document_xml(value, \"{}\"),",
+                root.variant, root.element
+            ));
+        }
+        w.line("Document::Unknown { xml, .. } => xml.clone(),");
+        w.close("}");
         w.close("}");
         w.line("");
         w.doc("The root element name of this document.");
