@@ -241,6 +241,20 @@ fn text_is_escaped_and_round_trips() {
     assert_eq!(Vm::from_xml(&xml).unwrap(), vm);
 }
 
+#[test]
+fn recursive_types_are_boxed_and_decode() {
+    use super::fixture::{Rule, RuleGroup};
+    let rule = Rule::from_xml(
+        "<RULE><NAME>a</NAME><GROUP><FIRST><NAME>b</NAME><GROUP><RULE><NAME>c</NAME></RULE></GROUP></FIRST></GROUP></RULE>",
+    )
+    .unwrap();
+    let group: &RuleGroup = rule.group.as_deref().unwrap();
+    let first: &Rule = group.first.as_deref().unwrap();
+    assert_eq!(first.name, "b");
+    assert_eq!(first.group.as_deref().unwrap().rule[0].name, "c");
+    assert_eq!(Rule::from_xml(&rule.to_xml()).unwrap(), rule);
+}
+
 fn text() -> impl Strategy<Value = String> {
     // Any text XML 1.0 can carry, including markup characters.
     proptest::string::string_regex("[a-zA-Z0-9 <>&\"'\\]\\[/_.:-]{0,12}").unwrap()

@@ -278,6 +278,29 @@ impl<'a> Renderer<'a> {
         roots
     }
 
+    /// `true` when the struct `from` contains `to` (directly or through other structs)
+    /// without a `Vec` in between: such a field must be boxed or the type is infinite.
+    fn reaches(&self, from: &Key, to: &Key) -> bool {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![from.clone()];
+        while let Some(key) = stack.pop() {
+            if key == *to {
+                return true;
+            }
+            if !seen.insert(key.clone()) {
+                continue;
+            }
+            if let Some(Def::Struct(def)) = self.model.defs.get(&key) {
+                for field in def.fields.iter().filter(|f| f.card != Card::Many) {
+                    if let Resolved::Struct(next) = self.resolve(&field.ty) {
+                        stack.push(next);
+                    }
+                }
+            }
+        }
+        false
+    }
+
     fn rust_type(&self, resolved: &Resolved, owner: &Key, card: Card) -> String {
         let base = match resolved {
             Resolved::Int => "i64".to_string(),
@@ -286,7 +309,7 @@ impl<'a> Renderer<'a> {
             Resolved::Template => TEMPLATE.to_string(),
             Resolved::Struct(k) => {
                 let name = self.names[k].clone();
-                if k == owner && card != Card::Many {
+                if card != Card::Many && self.reaches(k, owner) {
                     format!("Box<{name}>")
                 } else {
                     name
@@ -437,8 +460,8 @@ impl<'a> Renderer<'a> {
         w.open("match child.name() {");
         for (field, rust) in def.fields.iter().zip(names) {
             let resolved = self.resolve(&field.ty);
-            let boxed =
-                matches!(&resolved, Resolved::Struct(k) if k == key) && field.card != Card::Many;
+            let boxed = field.card != Card::Many
+                && matches!(&resolved, Resolved::Struct(k) if self.reaches(k, key));
             let read = match (&resolved, field.card) {
                 (Resolved::Int, Card::Optional) => "d::opt_int(reader, &child)?".to_string(),
                 (Resolved::Int, _) => "d::int(reader, &child)?".to_string(),
