@@ -64,6 +64,9 @@ pub fn render(model: &Model, source: &str) -> String {
     }
     w.line("");
     renderer.render_document(&mut w, &roots);
+    if roots.is_empty() {
+        return w.finish();
+    }
     w.line("");
     w.doc("Writes `value` as a whole document with root element `root`.");
     w.open("fn document_xml<T: ToXml>(value: &T, root: &str) -> String {");
