@@ -268,7 +268,10 @@ impl Error {
     pub fn is_never_sent(&self) -> bool {
         matches!(
             self,
-            Error::Connect { .. } | Error::Tls { .. } | Error::Config(_) | Error::InvalidArgument(_)
+            Error::Connect { .. }
+                | Error::Tls { .. }
+                | Error::Config(_)
+                | Error::InvalidArgument(_)
         )
     }
 

@@ -8,10 +8,16 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod api;
+#[cfg(feature = "blocking")]
+pub mod blocking;
+pub mod client;
 pub mod error;
 pub mod models;
 pub mod template;
+pub mod wire;
 pub mod xml;
 
+pub use client::{Client, ClientBuilder, RetryPolicy, Session};
 pub use error::{Error, ErrorCode, OneError, Result};
 pub use template::Template;
+pub use wire::Value;

@@ -1,0 +1,635 @@
+//! The asynchronous client: configuration, transport and the `call` path.
+//!
+//! Every call goes through one path: [`Client::call_raw`] encodes the `methodCall`, POSTs it
+//! (bounded by the client's timeout, response-size limit and in-flight cap), and decodes the
+//! `methodResponse`; [`Client::call`] adds the `one.` prefix and the session and interprets
+//! OpenNebula's response array; the typed namespaces of [`crate::api`] sit on top of
+//! [`Client::call_as`] and [`Client::call_document`].
+
+mod retry;
+mod session;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+
+pub use retry::{is_idempotent, RetryPolicy};
+pub use session::Session;
+
+use crate::error::{DecodeStage, Error, Result};
+use crate::wire::{self, IntoParams, MethodResponse, Value, ValueTypeError};
+use crate::xml::FromXml;
+
+/// OpenNebula's default XML-RPC endpoint, used when `ONE_XMLRPC` is not set.
+pub const DEFAULT_ENDPOINT: &str = "http://localhost:2633/RPC2";
+
+/// Default request timeout: long enough for a pool of tens of thousands of VMs over a slow
+/// link, short enough that a dead front-end never hangs a caller forever.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default maximum response body size (1 GiB): about 200,000 VMs in a `vmpool.info`.
+pub const DEFAULT_MAX_RESPONSE_SIZE: u64 = 1 << 30;
+
+/// A client for one OpenNebula front-end, with one session.
+///
+/// Cheap to clone (an `Arc` inside) and safe to share across tasks; connections are pooled
+/// and kept alive where the server allows it (oned itself closes every connection).
+///
+/// ```no_run
+/// # async fn run() -> opennebula::Result<()> {
+/// let one = opennebula::Client::new("http://one:2633/RPC2", "oneadmin:onepass")?;
+/// let version = one.call("system.version", ()).await?;
+/// println!("OpenNebula {version}");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    endpoint: reqwest::Url,
+    session: Session,
+    timeout: Option<Duration>,
+    max_response_size: u64,
+    in_flight: Option<Semaphore>,
+    retry: Option<RetryPolicy>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &self.inner.endpoint.as_str())
+            .field("session", &self.inner.session)
+            .field("timeout", &self.inner.timeout)
+            .field("max_response_size", &self.inner.max_response_size)
+            .finish()
+    }
+}
+
+impl Client {
+    /// A client for `endpoint` (e.g. `http://one:2633/RPC2`) with `session` (`user:password`),
+    /// default timeouts and TLS verification on.
+    pub fn new(endpoint: impl AsRef<str>, session: impl Into<Session>) -> Result<Self> {
+        Client::builder()
+            .endpoint(endpoint.as_ref())
+            .session(session)
+            .build()
+    }
+
+    /// A builder to configure timeouts, TLS and limits.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured the way OpenNebula's own tools are: endpoint from `ONE_XMLRPC`
+    /// (default [`DEFAULT_ENDPOINT`]), session from the file named by `ONE_AUTH` (default
+    /// `~/.one/one_auth`), holding `user:password`.
+    pub fn from_env() -> Result<Self> {
+        ClientBuilder::from_env()?.build()
+    }
+
+    /// The XML-RPC endpoint URL.
+    pub fn endpoint(&self) -> &str {
+        self.inner.endpoint.as_str()
+    }
+
+    /// The user name of the session.
+    pub fn user(&self) -> &str {
+        self.inner.session.user()
+    }
+
+    /// Calls an OpenNebula method by name and returns its payload (element 1 of the response
+    /// array).
+    ///
+    /// `method` may be given with or without the `one.` prefix (`"vm.info"` and
+    /// `"one.vm.info"` are the same call); the session is added as the first parameter.
+    /// OpenNebula's failures become [`Error::OpenNebula`], XML-RPC faults [`Error::Fault`].
+    pub async fn call(&self, method: &str, params: impl IntoParams) -> Result<Value> {
+        let method = one_method_name(method);
+        let mut all = Vec::with_capacity(8);
+        all.push(Value::String(self.inner.session.expose_secret().to_owned()));
+        all.extend(params.into_params());
+        let response = self.call_raw(&method, &all).await;
+        // The session copy inside `all` is plain memory: wipe it before it is freed.
+        if let Some(Value::String(s)) = all.first_mut() {
+            zeroize::Zeroize::zeroize(s);
+        }
+        wire::one_payload(response?)
+    }
+
+    /// Like [`call`](Self::call), converting the payload to `T` (`i32`, `i64`, `String`,
+    /// `bool`, `()`, `Vec<Value>` ...).
+    pub async fn call_as<T>(&self, method: &str, params: impl IntoParams) -> Result<T>
+    where
+        T: TryFrom<Value, Error = ValueTypeError>,
+    {
+        wire::payload_into(self.call(method, params).await?)
+    }
+
+    /// Like [`call`](Self::call), parsing the payload (an XML document) into `T`, e.g. one of
+    /// the [`models`](crate::models).
+    pub async fn call_document<T: FromXml>(
+        &self,
+        method: &str,
+        params: impl IntoParams,
+    ) -> Result<T> {
+        wire::payload_document(self.call(method, params).await?)
+    }
+
+    /// Sends a `methodCall` exactly as given: no prefix, no session. For XML-RPC
+    /// introspection (`system.listMethods`) and anything unusual.
+    pub async fn call_raw(&self, method: &str, params: &[Value]) -> Result<MethodResponse> {
+        let body = wire::encode_method_call(method, params);
+        let mut attempt = 0;
+        loop {
+            let result = self.exchange(method, body.clone()).await;
+            match (&result, &self.inner.retry) {
+                (Err(err), Some(policy)) if policy.should_retry(method, err, attempt) => {
+                    let pause = policy.backoff(attempt);
+                    tracing::info!(
+                        target: "opennebula",
+                        method,
+                        attempt = attempt + 1,
+                        pause_ms = pause.as_millis() as u64,
+                        error = %err,
+                        "retrying XML-RPC call"
+                    );
+                    tokio::time::sleep(pause).await;
+                    attempt += 1;
+                }
+                _ => return result,
+            }
+        }
+    }
+
+    async fn exchange(&self, method: &str, body: String) -> Result<MethodResponse> {
+        let started = Instant::now();
+        let bytes = self.post(body).await;
+        let elapsed = started.elapsed();
+        match &bytes {
+            Ok(bytes) => tracing::debug!(
+                target: "opennebula",
+                method,
+                elapsed_ms = elapsed.as_secs_f64() * 1e3,
+                response_bytes = bytes.len(),
+                "XML-RPC call"
+            ),
+            Err(err) => tracing::debug!(
+                target: "opennebula",
+                method,
+                elapsed_ms = elapsed.as_secs_f64() * 1e3,
+                error = %err,
+                "XML-RPC call failed"
+            ),
+        }
+        wire::decode_response(&bytes?).map_err(|e| Error::from_xml(DecodeStage::Envelope, e))
+    }
+
+    async fn post(&self, body: String) -> Result<Vec<u8>> {
+        let _permit = match &self.inner.in_flight {
+            Some(semaphore) => Some(
+                semaphore
+                    .acquire()
+                    .await
+                    .map_err(|_| Error::Config("client is shutting down".into()))?,
+            ),
+            None => None,
+        };
+        let exchange = async {
+            let mut response = self
+                .inner
+                .http
+                .post(self.inner.endpoint.clone())
+                .header(reqwest::header::CONTENT_TYPE, "text/xml")
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| self.transport_error(e))?;
+            let status = response.status();
+            let limit = self.inner.max_response_size;
+            if let Some(length) = response.content_length() {
+                if length > limit && status.is_success() {
+                    return Err(Error::ResponseTooLarge { limit });
+                }
+            }
+            let mut bytes = Vec::with_capacity(
+                response
+                    .content_length()
+                    .map_or(8192, |l| l.min(limit) as usize),
+            );
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|e| self.transport_error(e))?
+            {
+                if bytes.len() as u64 + chunk.len() as u64 > limit {
+                    return Err(Error::ResponseTooLarge { limit });
+                }
+                bytes.extend_from_slice(&chunk);
+                if !status.is_success() && bytes.len() >= 4096 {
+                    break;
+                }
+            }
+            if !status.is_success() {
+                return Err(Error::Http {
+                    status: status.as_u16(),
+                    body_excerpt: excerpt(&bytes),
+                });
+            }
+            Ok(bytes)
+        };
+        match self.inner.timeout {
+            // reqwest applies the same timeout; this outer one also bounds the wait for an
+            // in-flight permit and the body loop, whatever the custom reqwest::Client does.
+            Some(timeout) => {
+                tokio::time::timeout(timeout, exchange)
+                    .await
+                    .unwrap_or(Err(Error::Timeout {
+                        timeout: Some(timeout),
+                    }))
+            }
+            None => exchange.await,
+        }
+    }
+
+    fn transport_error(&self, err: reqwest::Error) -> Error {
+        let message = error_chain(&err);
+        if err.is_timeout() {
+            return Error::Timeout {
+                timeout: self.inner.timeout,
+            };
+        }
+        if is_tls_error(&err, &message) {
+            return Error::Tls {
+                message,
+                source: Some(Box::new(err)),
+            };
+        }
+        if err.is_connect() {
+            return Error::Connect {
+                message,
+                source: Some(Box::new(err)),
+            };
+        }
+        Error::Transport {
+            message,
+            source: Some(Box::new(err)),
+        }
+    }
+}
+
+/// Adds the `one.` prefix where it is missing.
+fn one_method_name(method: &str) -> std::borrow::Cow<'_, str> {
+    if method.starts_with("one.") {
+        std::borrow::Cow::Borrowed(method)
+    } else {
+        std::borrow::Cow::Owned(format!("one.{method}"))
+    }
+}
+
+/// The messages of an error and its sources, joined: reqwest's top-level message alone
+/// ("error sending request") says nothing about why.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
+fn is_tls_error(err: &(dyn std::error::Error + 'static), message: &str) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(cause) = source {
+        if cause.downcast_ref::<native_tls::Error>().is_some() {
+            return true;
+        }
+        source = cause.source();
+    }
+    let lower = message.to_ascii_lowercase();
+    ["certificate", "ssl", "tls", "handshake"]
+        .iter()
+        .any(|needle| lower.contains(needle))
+}
+
+fn excerpt(bytes: &[u8]) -> Option<String> {
+    if bytes.is_empty() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]);
+    Some(
+        text.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect::<String>()
+            .trim()
+            .to_string(),
+    )
+}
+
+/// Configures a [`Client`], in the style of `reqwest::ClientBuilder`.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// let one = opennebula::Client::builder()
+///     .endpoint("https://one.example.com:2633/RPC2")
+///     .session("oneadmin:onepass")
+///     .timeout(Duration::from_secs(30))
+///     .connect_timeout(Duration::from_secs(5))
+///     .build()?;
+/// # Ok::<(), opennebula::Error>(())
+/// ```
+#[derive(Default)]
+pub struct ClientBuilder {
+    endpoint: Option<String>,
+    session: Option<Session>,
+    timeout: Option<Option<Duration>>,
+    connect_timeout: Option<Duration>,
+    accept_invalid_certs: bool,
+    root_certificates: Vec<Vec<u8>>,
+    user_agent: Option<String>,
+    http_client: Option<reqwest::Client>,
+    max_response_size: Option<u64>,
+    max_in_flight: Option<usize>,
+    retry: Option<RetryPolicy>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("endpoint", &self.endpoint)
+            .field("session", &self.session)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("accept_invalid_certs", &self.accept_invalid_certs)
+            .field("root_certificates", &self.root_certificates.len())
+            .field("max_response_size", &self.max_response_size)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder preset from the environment, as OpenNebula's CLI reads it: `ONE_XMLRPC` for
+    /// the endpoint and the file named by `ONE_AUTH` (default `~/.one/one_auth`) for the
+    /// session. Further settings can still be applied before [`build`](Self::build).
+    pub fn from_env() -> Result<Self> {
+        let endpoint = std::env::var("ONE_XMLRPC")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
+        let auth_path = match std::env::var_os("ONE_AUTH").filter(|s| !s.is_empty()) {
+            Some(path) => PathBuf::from(path),
+            None => {
+                let home = std::env::var_os("HOME").ok_or_else(|| {
+                    Error::Config("neither ONE_AUTH nor HOME is set: cannot find one_auth".into())
+                })?;
+                PathBuf::from(home).join(".one").join("one_auth")
+            }
+        };
+        let contents =
+            zeroize::Zeroizing::new(std::fs::read_to_string(&auth_path).map_err(|e| {
+                Error::Config(format!(
+                    "cannot read the auth file {}: {e}",
+                    auth_path.display()
+                ))
+            })?);
+        let session = contents.lines().next().unwrap_or_default().trim();
+        if !session.contains(':') {
+            return Err(Error::Config(format!(
+                "the auth file {} does not hold user:password",
+                auth_path.display()
+            )));
+        }
+        Ok(ClientBuilder::default().endpoint(endpoint).session(session))
+    }
+
+    /// The XML-RPC endpoint, e.g. `http://one:2633/RPC2`.
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// The session: `user:password`, or `user:token` for a login token.
+    pub fn session(mut self, session: impl Into<Session>) -> Self {
+        self.session = Some(session.into());
+        self
+    }
+
+    /// Total time allowed for one call, from sending to the last byte of the response
+    /// (default [`DEFAULT_TIMEOUT`]). Applies to this client only.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(Some(timeout));
+        self
+    }
+
+    /// Removes the call timeout. A dead front-end can then hang a call forever: prefer a
+    /// long [`timeout`](Self::timeout).
+    pub fn no_timeout(mut self) -> Self {
+        self.timeout = Some(None);
+        self
+    }
+
+    /// Time allowed to establish a connection (default [`DEFAULT_CONNECT_TIMEOUT`]).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Accepts any server certificate, valid or not, for any host name.
+    ///
+    /// # Warning
+    ///
+    /// This turns TLS into plain encryption without authentication: anyone on the path can
+    /// impersonate the front-end and read the session. Use it only for labs with self-signed
+    /// certificates; prefer [`add_root_certificate_pem`](Self::add_root_certificate_pem).
+    /// A client built with it logs a warning.
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
+        self.accept_invalid_certs = accept;
+        self
+    }
+
+    /// Trusts an extra root CA (PEM), for front-ends with certificates from a private CA.
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates.push(pem.into());
+        self
+    }
+
+    /// The `User-Agent` header (default `opennebula-rs/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// Uses a preconfigured `reqwest::Client` (proxies, client certificates ...). The TLS,
+    /// connect-timeout and user-agent settings of this builder are then not applied; the call
+    /// timeout, size limit and in-flight cap still are.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Maximum size of a response body (default [`DEFAULT_MAX_RESPONSE_SIZE`]), enforced while
+    /// the body streams in, before it is buffered.
+    pub fn max_response_size(mut self, bytes: u64) -> Self {
+        self.max_response_size = Some(bytes);
+        self
+    }
+
+    /// Maximum number of calls in flight at once from this client (and its clones); further
+    /// calls wait their turn. oned serialises much of its work: a cap protects it.
+    pub fn max_in_flight(mut self, calls: usize) -> Self {
+        self.max_in_flight = Some(calls.max(1));
+        self
+    }
+
+    /// Retries failed calls where it is safe (see [`RetryPolicy`]): transient failures of
+    /// read-only methods, and any method whose request never left. Off by default.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Builds the client. Never panics: bad settings are [`Error::Config`].
+    pub fn build(self) -> Result<Client> {
+        let endpoint_text = self.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT);
+        let endpoint = reqwest::Url::parse(endpoint_text)
+            .map_err(|e| Error::Config(format!("invalid endpoint URL {endpoint_text:?}: {e}")))?;
+        if !matches!(endpoint.scheme(), "http" | "https") {
+            return Err(Error::Config(format!(
+                "endpoint scheme must be http or https, not {:?}",
+                endpoint.scheme()
+            )));
+        }
+        let session = self
+            .session
+            .ok_or_else(|| Error::Config("no session (user:password) given".into()))?;
+        let timeout = self.timeout.unwrap_or(Some(DEFAULT_TIMEOUT));
+
+        let http = match self.http_client {
+            Some(client) => client,
+            None => {
+                let mut builder =
+                    reqwest::Client::builder()
+                        .tls_backend_native()
+                        .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+                        .user_agent(self.user_agent.unwrap_or_else(|| {
+                            format!("opennebula-rs/{}", env!("CARGO_PKG_VERSION"))
+                        }))
+                        .pool_idle_timeout(Duration::from_secs(30));
+                if let Some(timeout) = timeout {
+                    builder = builder.timeout(timeout);
+                }
+                for pem in &self.root_certificates {
+                    let cert = reqwest::Certificate::from_pem(pem).map_err(|e| {
+                        Error::Config(format!("invalid root certificate PEM: {}", error_chain(&e)))
+                    })?;
+                    builder = builder.add_root_certificate(cert);
+                }
+                if self.accept_invalid_certs {
+                    tracing::warn!(
+                        target: "opennebula",
+                        endpoint = %endpoint,
+                        "TLS certificate verification is disabled for this client: \
+                         the front-end's identity is not checked"
+                    );
+                    builder = builder.danger_accept_invalid_certs(true);
+                }
+                builder.build().map_err(|e| {
+                    Error::Config(format!("cannot build the HTTP client: {}", error_chain(&e)))
+                })?
+            }
+        };
+
+        if endpoint.scheme() == "http" && !is_loopback(&endpoint) {
+            tracing::warn!(
+                target: "opennebula",
+                endpoint = %endpoint,
+                "sending OpenNebula credentials over plain HTTP to a remote host: \
+                 anyone on the path can read them; use https"
+            );
+        }
+
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                endpoint,
+                session,
+                timeout,
+                max_response_size: self.max_response_size.unwrap_or(DEFAULT_MAX_RESPONSE_SIZE),
+                in_flight: self.max_in_flight.map(Semaphore::new),
+                retry: self.retry,
+            }),
+        })
+    }
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_only_when_needed() {
+        assert_eq!(one_method_name("vm.info"), "one.vm.info");
+        assert_eq!(one_method_name("one.vm.info"), "one.vm.info");
+    }
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let client = Client::new("http://localhost:2633/RPC2", "oneadmin:s3cr3t-pw").unwrap();
+        let shown = format!("{client:?} {:?}", Client::builder().session("u:s3cr3t-pw"));
+        assert!(!shown.contains("s3cr3t-pw"), "{shown}");
+        assert!(shown.contains("oneadmin"));
+    }
+
+    #[test]
+    fn bad_configuration_is_an_error_not_a_panic() {
+        assert!(matches!(
+            Client::new("not a url", "a:b"),
+            Err(Error::Config(_))
+        ));
+        assert!(matches!(
+            Client::new("ftp://x/RPC2", "a:b"),
+            Err(Error::Config(_))
+        ));
+        assert!(matches!(
+            Client::builder().endpoint("http://x/RPC2").build(),
+            Err(Error::Config(_))
+        ));
+        assert!(matches!(
+            Client::builder()
+                .session("a:b")
+                .add_root_certificate_pem(b"garbage".to_vec())
+                .build(),
+            Err(Error::Config(_))
+        ));
+    }
+
+    #[test]
+    fn client_is_send_sync_clone() {
+        fn assert_traits<T: Send + Sync + Clone + 'static>() {}
+        assert_traits::<Client>();
+    }
+}
