@@ -19,6 +19,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=OPENNEBULA_XSD_DIR");
     println!("cargo:rerun-if-env-changed=OPENNEBULA_REFERENCE_DIR");
     println!("cargo:rustc-check-cfg=cfg(opennebula_model, values(any()))");
+    println!("cargo:rustc-check-cfg=cfg(opennebula_root, values(any()))");
 
     let (xsd_dir, label) = match env("OPENNEBULA_XSD_DIR") {
         Some(dir) => (PathBuf::from(&dir), dir),
@@ -27,8 +28,12 @@ fn main() {
     println!("cargo:rerun-if-changed={}", xsd_dir.display());
     let source = generate(&xsd_dir, &label, &out_dir.join("models-work"));
     // Lets tests and examples that need particular types say so: `#[cfg(opennebula_model = "Vm")]`.
+    // and `#[cfg(opennebula_root = "VM")]` for document roots `Document` dispatches.
     for name in defined_types(&source) {
         println!("cargo:rustc-cfg=opennebula_model=\"{name}\"");
+    }
+    for root in dispatched_roots(&source) {
+        println!("cargo:rustc-cfg=opennebula_root=\"{root}\"");
     }
     write(&out_dir.join("models.rs"), &source);
 
@@ -86,6 +91,24 @@ fn defined_types(source: &str) -> Vec<&str> {
         .filter_map(|l| l.trim_start().strip_prefix("pub struct "))
         .filter_map(|rest| rest.split([' ', '{']).next())
         .collect()
+}
+
+/// The root element names listed in the generated `Document::ROOTS`.
+fn dispatched_roots(source: &str) -> Vec<&str> {
+    source
+        .lines()
+        .find_map(|l| {
+            l.trim_start()
+                .strip_prefix("pub const ROOTS: &'static [&'static str] = &[")
+        })
+        .map(|list| {
+            list.trim_end_matches("];")
+                .split(", ")
+                .map(|r| r.trim_matches('"'))
+                .filter(|r| !r.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn write(path: &Path, contents: &str) {
