@@ -99,7 +99,7 @@ impl Client {
     }
 
     /// The user name of the session.
-    pub fn user(&self) -> &str {
+    pub fn session_user(&self) -> &str {
         self.inner.session.user()
     }
 
