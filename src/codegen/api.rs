@@ -772,6 +772,36 @@ fn method_doc(m: &Method, ret_doc: &str) -> String {
     d
 }
 
+/// A one-line summary of what common verbs do (others get only the method name).
+fn verb_summary(m: &Method) -> Option<String> {
+    let what = if m.object.ends_with("pool") {
+        "the pool"
+    } else {
+        "the object"
+    };
+    let text = match m.verb.as_str() {
+        "info" if m.object.ends_with("pool") => "Lists the objects of the pool.".to_string(),
+        "info" => format!("Reads {what} with its full information."),
+        "infoextended" => "Lists the objects of the pool with their full information.".to_string(),
+        "allocate" => "Creates a new object.".to_string(),
+        "delete" => format!("Deletes {what}."),
+        "update" => format!("Replaces or merges {what}'s template."),
+        "rename" => format!("Renames {what}."),
+        "chmod" => format!("Changes the permissions of {what}."),
+        "chown" => format!("Changes the owner and/or group of {what} (-1 keeps either)."),
+        "lock" => format!("Locks {what} against the operations of a level."),
+        "unlock" => format!("Unlocks {what}."),
+        "clone" => format!("Clones {what} under a new name."),
+        "monitoring" => "Reads the monitoring records.".to_string(),
+        "enable" => format!("Enables or disables {what}."),
+        "instantiate" => "Creates a new object from the template.".to_string(),
+        "action" => "Runs a life-cycle action on a VM.".to_string(),
+        "accounting" | "showback" => "Reads accounting records.".to_string(),
+        _ => return None,
+    };
+    Some(text)
+}
+
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
@@ -975,11 +1005,17 @@ fn render_handles(
             let (args, _) = signature(m, enums, env)?;
             let arg_names: Vec<String> = m.params.iter().map(|p| p.name.clone()).collect();
             // Full form.
-            let intro = if m.has_optional() {
-                format!("Calls `{}` with every parameter.\n", m.full_method())
+            let mut intro = verb_summary(m)
+                .map(|s| format!("{s}\n\n"))
+                .unwrap_or_default();
+            if m.has_optional() {
+                intro.push_str(&format!(
+                    "Calls `{}` with every parameter.\n",
+                    m.full_method()
+                ));
             } else {
-                format!("Calls `{}`.\n", m.full_method())
-            };
+                intro.push_str(&format!("Calls `{}`.\n", m.full_method()));
+            }
             let doc = format!(
                 "{intro}{}{}",
                 param_doc(m, enums, env, None)?,
@@ -1019,17 +1055,26 @@ fn render_handles(
                 let mut sargs = Vec::new();
                 let mut call_args = Vec::new();
                 let mut fixed_doc = Vec::new();
+                let mut omitted_doc = Vec::new();
+                // Wire parameters sent: up to the last kept or fixed one. Trailing parameters
+                // left at their defaults are not sent at all (oned applies the same default),
+                // so a short form sends what PyONE or the CLI send for the same call.
+                let mut wire_len = 0usize;
+                let mut wire_pos = 0usize;
                 for p in &m.params {
+                    wire_pos += if p.ty == "Permissions" { 9 } else { 1 };
                     if short.kept.contains(&p.name) {
                         let t = type_info(&p.ty, &p.name, enums, env)?;
                         sargs.push(format!("{}: {}", p.name, t.rust));
                         call_args.push(p.name.clone());
+                        wire_len = wire_pos;
                     } else if let Some(v) = short.fixed.get(&p.name) {
                         call_args.push(v.clone());
                         fixed_doc.push(format!("`{} = {v}`", p.name));
+                        wire_len = wire_pos;
                     } else if let Some(d) = &p.default {
                         call_args.push(d.clone());
-                        fixed_doc.push(format!("`{} = {d}`", p.name));
+                        omitted_doc.push(format!("`{}` (server default `{d}`)", p.name));
                     } else {
                         return Err(format!(
                             "methods.api: short form {} of {} leaves the required {} unset",
@@ -1039,15 +1084,35 @@ fn render_handles(
                         ));
                     }
                 }
+                let mut how = Vec::new();
+                if !fixed_doc.is_empty() {
+                    how.push(format!("with {}", fixed_doc.join(", ")));
+                }
+                if !omitted_doc.is_empty() {
+                    how.push(format!("without {}", omitted_doc.join(", ")));
+                }
                 let doc = format!(
-                    "Calls `{}` with {}: the short form of [`{}`](Self::{}).\n{}{}",
+                    "Calls `{}` {}: a short form of [`{}`](Self::{}).\n{}{}",
                     m.full_method(),
-                    fixed_doc.join(", "),
+                    how.join(" and "),
                     m.full_form_name(),
                     m.full_form_name(),
                     param_doc(m, enums, env, Some(&short.kept))?,
                     method_doc(m, &ret_doc)
                 );
+                let build = format!(
+                    "request::{}::{}({})",
+                    s.object,
+                    m.rust,
+                    call_args.join(", ")
+                );
+                let build = if wire_len < wire_pos {
+                    format!(
+                        "{{\n            let mut request = {build};\n            request.params.truncate({wire_len});\n            request\n        }}"
+                    )
+                } else {
+                    build
+                };
                 write_wrapper(
                     &mut o,
                     blocking,
@@ -1056,12 +1121,7 @@ fn render_handles(
                     &sargs,
                     &ret_ty,
                     &call,
-                    &format!(
-                        "request::{}::{}({})",
-                        s.object,
-                        m.rust,
-                        call_args.join(", ")
-                    ),
+                    &build,
                 );
             }
         }
