@@ -237,6 +237,20 @@ impl Template {
         self.get_all(name).iter().find_map(Value::as_str)
     }
 
+    /// The first single value of `name` parsed as `T`: `None` when missing, `Some(Err(_))`
+    /// when it does not parse.
+    ///
+    /// ```
+    /// let t = opennebula::template! { MEMORY = 1024, CPU = "0.5" };
+    /// assert_eq!(t.get_parsed::<u64>("MEMORY"), Some(Ok(1024)));
+    /// assert_eq!(t.get_parsed::<f64>("CPU"), Some(Ok(0.5)));
+    /// assert!(t.get_parsed::<u64>("CPU").unwrap().is_err());
+    /// assert_eq!(t.get_parsed::<u64>("VCPU"), None);
+    /// ```
+    pub fn get_parsed<T: std::str::FromStr>(&self, name: &str) -> Option<Result<T, T::Err>> {
+        self.get(name).map(str::parse)
+    }
+
     /// Every value of `name`, in order (an empty slice when missing).
     pub fn get_all(&self, name: &str) -> &[Value] {
         self.attributes

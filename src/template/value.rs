@@ -153,6 +153,12 @@ impl Vector {
         self.entries.get(upper(name).as_ref()).map(String::as_str)
     }
 
+    /// The value of `name` parsed as `T`: `None` when missing, `Some(Err(_))` when it does
+    /// not parse.
+    pub fn get_parsed<T: std::str::FromStr>(&self, name: &str) -> Option<Result<T, T::Err>> {
+        self.get(name).map(str::parse)
+    }
+
     /// `true` when `name` (case-insensitive) is present.
     pub fn contains(&self, name: &str) -> bool {
         self.entries.contains_key(upper(name).as_ref())

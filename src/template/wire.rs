@@ -60,6 +60,13 @@ impl fmt::Display for WireError {
 
 impl std::error::Error for WireError {}
 
+/// A template that cannot be sent is an invalid argument: nothing was sent.
+impl From<WireError> for crate::Error {
+    fn from(error: WireError) -> Self {
+        crate::Error::InvalidArgument(error.to_string())
+    }
+}
+
 /// `[A-Za-z0-9_]+`: a name oned's template lexer reads.
 pub(crate) fn is_attribute_vector_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(is_name_byte)
