@@ -464,6 +464,18 @@ impl fmt::Display for Template {
     }
 }
 
+/// The upper-cased name of an element, refused unless it is a valid XML name: oned never
+/// writes another, and keeping one would make the element impossible to write back as is.
+fn element_name(reader: &XmlReader<'_>, element: &Element<'_>) -> Result<String, XmlError> {
+    match std::str::from_utf8(element.name()) {
+        Ok(name) if wire::is_xml_name(name) => Ok(upper(name).into_owned()),
+        _ => Err(reader.error(format!(
+            "template element name {:?} is not a valid XML name",
+            element.name_str()
+        ))),
+    }
+}
+
 fn read_element_value(
     reader: &mut XmlReader<'_>,
     element: &Element<'_>,
@@ -474,7 +486,7 @@ fn read_element_value(
         match node {
             Node::Text(piece) => text.push_str(&piece),
             Node::Element(child) => {
-                let name = upper(&child.name_str()).into_owned();
+                let name = element_name(reader, &child)?;
                 let value = read_element_value(reader, &child)?;
                 children
                     .get_or_insert_with(Template::new)
@@ -492,7 +504,7 @@ impl FromXml for Template {
     fn read_xml(reader: &mut XmlReader<'_>, start: &Element<'_>) -> Result<Self, XmlError> {
         let mut template = Template::new();
         while let Some(child) = reader.next_child(start)? {
-            let name = upper(&child.name_str()).into_owned();
+            let name = element_name(reader, &child)?;
             let value = read_element_value(reader, &child)?;
             template.push_raw(name, value);
         }
@@ -510,11 +522,10 @@ pub(crate) fn xml_name(name: &str) -> Cow<'_, str> {
     }
     let mut out = String::with_capacity(name.len() + 1);
     for (i, c) in name.chars().enumerate() {
-        let ok = c.is_ascii_alphanumeric() || c == '_' || (i > 0 && (c == '-' || c == '.'));
-        if i == 0 && c.is_ascii_digit() {
+        if i == 0 && !wire::is_xml_name_start(c) && wire::is_xml_name_char(c) {
             out.push('_');
         }
-        out.push(if ok { c } else { '_' });
+        out.push(if wire::is_xml_name_char(c) { c } else { '_' });
     }
     if out.is_empty() {
         out.push('_');
@@ -657,6 +668,19 @@ mod tests {
         assert_eq!(
             xml,
             "<TEMPLATE><A__B>x</A__B><_>y</_><_1X>z</_1X></TEMPLATE>"
+        );
+    }
+
+    #[test]
+    fn invalid_element_names_are_refused_and_unicode_names_kept() {
+        let err = Template::from_xml_bytes(b"<T><A\x1f>1</A\x1f></T>").unwrap_err();
+        assert!(err.message.contains("not a valid XML name"), "{err}");
+        assert!(Template::from_xml_bytes(b"<T><V><\xff>1</\xff></V></T>").is_err());
+        let t = Template::from_xml("<T><\u{c9}t\u{e9}>1</\u{c9}t\u{e9}></T>").unwrap();
+        assert_eq!(t.get("\u{c9}T\u{e9}"), Some("1"));
+        assert_eq!(
+            t.to_xml(),
+            "<TEMPLATE><\u{c9}T\u{e9}>1</\u{c9}T\u{e9}></TEMPLATE>"
         );
     }
 
