@@ -169,7 +169,8 @@
 //! (grandchildren, or a repeated child name) becomes a [`Value::Nested`] sub-template, so
 //! nothing is lost. Two notes: values of one name are kept together, in order (oned's
 //! templates are sorted multimaps, so it never interleaves names); text mixed with child
-//! elements (which oned never writes) is dropped.
+//! elements (which oned never writes) is dropped. An element name that is not a valid XML name
+//! (which oned never writes either) makes reading fail with an [`XmlError`].
 //!
 //! # JSON
 //!
