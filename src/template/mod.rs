@@ -40,7 +40,8 @@
 //!
 //! # Changing and sending back: PyONE's `host.update(0, host.TEMPLATE, 1)`
 //!
-//! Every API method that takes a template accepts anything implementing [`TemplateArg`]. A
+//! The API methods that take a template accept anything implementing [`TemplateArg`] (the
+//! typed API namespaces build on this module; the example shows the template side). A
 //! [`Template`] is sent in OpenNebula's attribute-vector syntax (`KEY="value"` lines), escaped
 //! so that no value can add, remove or change another attribute:
 //!
@@ -51,9 +52,9 @@
 //! let mut template = Template::from_xml("<TEMPLATE><ARCH>x86_64</ARCH></TEMPLATE>")?;
 //! // PyONE: host.TEMPLATE['NOTES'] = "Just updated"
 //! template.set("NOTES", "Just updated");
-//! // PyONE: one.host.update(0, host.TEMPLATE, 1). The API namespace passes `template` through
-//! // `TemplateArg`; this is the string that reaches oned:
-//! let wire = template.clone().into_template_string();
+//! // PyONE: one.host.update(0, host.TEMPLATE, 1). The API method takes `&template` (or the
+//! // template itself) as a `TemplateArg`; this is the string that reaches oned:
+//! let wire = (&template).into_template_string();
 //! assert_eq!(wire, "ARCH=\"x86_64\"\nNOTES=\"Just updated\"\n");
 //! // Reading it back gives exactly the same attributes:
 //! assert_eq!(wire.parse::<Template>()?, template);
@@ -78,7 +79,9 @@
 //!
 //! PyONE sends a dictionary with a single root dictionary as XML of that root. Here that is
 //! explicit: [`Template::rooted`] makes a [`RootedTemplate`], which is always sent as XML
-//! (escaped text, never CDATA, so `]]>` in a value is harmless):
+//! (escaped text, never CDATA, so `]]>` in a value is harmless). oned's XML reader drops empty
+//! elements, so a rooted template with an empty value is refused rather than sent changed
+//! (see [`TemplateArg`]):
 //!
 //! ```
 //! use opennebula::template;
