@@ -195,7 +195,7 @@ use indexmap::IndexMap;
 use crate::xml::{Element, FromXml, Node, ToXml, XmlError, XmlReader, XmlWriter};
 
 pub use parse::{ParseError, ParseErrorKind};
-pub use value::{ToTemplateString, Value, Vector};
+pub use value::{ToTemplateString, Value, Vector, VectorIter};
 pub use wire::{RootedTemplate, TemplateArg, WireError, WireForm};
 
 /// An ordered OpenNebula template: each upper-case attribute name maps to one or more
