@@ -665,6 +665,24 @@ mod tests {
     }
 
     #[test]
+    fn macro_takes_expressions_and_trailing_commas() {
+        let name = String::from("vm");
+        let size = 10;
+        let t = crate::template! {
+            NAME = format!("{name}-1"),
+            PRIORITY = -1,
+            disk = [image_id = size * 2, READONLY = false,],
+            EMPTY = [],
+        };
+        assert_eq!(t.get("NAME"), Some("vm-1"));
+        assert_eq!(t.get("PRIORITY"), Some("-1"));
+        assert_eq!(t.vector("DISK").unwrap().get("IMAGE_ID"), Some("20"));
+        assert_eq!(t.vector("DISK").unwrap().get("READONLY"), Some("NO"));
+        assert!(t.vector("EMPTY").unwrap().is_empty());
+        assert_eq!(crate::template! {}, Template::new());
+    }
+
+    #[test]
     fn invalid_names_never_inject_markup_in_xml() {
         let mut t = Template::new();
         t.set("A><B", "x").set("", "y").set("1X", "z");
