@@ -8,6 +8,8 @@
 
 #[path = "src/codegen/mod.rs"]
 mod codegen;
+#[path = "src/codegen/api.rs"]
+mod codegen_api;
 
 use std::path::{Path, PathBuf};
 
@@ -36,6 +38,7 @@ fn main() {
         println!("cargo:rustc-cfg=opennebula_root=\"{root}\"");
     }
     write(&out_dir.join("models.rs"), &source);
+    generate_api(&out_dir, defined_types(&source).into_iter().map(String::from).collect());
 
     // The generator's own test fixture (used by the library's unit tests only).
     let fixture = manifest_dir.join("src/models/fixture");
@@ -118,4 +121,29 @@ fn write(path: &Path, contents: &str) {
     }
     std::fs::write(path, contents)
         .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+}
+
+/// The typed API (`src/api/`) from `schemas/api/`, told which model types exist so that
+/// document-returning methods get their typed return.
+fn generate_api(out_dir: &Path, model_types: std::collections::BTreeSet<String>) {
+    println!("cargo:rerun-if-changed=schemas/api");
+    println!("cargo:rerun-if-changed=src/codegen/api.rs");
+    println!("cargo:rerun-if-changed=src/template");
+    println!("cargo:rustc-check-cfg=cfg(opennebula_models)");
+    let env = codegen_api::Environment {
+        model_types,
+        template_arg: std::fs::read_dir("src/template")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .any(|text| text.contains("pub trait TemplateArg")),
+    };
+    if !env.model_types.is_empty() {
+        println!("cargo:rustc-cfg=opennebula_models");
+    }
+    if let Err(e) = codegen_api::generate(Path::new("schemas/api"), out_dir, &env) {
+        eprintln!("error: generating the typed API from schemas/api failed: {e}");
+        std::process::exit(1);
+    }
 }
