@@ -142,9 +142,7 @@ fn optional_parameters_and_defaults_match_the_server() {
                         ours.name
                     ));
                 }
-                if d == "UpdateType::Replace" && reference != "0"
-                    || d == "MigrationType::Save" && reference != "0"
-                {
+                if matches!(d, "UpdateType::Replace" | "MigrationType::Save") && reference != "0" {
                     problems.push(format!(
                         "{name}: {} defaults to {d}, the server to {reference}",
                         ours.name

@@ -547,7 +547,7 @@ fn return_info(
                 _ => (
                     "crate::api::RawDocument".into(),
                     "call_document".into(),
-                    format!("the `{root}` document as a [`RawDocument`](crate::api::RawDocument)"),
+                    format!("the `{root}` document as a [`crate::api::RawDocument`]"),
                 ),
             }
         }
