@@ -243,6 +243,23 @@ pub type AnyDocument = crate::models::Document;
 #[cfg(not(opennebula_models))]
 pub type AnyDocument = RawDocument;
 
+/// Decodes a document payload by its root element.
+fn any_document(payload: crate::Value) -> crate::Result<AnyDocument> {
+    #[allow(unused_imports)]
+    use crate::xml::FromXml as _;
+    match payload {
+        crate::Value::String(xml) => AnyDocument::from_xml_bytes(xml.as_bytes())
+            .map_err(|e| crate::Error::from_xml(crate::error::DecodeStage::Document, e)),
+        other => Err(crate::Error::decode(
+            crate::error::DecodeStage::Value,
+            format!(
+                "expected an XML document in a string, found XML-RPC {}",
+                other.type_name()
+            ),
+        )),
+    }
+}
+
 impl crate::Client {
     /// Like [`call`](crate::Client::call) for any method returning an XML document, decoding
     /// it by its root element into [`AnyDocument`].
@@ -251,7 +268,7 @@ impl crate::Client {
         method: &str,
         params: impl crate::wire::IntoParams,
     ) -> crate::Result<AnyDocument> {
-        self.call_document(method, params).await
+        any_document(self.call(method, params).await?)
     }
 }
 
@@ -263,7 +280,7 @@ impl crate::blocking::Client {
         method: &str,
         params: impl crate::wire::IntoParams,
     ) -> crate::Result<AnyDocument> {
-        self.call_document(method, params)
+        any_document(self.call(method, params)?)
     }
 }
 
