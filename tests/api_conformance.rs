@@ -305,6 +305,12 @@ fn every_recorded_successful_response_has_the_table_return_type() {
         let ok = match (info.returns, &payload) {
             ("int", Value::Int(_)) | ("i8", Value::I8(_)) | ("string", Value::String(_)) => true,
             (xml, Value::String(text)) if xml.starts_with("xml:") => {
+                // The typed return of the wrapper must decode what oned sent.
+                match opennebula::api::documents::check_document(&method, text) {
+                    Some(Ok(())) => {}
+                    Some(Err(e)) => problems.push(format!("{}: typed decode: {e}", path.display())),
+                    None => problems.push(format!("{}: no typed decoder", path.display())),
+                }
                 match RawDocument::from_xml(text) {
                     Ok(doc) => doc.root_name() == &xml[4..],
                     Err(e) => {
