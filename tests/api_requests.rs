@@ -1,6 +1,18 @@
 //! The exact `methodCall` the typed wrappers send, checked two ways: through the sans-IO
 //! request builders, and through the real async and blocking clients against a one-shot local
 //! HTTP listener that records the body and answers with a canned response.
+//!
+//! To add once the test server exists (`src/server/`, feature `test-server`), in a new
+//! `tests/api_server.rs`, through both `opennebula::Client` and `opennebula::blocking::Client`:
+//! - one call of every namespace (`client.<object>().info..` / `allocate` / `delete`), driven
+//!   from `api::METHODS` so that a new namespace cannot be forgotten;
+//! - the PyONE documentation examples (`hostpool.info`, `vm.action("terminate")`,
+//!   `template.instantiate` with and without an extra template, `vm.update` merge/replace,
+//!   `marketapp_export`);
+//! - `helpers::wait_for_vm_state` on a VM the server moves PENDING → RUNNING, and its timeout
+//!   and DONE (unreachable) paths;
+//! - `pages()` over a pool of more objects than a page (checks offsets and the stop rule);
+//! - `acl().add(rule)` then `acl().info()` showing the same rule STRING.
 
 use std::sync::{Arc, Mutex};
 
@@ -126,6 +138,10 @@ fn request_builders_encode_exactly_what_oned_reads() {
     // Raw values stay reachable where the table has an enum.
     let r = request::vm::action("frobnicate", 1);
     assert_eq!(r.params[0], Value::String("frobnicate".into()));
+    let r = request::vm::lock(3, 4, false);
+    assert_eq!(r.params[1], Value::Int(4));
+    let r = request::vm::recover(3, opennebula::api::VmRecoverOperation::Unknown(9));
+    assert_eq!(r.params[1], Value::Int(9));
     let r = request::vmpool::info(5, 0, -100, 3, "");
     assert_eq!(r.params[..4], [5, 0, -100, 3].map(Value::Int));
 }
