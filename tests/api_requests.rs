@@ -324,3 +324,131 @@ async fn pages_stream_until_a_short_page() {
     assert_eq!(params[0][1..5], [-2, 0, -2, -2].map(Value::Int));
     assert_eq!(params[1][1..5], [-2, 2, -2, -2].map(Value::Int));
 }
+
+#[test]
+fn wrapper_futures_are_send_and_borrow_only_the_client() {
+    fn assert_send<T: Send>(_: &T) {}
+    let one = opennebula::Client::new("http://127.0.0.1:9/RPC2", SESSION).unwrap();
+    let name = String::from("temporary");
+    // The future owns its request: `name` can be dropped before it runs.
+    let future = one.template().instantiate_simple(0, &name);
+    drop(name);
+    assert_send(&future);
+    assert_send(&one.vmpool().pages(PoolFilter::All, VmStateFilter::Any, 10));
+    drop(future);
+}
+
+#[tokio::test]
+async fn marketapp_export_allocates_the_image_then_the_vm_template() {
+    use base64::Engine as _;
+    use opennebula::api::helpers::{marketapp_export, ExportOptions, ExportedApp};
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let app = format!(
+        "<MARKETPLACEAPP><ID>7</ID><NAME>Alpine \"3\"</NAME><TYPE>1</TYPE><STATE>1</STATE>\
+         <APPTEMPLATE64>{}</APPTEMPLATE64><TEMPLATE><VMTEMPLATE64>{}</VMTEMPLATE64></TEMPLATE>\
+         </MARKETPLACEAPP>",
+        b64("DEV_PREFIX=\"vd\""),
+        b64("CPU=\"1\"\nMEMORY=\"128\"")
+    );
+    let datastores = "<DATASTORE_POOL><DATASTORE><ID>0</ID><NAME>system</NAME></DATASTORE>\
+                      <DATASTORE><ID>1</ID><NAME>default</NAME></DATASTORE></DATASTORE_POOL>";
+    let (endpoint, bodies, task) = listener(vec![
+        Value::String(app),
+        Value::String(datastores.into()),
+        Value::Int(12),
+        Value::Int(30),
+    ])
+    .await;
+    let one = opennebula::Client::new(&endpoint, SESSION).unwrap();
+    let exported = marketapp_export(&one, 7, ExportOptions::default())
+        .await
+        .unwrap();
+    task.await.unwrap();
+    assert_eq!(
+        exported,
+        ExportedApp {
+            image_id: 12,
+            vmtemplate_id: Some(30)
+        }
+    );
+    let calls: Vec<(String, Vec<Value>)> = bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| opennebula::wire::decode_method_call(b.as_bytes()).unwrap())
+        .collect();
+    let names: Vec<&str> = calls.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "one.marketapp.info",
+            "one.datastorepool.info",
+            "one.image.allocate",
+            "one.template.allocate"
+        ]
+    );
+    assert_eq!(
+        calls[2].1[1..3],
+        [
+            Value::String("DEV_PREFIX=\"vd\"\nNAME=\"Alpine \\\"3\\\"\"\nFROM_APP=\"7\"\n".into()),
+            Value::Int(1)
+        ]
+    );
+    assert_eq!(
+        calls[3].1[1],
+        Value::String(
+            "CPU=\"1\"\nMEMORY=\"128\"\nNAME=\"Alpine \\\"3\\\"\"\nDISK=[ IMAGE_ID = \"12\" ]\n"
+                .into()
+        )
+    );
+}
+
+#[tokio::test]
+async fn marketapp_export_refuses_apps_that_are_not_ready_images() {
+    use opennebula::api::helpers::{marketapp_export, ExportOptions, HelperError};
+    let app = "<MARKETPLACEAPP><ID>7</ID><TYPE>2</TYPE><STATE>1</STATE></MARKETPLACEAPP>";
+    let (endpoint, _bodies, task) = listener(vec![Value::String(app.into())]).await;
+    let one = opennebula::Client::new(&endpoint, SESSION).unwrap();
+    let err = marketapp_export(&one, 7, ExportOptions::default())
+        .await
+        .unwrap_err();
+    task.await.unwrap();
+    assert!(
+        matches!(&err, HelperError::Precondition(m) if m.contains("VMTEMPLATE")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn wait_for_vm_state_polls_until_running_and_stops_at_done() {
+    use opennebula::api::helpers::{wait_for_vm_state, HelperError, WaitOptions};
+    use opennebula::api::{LcmState, VmState};
+    use std::time::Duration;
+    let vm = |state: i32, lcm: i32| {
+        Value::String(format!(
+            "<VM><ID>4</ID><STATE>{state}</STATE><LCM_STATE>{lcm}</LCM_STATE></VM>"
+        ))
+    };
+    let fast = WaitOptions {
+        timeout: Duration::from_secs(30),
+        initial_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(2),
+        factor: 2.0,
+    };
+    let (endpoint, bodies, task) = listener(vec![vm(1, 0), vm(3, 2), vm(3, 3)]).await;
+    let one = opennebula::Client::new(&endpoint, SESSION).unwrap();
+    let running = wait_for_vm_state(&one, 4, VmState::Active, Some(LcmState::Running), fast)
+        .await
+        .unwrap();
+    task.await.unwrap();
+    assert_eq!(running.lcm_state(), LcmState::Running);
+    assert_eq!(bodies.lock().unwrap().len(), 3);
+
+    let (endpoint, _, task) = listener(vec![vm(1, 0), vm(6, 0)]).await;
+    let one = opennebula::Client::new(&endpoint, SESSION).unwrap();
+    let err = wait_for_vm_state(&one, 4, VmState::Active, None, fast)
+        .await
+        .unwrap_err();
+    task.await.unwrap();
+    assert!(matches!(err, HelperError::Unreachable { .. }), "{err}");
+}
