@@ -333,3 +333,73 @@ fn every_recorded_successful_response_has_the_table_return_type() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn every_state_and_type_constant_has_a_typed_enum() {
+    use opennebula::api::CONSTANT_TABLES;
+    let mut groups: BTreeMap<(String, String), Vec<(i64, String)>> = BTreeMap::new();
+    for row in tsv("states.tsv") {
+        // ACL bits are flags, encoded by `api::acl` (checked by its tests).
+        if row["resource"] == "ACL" {
+            continue;
+        }
+        groups
+            .entry((row["resource"].clone(), row["field"].clone()))
+            .or_default()
+            .push((
+                row["value"].parse().unwrap(),
+                row["name"].to_ascii_uppercase(),
+            ));
+    }
+    let mut problems = Vec::new();
+    for ((resource, field), mut values) in groups {
+        values.sort();
+        // The two API filters that also take IDs/states are hand-written types.
+        if field.starts_with("pool info filter") {
+            use opennebula::api::PoolFilter;
+            for (v, name) in &values {
+                let filter = PoolFilter::from(*v as i32);
+                assert!(
+                    !matches!(filter, PoolFilter::User(_) | PoolFilter::Other(_)),
+                    "{name}"
+                );
+                assert_eq!(i64::from(filter.raw()), *v);
+            }
+            continue;
+        }
+        if field.starts_with("one.vmpool.info") {
+            use opennebula::api::VmStateFilter;
+            assert_eq!(VmStateFilter::from(-2), VmStateFilter::Any);
+            assert_eq!(VmStateFilter::from(-1), VmStateFilter::NotDone);
+            assert_eq!(
+                values,
+                [(-2, "ALL_VM".to_string()), (-1, "NOT_DONE".to_string())]
+            );
+            continue;
+        }
+        let found = CONSTANT_TABLES.iter().find(|(_, rows)| {
+            let mut ours: Vec<(i64, String)> = rows
+                .iter()
+                .map(|(v, n)| (*v, n.to_ascii_uppercase()))
+                .collect();
+            ours.sort();
+            ours == values
+        });
+        if found.is_none() {
+            problems.push(format!(
+                "{resource} {field}: no enum with exactly these values"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    let actions: Vec<String> = tsv("vm-actions.tsv")
+        .into_iter()
+        .map(|r| r["action"].clone())
+        .collect();
+    let ours: Vec<String> = opennebula::api::VmAction::ALL
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    assert_eq!(ours, actions);
+}

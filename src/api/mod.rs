@@ -38,6 +38,20 @@
 //! [`request`] has one builder per method returning the [`Request`] (method name and
 //! parameters) the wrapper sends, and [`METHODS`] / [`method_info`] describe every method at
 //! runtime (parameters, wire types, defaults, idempotency: the retry logic uses it).
+//!
+//! # Constants
+//!
+//! Every state and type constant of OpenNebula is an enum with `Unknown(i64)` for numbers a
+//! newer release may add (`VmState`, `LcmState`, `HostState`, `ImageState`...), converting
+//! from the models' raw integers (`VmState::from(vm.state)`, or `vm.state()` on the model),
+//! parsing OpenNebula's names (`"RUNNING".parse::<LcmState>()`) and displaying them.
+//!
+//! # A new OpenNebula release
+//!
+//! Add or change lines in `schemas/api/methods.api` (one per method) and
+//! `schemas/api/constants.api`; the wrappers, request builders, [`METHODS`], the blocking
+//! twins and the enums follow at the next build, and `cargo test --features conformance`
+//! compares the tables with the reference facts and recorded traffic.
 
 mod params;
 mod raw;

@@ -632,6 +632,20 @@ fn render_documents(
 
 fn render_enums(enums: &[Enum]) -> String {
     let mut o = String::from(HEADER);
+    let _ = writeln!(o, "/// Every enum of `constants.api` as (enum, [(value, OpenNebula name)]), for conformance tests.");
+    let _ = writeln!(
+        o,
+        "#[doc(hidden)]\npub static CONSTANT_TABLES: &[(&str, &[(i64, &str)])] = &["
+    );
+    for e in enums {
+        let rows: Vec<String> = e
+            .rows
+            .iter()
+            .map(|(v, n, _)| format!("({v}, \"{n}\")"))
+            .collect();
+        let _ = writeln!(o, "    (\"{}\", &[{}]),", e.name, rows.join(", "));
+    }
+    let _ = writeln!(o, "];\n");
     for e in enums {
         let n = &e.name;
         let _ = writeln!(o, "/// {}", e.doc);
