@@ -452,3 +452,28 @@ async fn wait_for_vm_state_polls_until_running_and_stops_at_done() {
     task.await.unwrap();
     assert!(matches!(err, HelperError::Unreachable { .. }), "{err}");
 }
+
+#[cfg(feature = "blocking")]
+#[tokio::test(flavor = "multi_thread")]
+async fn blocking_helpers_match_the_async_ones() {
+    use opennebula::api::helpers::{blocking::wait_for_vm_state, WaitOptions};
+    use opennebula::api::VmState;
+    use std::time::Duration;
+    let (endpoint, _bodies, task) = listener(vec![
+        Value::String("<VM><ID>4</ID><STATE>1</STATE></VM>".into()),
+        Value::String("<VM><ID>4</ID><STATE>8</STATE></VM>".into()),
+    ])
+    .await;
+    let vm = tokio::task::spawn_blocking(move || {
+        let one = opennebula::blocking::Client::new(&endpoint, SESSION).unwrap();
+        let options = WaitOptions {
+            initial_delay: Duration::from_millis(1),
+            ..WaitOptions::with_timeout(Duration::from_secs(30))
+        };
+        wait_for_vm_state(&one, 4, VmState::Poweroff, None, options).unwrap()
+    })
+    .await
+    .unwrap();
+    task.await.unwrap();
+    assert_eq!(vm.state(), VmState::Poweroff);
+}

@@ -30,6 +30,11 @@
 //! `info_all`, `info_mine`...). Every wrapper's documentation names the OpenNebula method and
 //! its parameters.
 //!
+//! The verbs most objects share (`info`, `allocate`, `update`, `rename`, `chmod`, `chown`,
+//! `lock`, `unlock`, `delete`, pool `info`) are written once, in the generator, and rendered
+//! the same way for every object from its table line: same names, same parameter types
+//! ([`UpdateType`], [`Permissions`], [`LockLevel`], [`PoolFilter`]) and the same short forms.
+//!
 //! Methods returning an ID return `i32`; methods returning a document return its model type
 //! (e.g. `Vm` for `one.vm.info`), or a [`RawDocument`] where no model exists.
 //!
