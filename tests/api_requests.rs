@@ -477,3 +477,23 @@ async fn blocking_helpers_match_the_async_ones() {
     task.await.unwrap();
     assert_eq!(vm.state(), VmState::Poweroff);
 }
+
+#[tokio::test]
+async fn call_any_document_decodes_by_root_element() {
+    use opennebula::models::Document;
+    let (endpoint, _bodies, task) = listener(vec![
+        Value::String("<HOST><ID>3</ID><NAME>h</NAME></HOST>".into()),
+        Value::Int(1),
+    ])
+    .await;
+    let one = opennebula::Client::new(&endpoint, SESSION).unwrap();
+    match one.call_any_document("host.info", (3,)).await.unwrap() {
+        Document::Host(host) => assert_eq!(host.name, "h"),
+        other => panic!("decoded as {other:?}"),
+    }
+    assert!(one
+        .call_any_document("vm.action", ("stop", 1))
+        .await
+        .is_err());
+    task.await.unwrap();
+}
