@@ -100,3 +100,35 @@ pool_page!(
     DocumentPool.document,
     SecurityGroupPool.security_group,
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xml::FromXml;
+
+    #[test]
+    fn typed_states_of_the_models() {
+        let vm =
+            models::Vm::from_xml("<VM><ID>4</ID><STATE>3</STATE><LCM_STATE>3</LCM_STATE></VM>")
+                .unwrap();
+        assert_eq!(
+            (vm.state(), vm.lcm_state()),
+            (VmState::Active, LcmState::Running)
+        );
+        assert_eq!(vm.vm_state(), VmState::Active);
+        let host = models::Host::from_xml("<HOST><ID>0</ID><STATE>2</STATE></HOST>").unwrap();
+        assert_eq!(host.state(), HostState::Monitored);
+        let app = models::MarketPlaceApp::from_xml(
+            "<MARKETPLACEAPP><ID>1</ID><TYPE>1</TYPE><STATE>1</STATE></MARKETPLACEAPP>",
+        )
+        .unwrap();
+        assert_eq!(
+            (app.state(), app.app_type()),
+            (MarketPlaceAppState::Ready, MarketPlaceAppType::Image)
+        );
+        let pool =
+            models::VmPool::from_xml("<VM_POOL><VM><ID>2</ID></VM><VM><ID>1</ID></VM></VM_POOL>")
+                .unwrap();
+        assert_eq!(pool.page_len(), 2);
+    }
+}
