@@ -58,6 +58,22 @@ impl Tmpl {
             .unwrap_or_default()
     }
 
+    /// Mutable vector values of `name`.
+    pub(crate) fn vectors_mut(&mut self, name: &str) -> Vec<&mut BTreeMap<String, String>> {
+        self.attrs
+            .get_mut(name)
+            .map(|values| {
+                values
+                    .iter_mut()
+                    .filter_map(|a| match a {
+                        Attr::Vector(v) => Some(v),
+                        Attr::Single(_) => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub(crate) fn has(&self, name: &str) -> bool {
         self.attrs.contains_key(name)
     }

@@ -231,7 +231,7 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
                 .text("MODTIME", image.modtime)
                 .cdata("SOURCE", &image.source)
                 .cdata("PATH", &image.path)
-                .cdata("FORMAT", "raw")
+                .cdata("FORMAT", &image.format)
                 .cdata("FS", "")
                 .text("SIZE", image.size)
                 .text("STATE", image.state)
@@ -266,7 +266,14 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
                 .text("STIME", vm.stime)
                 .text("ETIME", vm.etime)
                 .text("DEPLOY_ID", &vm.deploy_id)
-                .raw("<MONITORING></MONITORING><SCHED_ACTIONS></SCHED_ACTIONS>");
+                .raw("<MONITORING></MONITORING>");
+            ids(
+                doc,
+                "SCHED_ACTIONS",
+                vm.sched_actions
+                    .iter()
+                    .filter_map(|a| a.get("ID")?.parse().ok()),
+            );
             obj.template.write(doc, "TEMPLATE");
             vm.user_template.write(doc, "USER_TEMPLATE");
             if vm.history.is_empty() {
@@ -290,8 +297,8 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
                         .cdata("VM_MAD", &h.vm_mad)
                         .cdata("TM_MAD", "dummy")
                         .text("DS_ID", h.ds_id)
-                        .text("PLAN_ID", -1)
-                        .text("ACTION_ID", 0)
+                        .text("PLAN_ID", h.plan_id)
+                        .text("ACTION_ID", if h.plan_id == -2 { -1 } else { 0 })
                         .text("PSTIME", h.stime)
                         .text("PETIME", h.stime)
                         .text("RSTIME", h.stime)
@@ -299,8 +306,8 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
                         .text("ESTIME", 0)
                         .text("EETIME", 0)
                         .text("ACTION", h.action)
-                        .text("UID", -1)
-                        .text("GID", -1)
+                        .text("UID", h.uid)
+                        .text("GID", h.gid)
                         .text("REQUEST_ID", -1)
                         .close("HISTORY");
                 }
@@ -470,22 +477,59 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
                 permissions(doc, obj);
                 lock(doc, obj);
                 doc.open("ROLES");
-                for (index, role) in obj.template.vectors("ROLE").iter().enumerate() {
-                    doc.open("ROLE").text("ID", index);
+                for role in obj.template.vectors("ROLE") {
+                    let name = role.get("NAME").cloned().unwrap_or_default();
+                    let vms: Vec<String> = oned
+                        .pool(Kind::Vm)
+                        .values()
+                        .filter(|vm| {
+                            vm.template.vectors("VMGROUP").iter().any(|g| {
+                                g.get("VMGROUP_ID") == Some(&obj.id.to_string())
+                                    && g.get("ROLE") == Some(&name)
+                            }) && matches!(&vm.ext, Ext::Vm(v) if v.state != 6)
+                        })
+                        .map(|vm| vm.id.to_string())
+                        .collect();
+                    doc.open("ROLE");
                     for (k, v) in role.iter() {
-                        doc.text(k, v);
+                        doc.cdata(k, v);
+                    }
+                    if !vms.is_empty() {
+                        doc.cdata("VMS", &vms.join(","));
                     }
                     doc.close("ROLE");
                 }
                 doc.close("ROLES");
-                obj.template.write(doc, "TEMPLATE");
+                let mut template = obj.template.clone();
+                template.remove("ROLE");
+                template.write(doc, "TEMPLATE");
             }
             Kind::VRouter => {
                 owner(doc, oned, obj);
                 permissions(doc, obj);
                 lock(doc, obj);
-                doc.raw("<VMS></VMS>");
+                ids(doc, "VMS", super::vm::vrouter_vms(oned, obj.id));
                 obj.template.write(doc, "TEMPLATE");
+            }
+            Kind::BackupJob => {
+                owner(doc, oned, obj);
+                permissions(doc, obj);
+                lock(doc, obj);
+                doc.text("PRIORITY", obj.template.get("PRIORITY").unwrap_or("50"))
+                    .text("LAST_BACKUP_TIME", 0)
+                    .text("LAST_BACKUP_DURATION", 0);
+                ids(
+                    doc,
+                    "SCHED_ACTIONS",
+                    obj.template
+                        .vectors("SCHED_ACTION")
+                        .iter()
+                        .filter_map(|a| a.get("ID")?.parse().ok()),
+                );
+                doc.raw("<UPDATED_VMS></UPDATED_VMS><OUTDATED_VMS></OUTDATED_VMS><BACKING_UP_VMS></BACKING_UP_VMS><ERROR_VMS></ERROR_VMS>");
+                let mut template = obj.template.clone();
+                template.remove("PRIORITY");
+                template.write(doc, "TEMPLATE");
             }
             Kind::MarketApp => {
                 owner(doc, oned, obj);

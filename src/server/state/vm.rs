@@ -34,7 +34,12 @@ pub(crate) struct History {
     pub(crate) etime: i64,
     pub(crate) vm_mad: String,
     pub(crate) ds_id: i32,
+    /// The action that closed the record (0 while open), and who ran it.
     pub(crate) action: i32,
+    pub(crate) uid: i32,
+    pub(crate) gid: i32,
+    /// -1 for the scheduler, -2 for a manual deploy.
+    pub(crate) plan_id: i32,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -53,6 +58,11 @@ pub(crate) struct VmData {
     pub(crate) next_snapshot: i32,
     pub(crate) cpu: f64,
     pub(crate) memory_mb: i64,
+    /// Scheduler ticks left before a PENDING VM may be placed (see `schedule`).
+    pub(crate) pending_ticks: u8,
+    /// Scheduled actions (SCHED_ACTION vectors with their ids).
+    pub(crate) sched_actions: Vec<BTreeMap<String, String>>,
+    pub(crate) next_sched: i32,
 }
 
 const STATE_NAMES: &[(i32, &str)] = &[
@@ -102,11 +112,49 @@ impl VmData {
         }
     }
 
+    /// Moves to a new state. The dummy drivers finish every transition within the call, so
+    /// oned reports the previous state equal to the new one once it settles.
     fn set_state(&mut self, state: i32, lcm: i32) {
-        self.prev_state = self.state;
-        self.prev_lcm_state = self.lcm_state;
+        self.prev_state = state;
+        self.prev_lcm_state = lcm;
         self.state = state;
         self.lcm_state = lcm;
+        if state == PENDING {
+            self.pending_ticks = 2;
+        }
+    }
+
+    /// Closes the open history record with `action` run by `caller`.
+    fn close_history(&mut self, action: i32, caller: Caller, now: i64) {
+        if let Some(last) = self.history.last_mut() {
+            if last.etime == 0 {
+                last.etime = now;
+                last.action = action;
+                last.uid = caller.uid;
+                last.gid = caller.gid;
+            }
+        }
+    }
+
+    /// Records a driver action on a VM that stays on its host: the open record is closed
+    /// with the action and a copy opened, as oned does for accounting.
+    pub(crate) fn record_action(&mut self, action: i32, caller: Caller, now: i64) {
+        let Some(last) = self.history.last().cloned() else {
+            return;
+        };
+        if last.etime != 0 {
+            return;
+        }
+        self.close_history(action, caller, now);
+        self.history.push(History {
+            seq: last.seq + 1,
+            stime: now,
+            etime: 0,
+            action: 0,
+            uid: -1,
+            gid: -1,
+            ..last
+        });
     }
 }
 
@@ -354,12 +402,506 @@ pub(crate) fn handle(
             }
             Ok(Value::Int(id))
         })(),
-        "delete" | "chown" | "chmod" | "rename" | "update" | "info" | "lock" | "unlock" => {
-            return None
-        }
-        _ => return None,
+        _ => return vm_extra(oned, caller, action, p),
     };
     Some(result)
+}
+
+/// Parses a `SCHED_ACTION=[...]` template into a scheduled action for `parent`.
+fn sched_action(
+    text: &str,
+    id: i32,
+    parent: i32,
+    kind: &str,
+    now: i64,
+    existing: Option<&BTreeMap<String, String>>,
+) -> Result<BTreeMap<String, String>, super::Failure> {
+    let t = parse_template(text)?;
+    let Some(new) = t.vectors("SCHED_ACTION").first().map(|v| (*v).clone()) else {
+        return Err(fail(ACTION, "No SCHED_ACTION in template"));
+    };
+    let mut action = existing.cloned().unwrap_or_else(|| {
+        BTreeMap::from([
+            ("ID".into(), id.to_string()),
+            ("PARENT_ID".into(), parent.to_string()),
+            ("TYPE".into(), kind.into()),
+            (
+                "ACTION".into(),
+                if kind == "BACKUPJOB" {
+                    "backup".into()
+                } else {
+                    String::new()
+                },
+            ),
+            ("ARGS".into(), String::new()),
+            ("REPEAT".into(), "-1".into()),
+            ("DAYS".into(), String::new()),
+            ("END_TYPE".into(), "-1".into()),
+            ("END_VALUE".into(), "-1".into()),
+            ("DONE".into(), "-1".into()),
+            ("MESSAGE".into(), String::new()),
+            ("WARNING".into(), "0".into()),
+        ])
+    });
+    for (k, v) in new {
+        action.insert(k, v);
+    }
+    if kind == "VM" {
+        let name = action.get("ACTION").cloned().unwrap_or_default();
+        if allowed_from(&name).is_none()
+            && !matches!(
+                name.as_str(),
+                "snapshot-create"
+                    | "snapshot-revert"
+                    | "snapshot-delete"
+                    | "disk-snapshot-create"
+                    | "disk-snapshot-revert"
+                    | "disk-snapshot-delete"
+                    | "backup"
+            )
+        {
+            return Err(fail(ACTION, format!("{name} is not supported.")));
+        }
+    }
+    let time = action.get("TIME").cloned().unwrap_or_default();
+    let resolved = match time.strip_prefix('+') {
+        Some(rel) if kind == "VM" => rel.parse::<i64>().ok().map(|r| now + r),
+        Some(_) => None,
+        None => time.parse::<i64>().ok(),
+    };
+    let Some(resolved) = resolved else {
+        return Err(fail(
+            ACTION,
+            format!("Unable to parse the time value or value is empty: {time}"),
+        ));
+    };
+    action.insert("TIME".into(), resolved.to_string());
+    Ok(action)
+}
+
+/// Writes the scheduled actions of an object back into its template.
+fn store_sched_actions(obj: &mut Obj, actions: &[BTreeMap<String, String>]) {
+    obj.template.remove("SCHED_ACTION");
+    for action in actions {
+        obj.template
+            .push("SCHED_ACTION", Attr::Vector(action.clone()));
+    }
+}
+
+fn remove_by_id(obj: &mut Obj, name: &str, key: &str, id: &str) -> bool {
+    let all = obj.template.remove(name);
+    let before = all.len();
+    let kept: Vec<Attr> = all
+        .into_iter()
+        .filter(|a| !matches!(a, Attr::Vector(v) if v.get(key).map(String::as_str) == Some(id)))
+        .collect();
+    let removed = kept.len() != before;
+    for a in kept {
+        obj.template.push(name, a);
+    }
+    removed
+}
+
+/// The less common VM methods: scheduled actions, disk snapshots, hotplug, groups, backup.
+fn vm_extra(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Option<Handled> {
+    let id = p.int(0);
+    let result = (|| {
+        let obj = fetch(oned, caller, Kind::Vm, id, Op::Manage, 2)?;
+        let vm = vm_data(obj).clone();
+        let now = oned.now();
+        let running = vm.state == ACTIVE;
+        let disk_of = |oned: &Oned, disk: i32| -> Option<BTreeMap<String, String>> {
+            oned.get(Kind::Vm, id).and_then(|o| {
+                o.template
+                    .vectors("DISK")
+                    .into_iter()
+                    .find(|d| d.get("DISK_ID") == Some(&disk.to_string()))
+                    .cloned()
+            })
+        };
+        let no_sched = |sid: i32| {
+            fail_id(
+                NO_EXISTS,
+                format!("Error getting scheduled action [{sid}]."),
+                sid,
+            )
+        };
+        match action {
+            "schedadd" | "schedupdate" => {
+                let (sid, text, existing) = if action == "schedadd" {
+                    (vm.next_sched, p.str(1), None)
+                } else {
+                    let sid = p.int(1);
+                    let existing = vm
+                        .sched_actions
+                        .iter()
+                        .find(|a| a.get("ID") == Some(&sid.to_string()))
+                        .cloned();
+                    if existing.is_none() {
+                        return Err(no_sched(sid));
+                    }
+                    (sid, p.str(2), existing)
+                };
+                let new = sched_action(text, sid, id, "VM", now, existing.as_ref())?;
+                let vm = vm_mut(oned, id);
+                vm.sched_actions
+                    .retain(|a| a.get("ID") != Some(&sid.to_string()));
+                vm.sched_actions.push(new);
+                if action == "schedadd" {
+                    vm.next_sched += 1;
+                }
+                let actions = vm.sched_actions.clone();
+                store_sched_actions(oned.get_mut(Kind::Vm, id).expect("fetched"), &actions);
+                Ok(Value::Int(sid))
+            }
+            "scheddelete" => {
+                let sid = p.int(1);
+                let vm = vm_mut(oned, id);
+                let before = vm.sched_actions.len();
+                vm.sched_actions
+                    .retain(|a| a.get("ID") != Some(&sid.to_string()));
+                if vm.sched_actions.len() == before {
+                    return Err(no_sched(sid));
+                }
+                let actions = vm.sched_actions.clone();
+                store_sched_actions(oned.get_mut(Kind::Vm, id).expect("fetched"), &actions);
+                Ok(Value::Int(id))
+            }
+            "disksnapshotcreate" => {
+                if disk_of(oned, p.int(1)).is_none() {
+                    return Err(fail(ACTION, "VM disk does not exist"));
+                }
+                vm_mut(oned, id).record_action(action_code("disk-snapshot-create"), caller, now);
+                Ok(Value::Int(0))
+            }
+            "disksnapshotrename" | "disksnapshotrevert" | "disksnapshotdelete" => {
+                if action == "disksnapshotrevert" && running {
+                    return Err(fail(
+                        ACTION,
+                        format!(
+                            "Could not revert to disk snapshot for VM {id}, wrong state RUNNING."
+                        ),
+                    ));
+                }
+                let code = match action {
+                    "disksnapshotrevert" => Some("disk-snapshot-revert"),
+                    "disksnapshotdelete" => Some("disk-snapshot-delete"),
+                    _ => None,
+                };
+                if let Some(code) = code {
+                    vm_mut(oned, id).record_action(action_code(code), caller, now);
+                }
+                Ok(Value::Int(id))
+            }
+            "diskresize" => {
+                let disk = p.int(1).to_string();
+                let size = p.str(2).parse::<i64>().unwrap_or(0);
+                let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
+                let mut found = false;
+                for d in obj.template.vectors_mut("DISK") {
+                    if d.get("DISK_ID") == Some(&disk) {
+                        found = true;
+                        let current = d
+                            .get("SIZE")
+                            .and_then(|s| s.parse::<i64>().ok())
+                            .unwrap_or(0);
+                        if size <= current {
+                            return Err(fail(
+                                ACTION,
+                                "New disk size has to be greater than current one",
+                            ));
+                        }
+                        d.insert("SIZE".into(), size.to_string());
+                    }
+                }
+                if !found {
+                    return Err(fail(ACTION, "VM disk does not exist"));
+                }
+                vm_mut(oned, id).record_action(action_code("disk-resize"), caller, now);
+                Ok(Value::Int(id))
+            }
+            "attachpci" => {
+                let t = parse_template(p.str(1))?;
+                let Some(mut pci) = t.vectors("PCI").first().map(|v| (*v).clone()) else {
+                    return Err(fail(ACTION, "No PCI in template"));
+                };
+                let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
+                let next = obj.template.vectors("PCI").len();
+                pci.insert("PCI_ID".into(), next.to_string());
+                obj.template.push("PCI", Attr::Vector(pci));
+                vm_mut(oned, id).record_action(action_code("pci-attach"), caller, now);
+                Ok(Value::Int(id))
+            }
+            "detachpci" => {
+                let pci = p.int(1).to_string();
+                let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
+                if !remove_by_id(obj, "PCI", "PCI_ID", &pci) {
+                    return Err(fail(ACTION, "PCI device not found"));
+                }
+                vm_mut(oned, id).record_action(action_code("pci-detach"), caller, now);
+                Ok(Value::Int(id))
+            }
+            "disksaveas" => {
+                let (disk, name) = (p.int(1), p.str(2));
+                let Some(disk_attrs) = disk_of(oned, disk) else {
+                    return Err(fail(ACTION, "VM disk does not exist"));
+                };
+                super::objects::check_name(oned, Kind::Image, name, caller.uid, INTERNAL, "")?;
+                let source_image = disk_attrs
+                    .get("IMAGE_ID")
+                    .and_then(|i| i.parse::<i32>().ok());
+                let Some(mut image) = source_image.and_then(|i| oned.get(Kind::Image, i)).cloned()
+                else {
+                    return Err(fail(ACTION, "Cannot save a volatile disk"));
+                };
+                let new_id = oned.take_id(Kind::Image);
+                image.id = new_id;
+                image.name = name.to_string();
+                image.uid = caller.uid;
+                image.gid = caller.gid;
+                image.lock = None;
+                image.regtime = now;
+                image.template.set("SAVED_DISK_ID", disk.to_string());
+                image
+                    .template
+                    .set("SAVED_IMAGE_ID", source_image.unwrap_or(-1).to_string());
+                image.template.set("SAVED_VM_ID", id.to_string());
+                image.template.set("SAVE_AS_HOT", "YES");
+                let mut ds = 1;
+                if let Ext::Image(data) = &mut image.ext {
+                    data.vms.clear();
+                    data.clones.clear();
+                    data.persistent = false;
+                    data.state = 4;
+                    data.settle_ticks = 2;
+                    ds = data.datastore_id;
+                }
+                oned.insert(image);
+                if let Some(Ext::Datastore(d)) =
+                    oned.get_mut(Kind::Datastore, ds).map(|d| &mut d.ext)
+                {
+                    d.images.insert(new_id);
+                }
+                vm_mut(oned, id).record_action(action_code("disk-saveas"), caller, now);
+                Ok(Value::Int(new_id))
+            }
+            "updatenic" => {
+                let nic = p.int(1).to_string();
+                let t = parse_template(p.str(2))?;
+                let update = t
+                    .vectors("NIC")
+                    .first()
+                    .map(|v| (*v).clone())
+                    .unwrap_or_default();
+                let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
+                let mut found = false;
+                for n in obj.template.vectors_mut("NIC") {
+                    if n.get("NIC_ID") == Some(&nic) {
+                        found = true;
+                        n.extend(update.clone());
+                    }
+                }
+                if !found {
+                    return Err(fail(ACTION, format!("VM {id}: NIC {nic} does not exist")));
+                }
+                vm_mut(oned, id).record_action(action_code("nic-update"), caller, now);
+                Ok(Value::Int(id))
+            }
+            "attachsg" | "detachsg" => {
+                let (nic, sg) = (p.int(1).to_string(), p.int(2));
+                if oned.get(Kind::SecGroup, sg).is_none() {
+                    return Err(no_exists(Kind::SecGroup, sg));
+                }
+                let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
+                let mut found = false;
+                for n in obj.template.vectors_mut("NIC") {
+                    if n.get("NIC_ID") == Some(&nic) {
+                        found = true;
+                        let mut list: Vec<String> = n
+                            .get("SECURITY_GROUPS")
+                            .map(|l| l.split(',').map(str::to_string).collect())
+                            .unwrap_or_default();
+                        list.retain(|x| x != &sg.to_string());
+                        if action == "attachsg" {
+                            list.push(sg.to_string());
+                        }
+                        n.insert("SECURITY_GROUPS".into(), list.join(","));
+                    }
+                }
+                if !found {
+                    return Err(fail(ACTION, format!("VM {id}: NIC {nic} does not exist")));
+                }
+                let code = if action == "attachsg" {
+                    "sg-attach"
+                } else {
+                    "sg-detach"
+                };
+                vm_mut(oned, id).record_action(action_code(code), caller, now);
+                Ok(Value::Int(id))
+            }
+            "vmgroupadd" => {
+                let (group, role) = (p.int(1), p.str(2));
+                let g = oned
+                    .get(Kind::VmGroup, group)
+                    .ok_or_else(|| no_exists(Kind::VmGroup, group))?;
+                if !g
+                    .template
+                    .vectors("ROLE")
+                    .iter()
+                    .any(|r| r.get("NAME").map(String::as_str) == Some(role))
+                {
+                    return Err(fail(
+                        ACTION,
+                        format!("Role {role} does not exist in VM group {group}"),
+                    ));
+                }
+                let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
+                obj.template.remove("VMGROUP");
+                obj.template.push(
+                    "VMGROUP",
+                    Attr::Vector(BTreeMap::from([
+                        ("ROLE".into(), role.to_string()),
+                        ("VMGROUP_ID".into(), group.to_string()),
+                    ])),
+                );
+                Ok(Value::Int(id))
+            }
+            "vmgroupdel" => {
+                oned.get_mut(Kind::Vm, id)
+                    .expect("fetched")
+                    .template
+                    .remove("VMGROUP");
+                Ok(Value::Int(id))
+            }
+            "backup" => Err(fail(
+                INTERNAL,
+                "Unable to start an individual backup for the Virtual Machine, it is part of \
+                 Backup Job ID -1",
+            )),
+            "backupcancel" => Err(fail(
+                INTERNAL,
+                format!("Could not cancel backup for VM {id}, no backup in progress"),
+            )),
+            "restore" => {
+                let image = p.int(1);
+                if oned.get(Kind::Image, image).is_none() {
+                    return Err(no_exists(Kind::Image, image));
+                }
+                Err(fail(ACTION, "Can only restore images of type BACKUP"))
+            }
+            "exec" | "retryexec" => {
+                let busy = oned
+                    .get(Kind::Vm, id)
+                    .is_some_and(|o| o.template.has("QEMU_GA_EXEC"));
+                if busy {
+                    return Err(fail(
+                        ACTION,
+                        "Could not execute command, a command is already being executed",
+                    ));
+                }
+                if action == "retryexec" {
+                    return Err(fail(
+                        ACTION,
+                        "Could not execute command, no command to retry",
+                    ));
+                }
+                let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
+                obj.template.push(
+                    "QEMU_GA_EXEC",
+                    Attr::Vector(BTreeMap::from([
+                        ("COMMAND".into(), p.str(1).to_string()),
+                        ("STDIN".into(), p.str(2).to_string()),
+                    ])),
+                );
+                Ok(Value::Int(id))
+            }
+            "cancelexec" => {
+                oned.get_mut(Kind::Vm, id)
+                    .expect("fetched")
+                    .template
+                    .remove("QEMU_GA_EXEC");
+                Ok(Value::Int(id))
+            }
+            _ => Err(fail(
+                ACTION,
+                format!("one.vm.{action} is not supported by the test server"),
+            )),
+        }
+    })();
+    Some(result)
+}
+
+/// Scheduled actions of backup jobs.
+pub(crate) fn backupjob_sched(
+    oned: &mut Oned,
+    caller: Caller,
+    action: &str,
+    p: &Params<'_>,
+) -> Handled {
+    let id = p.int(0);
+    fetch(oned, caller, Kind::BackupJob, id, Op::Manage, 2)?;
+    let now = oned.now();
+    let obj = oned.get(Kind::BackupJob, id).expect("fetched");
+    let mut actions: Vec<BTreeMap<String, String>> = obj
+        .template
+        .vectors("SCHED_ACTION")
+        .into_iter()
+        .cloned()
+        .collect();
+    let no_sched = |sid: i32| {
+        fail_id(
+            NO_EXISTS,
+            format!("Error getting scheduled action [{sid}]."),
+            sid,
+        )
+    };
+    let sid = match action {
+        "schedadd" => {
+            // Scheduled action ids are shared by every object in oned.
+            let sid = oned
+                .pool(Kind::Vm)
+                .values()
+                .filter_map(|v| match &v.ext {
+                    Ext::Vm(d) => Some(d.next_sched),
+                    _ => None,
+                })
+                .chain(
+                    actions
+                        .iter()
+                        .filter_map(|a| a.get("ID")?.parse::<i32>().ok().map(|i| i + 1)),
+                )
+                .max()
+                .unwrap_or(0);
+            actions.push(sched_action(p.str(1), sid, id, "BACKUPJOB", now, None)?);
+            sid
+        }
+        "schedupdate" => {
+            let sid = p.int(1);
+            let Some(pos) = actions
+                .iter()
+                .position(|a| a.get("ID") == Some(&sid.to_string()))
+            else {
+                return Err(no_sched(sid));
+            };
+            let updated = sched_action(p.str(2), sid, id, "BACKUPJOB", now, Some(&actions[pos]))?;
+            actions[pos] = updated;
+            sid
+        }
+        _ => {
+            let sid = p.int(1);
+            let before = actions.len();
+            actions.retain(|a| a.get("ID") != Some(&sid.to_string()));
+            if actions.len() == before {
+                return Err(no_sched(sid));
+            }
+            sid
+        }
+    };
+    store_sched_actions(
+        oned.get_mut(Kind::BackupJob, id).expect("fetched"),
+        &actions,
+    );
+    Ok(Value::Int(sid))
 }
 
 /// Creates a VM from a template (vm.allocate, template.instantiate).
@@ -465,6 +1007,7 @@ pub(crate) fn create_vm(
         lcm_state: 0,
         prev_state: state,
         prev_lcm_state: 0,
+        pending_ticks: 2,
         stime: now,
         user_template,
         cpu,
@@ -545,37 +1088,110 @@ fn vm_action(oned: &mut Oned, caller: Caller, action: &str, id: i32) -> Handled 
     }
     let now = oned.now();
     let state = vm.state;
+    let code = action_code(action);
     match action {
         // terminate on a DONE VM succeeds and changes nothing, as in oned.
         "terminate" | "terminate-hard" if state != DONE => {
+            vm_mut(oned, id).close_history(code, caller, now);
             leave_host(oned, id, now);
             release_resources(oned, id);
             let vm = vm_mut(oned, id);
             vm.set_state(DONE, 0);
             vm.etime = now;
         }
-        "undeploy" | "undeploy-hard" => {
+        "undeploy" | "undeploy-hard" | "stop" => {
+            vm_mut(oned, id).close_history(code, caller, now);
             leave_host(oned, id, now);
-            vm_mut(oned, id).set_state(UNDEPLOYED, 0);
+            let new_state = if action == "stop" {
+                STOPPED
+            } else {
+                UNDEPLOYED
+            };
+            vm_mut(oned, id).set_state(new_state, 0);
         }
-        "poweroff" | "poweroff-hard" => vm_mut(oned, id).set_state(POWEROFF, 0),
+        "poweroff" | "poweroff-hard" | "suspend" => {
+            let vm = vm_mut(oned, id);
+            vm.close_history(code, caller, now);
+            vm.set_state(
+                if action == "suspend" {
+                    SUSPENDED
+                } else {
+                    POWEROFF
+                },
+                0,
+            );
+        }
         "reboot" | "reboot-hard" => {}
         "hold" => vm_mut(oned, id).set_state(HOLD, 0),
         "release" => vm_mut(oned, id).set_state(PENDING, 0),
-        "stop" => {
-            leave_host(oned, id, now);
-            vm_mut(oned, id).set_state(STOPPED, 0);
-        }
-        "suspend" => vm_mut(oned, id).set_state(SUSPENDED, 0),
         "resume" => match state {
             STOPPED | UNDEPLOYED => vm_mut(oned, id).set_state(PENDING, 0),
-            _ => vm_mut(oned, id).set_state(ACTIVE, RUNNING),
+            _ => {
+                // Back to RUNNING on the same host: a new history record.
+                let vm = vm_mut(oned, id);
+                if let Some(last) = vm.history.last().cloned() {
+                    vm.history.push(History {
+                        seq: last.seq + 1,
+                        stime: now,
+                        etime: 0,
+                        action: 0,
+                        uid: -1,
+                        gid: -1,
+                        ..last
+                    });
+                }
+                vm.set_state(ACTIVE, RUNNING);
+            }
         },
         "resched" => vm_mut(oned, id).resched = true,
         "unresched" => vm_mut(oned, id).resched = false,
         _ => {}
     }
     Ok(Value::Int(id))
+}
+
+/// oned's history action codes (VMActions).
+pub(crate) fn action_code(action: &str) -> i32 {
+    match action {
+        "migrate" => 1,
+        "live-migrate" => 2,
+        "undeploy" => 5,
+        "undeploy-hard" => 6,
+        "hold" => 7,
+        "release" => 8,
+        "stop" => 9,
+        "suspend" => 10,
+        "resume" => 11,
+        "delete" => 13,
+        "delete-recreate" => 14,
+        "reboot" => 15,
+        "reboot-hard" => 16,
+        "resched" => 17,
+        "unresched" => 18,
+        "poweroff" => 19,
+        "poweroff-hard" => 20,
+        "disk-attach" => 21,
+        "disk-detach" => 22,
+        "nic-attach" => 23,
+        "nic-detach" => 24,
+        "disk-snapshot-create" => 25,
+        "disk-snapshot-delete" => 26,
+        "terminate" => 27,
+        "terminate-hard" => 28,
+        "disk-resize" => 29,
+        "snapshot-create" => 33,
+        "snapshot-revert" => 34,
+        "snapshot-delete" => 35,
+        "disk-snapshot-revert" => 41,
+        "disk-saveas" => 42,
+        "disk-snapshot-rename" => 43,
+        "nic-update" => 51,
+        "sg-attach" => 52,
+        "sg-detach" => 53,
+        "pci-attach" => 58,
+        "pci-detach" => 59,
+        _ => 0,
+    }
 }
 
 /// Closes the current history record and frees the host.
@@ -648,12 +1264,12 @@ fn deploy_call(oned: &mut Oned, caller: Caller, id: i32, hid: i32, ds: i32) -> H
             ),
         ));
     }
-    place(oned, id, hid, if ds < 0 { 0 } else { ds });
+    place(oned, id, hid, if ds < 0 { 0 } else { ds }, -2);
     Ok(Value::Int(id))
 }
 
 /// Puts VM `id` on host `hid`: a new history record, ACTIVE/RUNNING.
-fn place(oned: &mut Oned, id: i32, hid: i32, ds: i32) {
+fn place(oned: &mut Oned, id: i32, hid: i32, ds: i32, plan_id: i32) {
     let now = oned.now();
     let (hostname, cid, vm_mad) = match oned.get(Kind::Host, hid) {
         Some(Obj {
@@ -684,6 +1300,9 @@ fn place(oned: &mut Oned, id: i32, hid: i32, ds: i32) {
         vm_mad: vm_mad.clone(),
         ds_id: ds,
         action: 0,
+        uid: -1,
+        gid: -1,
+        plan_id,
     });
     vm.deploy_id = format!("{hostname}:{vm_name}:{vm_mad}");
     vm.set_state(ACTIVE, RUNNING);
@@ -723,17 +1342,25 @@ fn migrate(oned: &mut Oned, caller: Caller, id: i32, hid: i32, live: bool, ds: i
             format!("VM is already running on host [{hid}] and datastore [{ds}]"),
         ));
     }
-    let _ = live;
+    let now = oned.now();
+    let plan_id = vm.history.last().map_or(-1, |h| h.plan_id);
+    vm_mut(oned, id).close_history(
+        action_code(if live { "live-migrate" } else { "migrate" }),
+        caller,
+        now,
+    );
     if let Some((old, _)) = current {
         if let Some(Ext::Host(h)) = oned.get_mut(Kind::Host, old).map(|h| &mut h.ext) {
             h.vms.remove(&id);
         }
     }
     let state = (vm.state, vm.lcm_state);
-    place(oned, id, hid, ds);
+    place(oned, id, hid, ds, plan_id);
     let vm = vm_mut(oned, id);
     vm.state = state.0;
     vm.lcm_state = state.1;
+    vm.prev_state = state.0;
+    vm.prev_lcm_state = state.1;
     Ok(Value::Int(id))
 }
 
@@ -743,6 +1370,7 @@ fn recover(oned: &mut Oned, caller: Caller, id: i32, operation: i32) -> Handled 
     match operation {
         0..=2 => {}
         3 => {
+            vm_mut(oned, id).close_history(action_code("delete"), caller, now);
             leave_host(oned, id, now);
             release_resources(oned, id);
             let vm = vm_mut(oned, id);
@@ -750,6 +1378,7 @@ fn recover(oned: &mut Oned, caller: Caller, id: i32, operation: i32) -> Handled 
             vm.etime = now;
         }
         4 => {
+            vm_mut(oned, id).close_history(action_code("delete-recreate"), caller, now);
             leave_host(oned, id, now);
             vm_mut(oned, id).set_state(PENDING, 0);
         }
@@ -763,14 +1392,25 @@ fn recover(oned: &mut Oned, caller: Caller, id: i32, operation: i32) -> Handled 
     Ok(Value::Int(id))
 }
 
-/// Deploys every PENDING VM on the host with the fewest VMs that has room.
-pub(crate) fn schedule(oned: &mut Oned) -> usize {
-    let pending: Vec<i32> = oned
-        .pool(Kind::Vm)
-        .values()
-        .filter(|o| vm_data(o).state == PENDING)
-        .map(|o| o.id)
-        .collect();
+/// Deploys PENDING VMs on the host with the fewest VMs that has room.
+///
+/// Like oned's scheduler, which runs on its own period, it does not place a VM within the
+/// call that made it PENDING: a VM stays PENDING for the next call (so `hold` right after
+/// `allocate` works) and is placed after it. `force` places every PENDING VM at once.
+pub(crate) fn schedule(oned: &mut Oned, force: bool) -> usize {
+    let mut pending = Vec::new();
+    for vm in oned.pool_mut(Kind::Vm).values_mut() {
+        if let Ext::Vm(data) = &mut vm.ext {
+            if data.state != PENDING {
+                continue;
+            }
+            if data.pending_ticks > 1 && !force {
+                data.pending_ticks -= 1;
+                continue;
+            }
+            pending.push(vm.id);
+        }
+    }
     let mut deployed = 0;
     for id in pending {
         let (cpu, mem) = {
@@ -793,7 +1433,7 @@ pub(crate) fn schedule(oned: &mut Oned) -> usize {
             }
         }
         if let Some((_, hid)) = best {
-            place(oned, id, hid, 0);
+            place(oned, id, hid, 0, -1);
             deployed += 1;
         }
     }
@@ -1212,4 +1852,78 @@ pub(crate) fn vntemplate_instantiate(oned: &mut Oned, caller: Caller, p: &Params
     obj.ext = Ext::Vnet(data);
     oned.insert(obj);
     Ok(Value::Int(new_id))
+}
+
+/// `one.vrouter.instantiate`: VMs from a template, each with the router's NICs.
+pub(crate) fn vrouter_instantiate(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
+    let (id, count, template_id, pattern, hold, extra) = (
+        p.int(0),
+        p.int(1),
+        p.int(2),
+        p.str(3),
+        p.bool_or(4, false),
+        p.str(5),
+    );
+    let router = fetch(oned, caller, Kind::VRouter, id, Op::Manage, 2)?.clone();
+    let template = fetch(oned, caller, Kind::Template, template_id, Op::Use, 1)?
+        .template
+        .clone();
+    let mut base = template;
+    if !extra.is_empty() {
+        base.merge(parse_template(extra)?);
+    }
+    base.remove("NIC");
+    for nic in router.template.vectors("NIC") {
+        let mut nic = nic.clone();
+        nic.remove("NIC_ID");
+        nic.remove("NETWORK");
+        base.push("NIC", Attr::Vector(nic));
+    }
+    base.set("VROUTER_ID", id.to_string());
+    for index in 0..count.max(0) {
+        let name = if pattern.contains("%i") {
+            pattern.replace("%i", &index.to_string())
+        } else {
+            format!("{pattern}-{index}")
+        };
+        create_vm(
+            oned,
+            caller,
+            base.clone(),
+            Some(name),
+            hold,
+            Some(template_id),
+        )?;
+    }
+    if let Some(obj) = oned.get_mut(Kind::VRouter, id) {
+        obj.template.set("TEMPLATE_ID", template_id.to_string());
+    }
+    Ok(Value::Int(id))
+}
+
+/// The VMs of a virtual router are terminated with it.
+pub(crate) fn vrouter_deleted(oned: &mut Oned, caller: Caller, id: i32) {
+    let vms: Vec<i32> = vrouter_vms(oned, id);
+    let now = oned.now();
+    for vm in vms {
+        if vm_data(oned.get(Kind::Vm, vm).expect("listed")).state == DONE {
+            continue;
+        }
+        vm_mut(oned, vm).close_history(action_code("terminate-hard"), caller, now);
+        leave_host(oned, vm, now);
+        release_resources(oned, vm);
+        let data = vm_mut(oned, vm);
+        data.set_state(DONE, 0);
+        data.etime = now;
+    }
+}
+
+/// The ids of the VMs of virtual router `id`.
+pub(crate) fn vrouter_vms(oned: &Oned, id: i32) -> Vec<i32> {
+    oned.pool(Kind::Vm)
+        .values()
+        .filter(|v| v.template.get("VROUTER_ID") == Some(&id.to_string()))
+        .filter(|v| vm_data(v).state != DONE)
+        .map(|v| v.id)
+        .collect()
 }
