@@ -74,6 +74,11 @@ impl Tmpl {
             .unwrap_or_default()
     }
 
+    /// The attribute names, in order.
+    pub(crate) fn names(&self) -> Vec<String> {
+        self.attrs.keys().cloned().collect()
+    }
+
     pub(crate) fn has(&self, name: &str) -> bool {
         self.attrs.contains_key(name)
     }

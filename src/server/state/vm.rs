@@ -297,11 +297,15 @@ pub(crate) fn handle(
             }
             if p.bool_or(2, false) {
                 if let Some(mem) = t.get("MEMORY").and_then(|m| m.parse::<i64>().ok()) {
-                    let total = 16 * 1024 * 1024;
-                    if mem * 1024 > total {
+                    let host = vm_data(obj).history.last().map(|h| h.hid);
+                    let free = match host.and_then(|h| oned.get(Kind::Host, h)).map(|h| &h.ext) {
+                        Some(Ext::Host(h)) => h.total_mem - used_by(oned, &h.vms).1,
+                        _ => 0,
+                    };
+                    if mem * 1024 > free {
                         return Err(fail(
                             ACTION,
-                            format!("Not enough memory: {}/{}", mem * 1024 * 1024, total),
+                            format!("Not enough memory: {}/{free}", mem * 1024),
                         ));
                     }
                 }
@@ -352,6 +356,9 @@ pub(crate) fn handle(
             if let Some(nic) = released {
                 release_nic(oned, id, &nic);
             }
+            refresh_context(oned, id);
+            let now = oned.now();
+            vm_mut(oned, id).record_action(action_code("nic-detach"), caller, now);
             Ok(Value::Int(id))
         })(),
         "attach" => (|| {
@@ -360,46 +367,76 @@ pub(crate) fn handle(
             let Some(disk) = t.vectors("DISK").first().map(|d| (*d).clone()) else {
                 return Err(fail(ACTION, "No DISK in template"));
             };
-            let mut disk = disk;
-            if let Some(image) = disk.get("IMAGE_ID").cloned() {
+            if let Some(image) = disk.get("IMAGE_ID") {
                 let image_id = image.parse::<i32>().unwrap_or(-1);
-                let Some(img) = oned.get(Kind::Image, image_id) else {
+                if oned.get(Kind::Image, image_id).is_none() {
                     return Err(fail(
                         ACTION,
                         format!("Image with ID: {image} does not exist"),
                     ));
-                };
-                disk.insert("IMAGE".into(), img.name.clone());
-                if let Some(Ext::Image(i)) = oned.get_mut(Kind::Image, image_id).map(|i| &mut i.ext)
-                {
-                    i.vms.insert(id);
-                    i.state = 2;
                 }
             }
+            let mut disk = expand_disks(oned, vec![disk], false)?.remove(0);
+            let obj = oned.get(Kind::Vm, id).expect("fetched");
+            let used_ids: BTreeSet<i32> = obj
+                .template
+                .vectors("DISK")
+                .into_iter()
+                .chain(obj.template.vectors("CONTEXT"))
+                .filter_map(|d| d.get("DISK_ID")?.parse().ok())
+                .collect();
+            let used_targets: BTreeSet<String> = obj
+                .template
+                .vectors("DISK")
+                .into_iter()
+                .chain(obj.template.vectors("CONTEXT"))
+                .filter_map(|d| d.get("TARGET").cloned())
+                .collect();
+            let next_id = (0..).find(|i| !used_ids.contains(i)).unwrap_or(0);
+            let target = (0..26)
+                .map(disk_target)
+                .find(|t| !used_targets.contains(t))
+                .unwrap_or_else(|| disk_target(0));
+            disk.insert("DISK_ID".into(), next_id.to_string());
+            disk.insert("TARGET".into(), target);
+            let image_id = disk.get("IMAGE_ID").and_then(|i| i.parse::<i32>().ok());
+            if let Some(Ext::Image(i)) = image_id
+                .and_then(|i| oned.get_mut(Kind::Image, i))
+                .map(|i| &mut i.ext)
+            {
+                i.vms.insert(id);
+                i.state = 2;
+            }
             let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
-            let next =
-                obj.template.vectors("DISK").len() + usize::from(obj.template.has("CONTEXT"));
-            disk.insert("DISK_ID".into(), next.to_string());
             obj.template.push("DISK", Attr::Vector(disk));
+            let now = oned.now();
+            vm_mut(oned, id).record_action(action_code("disk-attach"), caller, now);
             Ok(Value::Int(id))
         })(),
         "detach" => (|| {
             fetch(oned, caller, Kind::Vm, id, Op::Manage, 2)?;
             let disk_id = p.int(1).to_string();
             let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
-            let disks = obj.template.remove("DISK");
-            let before = disks.len();
-            let kept: Vec<Attr> = disks
+            let image = obj
+                .template
+                .vectors("DISK")
                 .into_iter()
-                .filter(|a| !matches!(a, Attr::Vector(v) if v.get("DISK_ID") == Some(&disk_id)))
-                .collect();
-            let after = kept.len();
-            for d in kept {
-                obj.template.push("DISK", d);
-            }
-            if before == after {
+                .find(|d| d.get("DISK_ID") == Some(&disk_id))
+                .and_then(|d| d.get("IMAGE_ID")?.parse::<i32>().ok());
+            if !remove_by_id(obj, "DISK", "DISK_ID", &disk_id) {
                 return Err(fail(ACTION, "VM disk does not exist"));
             }
+            if let Some(Ext::Image(i)) = image
+                .and_then(|i| oned.get_mut(Kind::Image, i))
+                .map(|i| &mut i.ext)
+            {
+                i.vms.remove(&id);
+                if i.vms.is_empty() && i.state == 2 {
+                    i.state = 1;
+                }
+            }
+            let now = oned.now();
+            vm_mut(oned, id).record_action(action_code("disk-detach"), caller, now);
             Ok(Value::Int(id))
         })(),
         _ => return vm_extra(oned, caller, action, p),
@@ -504,6 +541,13 @@ fn remove_by_id(obj: &mut Obj, name: &str, key: &str, id: &str) -> bool {
 
 /// The less common VM methods: scheduled actions, disk snapshots, hotplug, groups, backup.
 fn vm_extra(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Option<Handled> {
+    if matches!(
+        action,
+        "info" | "update" | "rename" | "chown" | "chmod" | "lock" | "unlock" | "delete"
+    ) {
+        // The generic object handlers.
+        return None;
+    }
     let id = p.int(0);
     let result = (|| {
         let obj = fetch(oned, caller, Kind::Vm, id, Op::Manage, 2)?;
@@ -904,6 +948,158 @@ pub(crate) fn backupjob_sched(
     Ok(Value::Int(sid))
 }
 
+/// Attributes oned keeps in a VM's TEMPLATE; everything else goes to USER_TEMPLATE.
+const VM_TEMPLATE_ATTRIBUTES: &[&str] = &[
+    "AS_GID",
+    "AS_UID",
+    "AUTOMATIC_DS_REQUIREMENTS",
+    "AUTOMATIC_NIC_REQUIREMENTS",
+    "AUTOMATIC_REQUIREMENTS",
+    "BACKUP_CONFIG",
+    "CONTEXT",
+    "CPU",
+    "CPU_MODEL",
+    "DISK",
+    "EMULATOR",
+    "FEATURES",
+    "GRAPHICS",
+    "HYPERV_OPTIONS",
+    "INPUT",
+    "MEMORY",
+    "MEMORY_MAX",
+    "MEMORY_RESIZE_MODE",
+    "MEMORY_SLOTS",
+    "NIC",
+    "NIC_ALIAS",
+    "NIC_DEFAULT",
+    "NUMA_NODE",
+    "OS",
+    "PCI",
+    "RAW",
+    "SCHED_ACTION",
+    "SECURITY_GROUP_RULE",
+    "SNAPSHOT",
+    "SPICE_OPTIONS",
+    "SUBMIT_ON_HOLD",
+    "TEMPLATE_ID",
+    "TM_MAD_SYSTEM",
+    "TOPOLOGY",
+    "VCPU",
+    "VCPU_MAX",
+    "VMGROUP",
+    "VMID",
+    "VROUTER_ID",
+    "VROUTER_KEEPALIVED_ID",
+    "VROUTER_KEEPALIVED_PASSWORD",
+    "VIDEO",
+];
+
+fn disk_target(index: usize) -> String {
+    format!("sd{}", (b'a' + (index % 26) as u8) as char)
+}
+
+/// Fills in what oned adds to each DISK of a new VM (from its image and datastore).
+fn expand_disks(
+    oned: &Oned,
+    disks: Vec<BTreeMap<String, String>>,
+    has_context: bool,
+) -> Result<Vec<BTreeMap<String, String>>, super::Failure> {
+    let mut expanded = Vec::with_capacity(disks.len());
+    for (index, mut disk) in disks.into_iter().enumerate() {
+        let image = match (disk.get("IMAGE_ID").cloned(), disk.get("IMAGE").cloned()) {
+            (Some(image), _) => {
+                let image_id = image.parse::<i32>().unwrap_or(-1);
+                Some(oned.get(Kind::Image, image_id).ok_or_else(|| {
+                    fail(
+                        INTERNAL,
+                        format!("DISK {index}: Image with ID: {image} does not exist"),
+                    )
+                })?)
+            }
+            (None, Some(name)) => Some(
+                oned.pool(Kind::Image)
+                    .values()
+                    .find(|i| i.name == name)
+                    .ok_or_else(|| {
+                        fail(
+                            INTERNAL,
+                            format!("DISK {index}: Image {name} does not exist"),
+                        )
+                    })?,
+            ),
+            _ => None,
+        };
+        disk.insert("DISK_ID".into(), index.to_string());
+        disk.entry("DEV_PREFIX".into())
+            .or_insert_with(|| "sd".into());
+        if let Some(img) = image {
+            let Ext::Image(data) = &img.ext else {
+                unreachable!("image pool")
+            };
+            let ds = oned.get(Kind::Datastore, data.datastore_id);
+            let tm_mad = match ds.map(|d| &d.ext) {
+                Some(Ext::Datastore(d)) => d.tm_mad.clone(),
+                _ => String::new(),
+            };
+            let persistent = if data.persistent { "YES" } else { "NO" };
+            for (k, v) in [
+                ("ALLOW_ORPHANS", "NO".to_string()),
+                (
+                    "CLONE",
+                    if data.persistent { "NO" } else { "YES" }.to_string(),
+                ),
+                ("CLONE_TARGET", "SYSTEM".to_string()),
+                ("CLUSTER_ID", "0".to_string()),
+                ("DATASTORE", ds.map(|d| d.name.clone()).unwrap_or_default()),
+                ("DATASTORE_ID", data.datastore_id.to_string()),
+                ("DISK_SNAPSHOT_TOTAL_SIZE", "0".to_string()),
+                ("DISK_TYPE", "FILE".to_string()),
+                ("DRIVER", "raw".to_string()),
+                ("FORMAT", "raw".to_string()),
+                ("IMAGE", img.name.clone()),
+                ("IMAGE_ID", img.id.to_string()),
+                ("IMAGE_STATE", "2".to_string()),
+                ("LN_TARGET", "NONE".to_string()),
+                ("ORIGINAL_SIZE", data.size.to_string()),
+                ("PERSISTENT_SNAPSHOTS", "YES".to_string()),
+                ("READONLY", "NO".to_string()),
+                ("SAVE", persistent.to_string()),
+                ("SIZE", data.size.to_string()),
+                ("SOURCE", data.source.clone()),
+                ("TM_MAD", tm_mad),
+                ("TYPE", "FILE".to_string()),
+            ] {
+                disk.entry(k.into()).or_insert(v);
+            }
+            if let Some(prefix) = img.template.get("DEV_PREFIX") {
+                disk.insert("DEV_PREFIX".into(), prefix.to_string());
+            }
+        }
+        expanded.push(disk);
+    }
+    // Targets: image disks first, then the context CD-ROM, then volatile disks.
+    let mut next = 0;
+    for disk in expanded.iter_mut().filter(|d| d.contains_key("IMAGE_ID")) {
+        disk.entry("TARGET".into())
+            .or_insert_with(|| disk_target(next));
+        next += 1;
+    }
+    if has_context {
+        next += 1;
+    }
+    for disk in expanded.iter_mut().filter(|d| !d.contains_key("IMAGE_ID")) {
+        disk.entry("TARGET".into())
+            .or_insert_with(|| disk_target(next));
+        next += 1;
+    }
+    Ok(expanded)
+}
+
+/// The CONTEXT target: the letter after the image disks.
+fn context_target(disks: &[BTreeMap<String, String>]) -> String {
+    disk_target(disks.iter().filter(|d| d.contains_key("IMAGE_ID")).count())
+}
+
 /// Creates a VM from a template (vm.allocate, template.instantiate).
 pub(crate) fn create_vm(
     oned: &mut Oned,
@@ -932,53 +1128,51 @@ pub(crate) fn create_vm(
         .get("CPU")
         .and_then(|c| c.parse::<f64>().ok())
         .unwrap_or(1.0);
-    // Disks: images must exist.
-    let mut disks = Vec::new();
-    for (index, disk) in template.remove("DISK").into_iter().enumerate() {
-        let Attr::Vector(mut disk) = disk else {
-            continue;
-        };
-        if let Some(image) = disk.get("IMAGE_ID").cloned() {
-            let image_id = image.parse::<i32>().unwrap_or(-1);
-            let Some(img) = oned.get(Kind::Image, image_id) else {
+    let has_context = template.has("CONTEXT");
+    let disks: Vec<BTreeMap<String, String>> = template
+        .remove("DISK")
+        .into_iter()
+        .filter_map(|d| match d {
+            Attr::Vector(v) => Some(v),
+            Attr::Single(_) => None,
+        })
+        .collect();
+    let disks = expand_disks(oned, disks, has_context)?;
+    for nic in template.vectors("NIC") {
+        if let Some(net) = nic.get("NETWORK_ID") {
+            let net_id = net.parse::<i32>().unwrap_or(-1);
+            if oned.get(Kind::Vnet, net_id).is_none() {
                 return Err(fail(
                     INTERNAL,
-                    format!("DISK {index}: Image with ID: {image} does not exist"),
-                ));
-            };
-            disk.insert("IMAGE".into(), img.name.clone());
-            if let Ext::Image(i) = &img.ext {
-                disk.insert("DATASTORE_ID".into(), i.datastore_id.to_string());
-                disk.insert("SIZE".into(), i.size.to_string());
-                disk.insert("SOURCE".into(), i.source.clone());
-            }
-        } else if let Some(image) = disk.get("IMAGE").cloned() {
-            if !oned.pool(Kind::Image).values().any(|i| i.name == image) {
-                return Err(fail(
-                    INTERNAL,
-                    format!("DISK {index}: Image {image} does not exist"),
+                    format!("NIC 0: Virtual network with ID: {net} does not exist"),
                 ));
             }
         }
-        disk.insert("DISK_ID".into(), index.to_string());
-        disk.insert(
-            "TARGET".into(),
-            format!("sd{}", (b'a' + index as u8) as char),
-        );
-        disks.push(disk);
     }
     let now = oned.now();
     let id = oned.take_id(Kind::Vm);
-    let vm_name = name
-        .filter(|n| !n.is_empty())
-        .or_else(|| template.get("NAME").map(str::to_string))
-        .unwrap_or_else(|| format!("one-{id}"));
+    let vm_name = match name.filter(|n| !n.is_empty()) {
+        Some(n) => n,
+        None => match (template.get("NAME"), template_id) {
+            (_, Some(t)) => format!(
+                "{}-{id}",
+                oned.get(Kind::Template, t)
+                    .map(|t| t.name.clone())
+                    .unwrap_or_default()
+            ),
+            (Some(n), None) => n.to_string(),
+            (None, None) => format!("one-{id}"),
+        },
+    };
     template.remove("NAME");
-    // Move the user attributes out, as oned splits TEMPLATE and USER_TEMPLATE.
+    // oned splits the attributes between TEMPLATE and USER_TEMPLATE.
     let mut user_template = Tmpl::default();
-    for attr in ["DESCRIPTION", "LABELS", "LOGO", "OWNER_NOTE"] {
-        for value in template.remove(attr) {
-            user_template.push(attr, value);
+    let names: Vec<String> = template.names();
+    for attr in names {
+        if !VM_TEMPLATE_ATTRIBUTES.contains(&attr.as_str()) {
+            for value in template.remove(&attr) {
+                user_template.push(&attr, value);
+            }
         }
     }
     for disk in &disks {
@@ -989,6 +1183,14 @@ pub(crate) fn create_vm(
             }
         }
     }
+    let image_disks = disks.iter().any(|d| d.contains_key("IMAGE_ID"));
+    if has_context {
+        let target = context_target(&disks);
+        for context in template.vectors_mut("CONTEXT") {
+            context.insert("DISK_ID".into(), disks.len().to_string());
+            context.insert("TARGET".into(), target.clone());
+        }
+    }
     for disk in disks {
         template.push("DISK", Attr::Vector(disk));
     }
@@ -996,9 +1198,43 @@ pub(crate) fn create_vm(
     if let Some(t) = template_id {
         template.set("TEMPLATE_ID", t.to_string());
     }
-    template.set_default("CPU", cpu.to_string());
+    if hold {
+        template.set("SUBMIT_ON_HOLD", "YES");
+    }
+    let in_cluster = image_disks || template.has("NIC");
+    if image_disks {
+        template.set("AUTOMATIC_DS_REQUIREMENTS", "(\"CLUSTERS/ID\" @> 0)");
+    }
+    if template.has("NIC") {
+        template.set("AUTOMATIC_NIC_REQUIREMENTS", "(\"CLUSTERS/ID\" @> 0)");
+    }
+    template.set(
+        "AUTOMATIC_REQUIREMENTS",
+        if in_cluster {
+            "(CLUSTER_ID = 0) & !(PIN_POLICY = PINNED)"
+        } else {
+            "!(PIN_POLICY = PINNED)"
+        },
+    );
+    let uuid = super::sha256_hex(&format!("{id}-{now}-{vm_name}"));
+    let uuid = format!(
+        "{}-{}-4{}-8{}-{}",
+        &uuid[0..8],
+        &uuid[8..12],
+        &uuid[13..16],
+        &uuid[17..20],
+        &uuid[20..32]
+    );
+    let mut os = template
+        .vectors("OS")
+        .first()
+        .map(|o| (*o).clone())
+        .unwrap_or_default();
+    os.entry("MACHINE".into()).or_insert_with(|| "q35".into());
+    os.insert("UUID".into(), uuid);
+    template.remove("OS");
+    template.push("OS", Attr::Vector(os));
     let mut obj = Obj::new(Kind::Vm, id, &vm_name, caller.uid, caller.gid, now);
-    // NICs take leases.
     let nics = template.remove("NIC");
     obj.template = template;
     let state = if hold { HOLD } else { PENDING };
@@ -1019,12 +1255,108 @@ pub(crate) fn create_vm(
         if let Attr::Vector(nic) = nic {
             let text = nic_text(&nic);
             if let Err(e) = attach_nic_inner(oned, id, &text) {
+                release_resources(oned, id);
                 oned.pool_mut(Kind::Vm).remove(&id);
                 return Err(e);
             }
         }
     }
+    refresh_context(oned, id);
     Ok(Value::Int(id))
+}
+
+/// Recomputes the ETHn_* context variables and the security group rules from the NICs.
+fn refresh_context(oned: &mut Oned, id: i32) {
+    let Some(obj) = oned.get(Kind::Vm, id) else {
+        return;
+    };
+    let nics: Vec<BTreeMap<String, String>> =
+        obj.template.vectors("NIC").into_iter().cloned().collect();
+    let mut rules = Vec::new();
+    let mut seen = BTreeSet::new();
+    for nic in &nics {
+        for sg in nic
+            .get("SECURITY_GROUPS")
+            .map(|l| {
+                l.split(',')
+                    .filter_map(|s| s.trim().parse::<i32>().ok())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+        {
+            if !seen.insert(sg) {
+                continue;
+            }
+            if let Some(group) = oned.get(Kind::SecGroup, sg) {
+                for rule in group.template.vectors("RULE") {
+                    let mut rule = rule.clone();
+                    rule.insert("SECURITY_GROUP_ID".into(), sg.to_string());
+                    rule.insert("SECURITY_GROUP_NAME".into(), group.name.clone());
+                    rules.push(rule);
+                }
+            }
+        }
+    }
+    let mut networks = BTreeMap::new();
+    for nic in &nics {
+        if let Some(net) = nic.get("NETWORK_ID").and_then(|n| n.parse::<i32>().ok()) {
+            if let Some(vnet) = oned.get(Kind::Vnet, net) {
+                networks.insert(net, vnet.template.clone());
+            }
+        }
+    }
+    let obj = oned.get_mut(Kind::Vm, id).expect("VM exists");
+    obj.template.remove("SECURITY_GROUP_RULE");
+    for rule in rules {
+        obj.template.push("SECURITY_GROUP_RULE", Attr::Vector(rule));
+    }
+    for context in obj.template.vectors_mut("CONTEXT") {
+        if !context
+            .get("NETWORK")
+            .is_some_and(|n| n.eq_ignore_ascii_case("yes"))
+        {
+            continue;
+        }
+        context.retain(|k, _| !(k.starts_with("ETH") && k.contains('_')));
+        for nic in &nics {
+            let index = nic.get("NIC_ID").cloned().unwrap_or_default();
+            let net = nic
+                .get("NETWORK_ID")
+                .and_then(|n| n.parse::<i32>().ok())
+                .and_then(|n| networks.get(&n));
+            let from_net = |attr: &str| {
+                net.and_then(|t| t.get(attr))
+                    .map(str::to_string)
+                    .unwrap_or_default()
+            };
+            for (key, value) in [
+                ("DNS", from_net("DNS")),
+                ("EXTERNAL", String::new()),
+                ("GATEWAY", from_net("GATEWAY")),
+                ("IP", nic.get("IP").cloned().unwrap_or_default()),
+                ("IP6", String::new()),
+                ("IP6_GATEWAY", String::new()),
+                ("IP6_METHOD", String::new()),
+                ("IP6_METRIC", String::new()),
+                ("IP6_PREFIX_LENGTH", String::new()),
+                ("IP6_ULA", String::new()),
+                ("MAC", nic.get("MAC").cloned().unwrap_or_default()),
+                ("MASK", from_net("NETWORK_MASK")),
+                ("METHOD", String::new()),
+                ("METRIC", String::new()),
+                ("MTU", String::new()),
+                ("NETWORK", from_net("NETWORK_ADDRESS")),
+                ("ROUTES", String::new()),
+                ("SEARCH_DOMAIN", String::new()),
+                ("VLAN_ID", String::new()),
+                ("VROUTER_IP", String::new()),
+                ("VROUTER_IP6", String::new()),
+                ("VROUTER_MANAGEMENT", String::new()),
+            ] {
+                context.insert(format!("ETH{index}_{key}"), value);
+            }
+        }
+    }
 }
 
 fn nic_text(nic: &BTreeMap<String, String>) -> String {
@@ -1306,6 +1638,41 @@ fn place(oned: &mut Oned, id: i32, hid: i32, ds: i32, plan_id: i32) {
     });
     vm.deploy_id = format!("{hostname}:{vm_name}:{vm_mad}");
     vm.set_state(ACTIVE, RUNNING);
+    // What the deployment adds to the template: the system datastore's transfer driver, the
+    // attributes of volatile disks created there, and the VNC port.
+    let (system_ds, system_tm) = match oned.get(Kind::Datastore, ds) {
+        Some(Obj {
+            name,
+            ext: Ext::Datastore(d),
+            ..
+        }) => (name.clone(), d.tm_mad.clone()),
+        _ => ("system".to_string(), "dummy".to_string()),
+    };
+    let obj = oned.get_mut(Kind::Vm, id).expect("VM exists");
+    obj.template.set("TM_MAD_SYSTEM", system_tm.clone());
+    for disk in obj.template.vectors_mut("DISK") {
+        if disk.contains_key("IMAGE_ID") {
+            continue;
+        }
+        for (k, v) in [
+            ("ALLOW_ORPHANS", "NO".to_string()),
+            ("CLUSTER_ID", "0".to_string()),
+            ("DATASTORE", system_ds.clone()),
+            ("DATASTORE_ID", ds.to_string()),
+            ("DISK_TYPE", "FILE".to_string()),
+            ("DRIVER", "raw".to_string()),
+            ("FORMAT", "raw".to_string()),
+            ("PERSISTENT_SNAPSHOTS", "YES".to_string()),
+            ("TM_MAD", system_tm.clone()),
+        ] {
+            disk.entry(k.into()).or_insert(v);
+        }
+    }
+    for graphics in obj.template.vectors_mut("GRAPHICS") {
+        graphics
+            .entry("PORT".into())
+            .or_insert_with(|| (5900 + id).to_string());
+    }
     if let Some(Ext::Host(h)) = oned.get_mut(Kind::Host, hid).map(|h| &mut h.ext) {
         h.vms.insert(id);
     }
@@ -1557,6 +1924,9 @@ fn take_lease(data: &mut VnetData, vm: i32, ip: Option<&str>) -> Option<(i32, u3
 fn attach_nic(oned: &mut Oned, caller: Caller, id: i32, text: &str) -> Handled {
     fetch(oned, caller, Kind::Vm, id, Op::Manage, 2)?;
     attach_nic_inner(oned, id, text)?;
+    refresh_context(oned, id);
+    let now = oned.now();
+    vm_mut(oned, id).record_action(action_code("nic-attach"), caller, now);
     Ok(Value::Int(id))
 }
 
@@ -1602,6 +1972,7 @@ fn attach_nic_inner(oned: &mut Oned, id: i32, text: &str) -> Result<(), super::F
         nic.insert("NETWORK_ID".into(), net_id.to_string());
         nic.insert("BRIDGE".into(), data.bridge.clone());
         nic.insert("VN_MAD".into(), data.vn_mad.clone());
+        nic.insert("CLUSTER_ID".into(), "0".into());
         for attr in ["DNS", "GATEWAY", "SECURITY_GROUPS", "BRIDGE_TYPE"] {
             if let Some(v) = net_template.get(attr) {
                 nic.insert(attr.into(), v.to_string());
@@ -1926,4 +2297,79 @@ pub(crate) fn vrouter_vms(oned: &Oned, id: i32) -> Vec<i32> {
         .filter(|v| vm_data(v).state != DONE)
         .map(|v| v.id)
         .collect()
+}
+
+/// The `one.vmpool.*` methods.
+pub(crate) fn vm_pool(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Handled {
+    let state_filter = |state: i32, wanted: i32| match wanted {
+        -2 => true,
+        -1 => state != DONE,
+        s => state == s,
+    };
+    let by_state = |oned: &Oned, filter: i32, start: i32, end: i32, wanted: i32| {
+        super::objects::pool_ids(oned, caller, Kind::Vm, filter, start, end, |o| {
+            state_filter(vm_data(o).state, wanted)
+        })
+    };
+    match action {
+        "info" | "infoextended" => {
+            if !p.str(4).is_empty() {
+                return Err(fail(
+                    INTERNAL,
+                    "JSON query search is not supported by the SQL backend",
+                ));
+            }
+            let ids = by_state(oned, p.int(0), p.int(1), p.int(2), p.int(3));
+            Ok(Value::from(super::docs::pool_with(
+                oned,
+                Kind::Vm,
+                &ids,
+                action == "infoextended",
+            )))
+        }
+        "infoset" => {
+            let wanted: BTreeSet<i32> = p
+                .str(0)
+                .split(',')
+                .filter_map(|s| s.trim().parse().ok())
+                .collect();
+            let ids: Vec<i32> = by_state(oned, -2, -1, -1, -2)
+                .into_iter()
+                .filter(|id| wanted.contains(id))
+                .collect();
+            Ok(Value::from(super::docs::pool_with(
+                oned,
+                Kind::Vm,
+                &ids,
+                p.bool_or(1, false),
+            )))
+        }
+        "monitoring" => {
+            let ids = by_state(oned, p.int(0), -1, -1, -2);
+            let mut doc = crate::server::xmlout::Doc::new();
+            doc.open("MONITORING_DATA");
+            for id in ids.iter().rev() {
+                if vm_data(oned.get(Kind::Vm, *id).expect("listed")).state == ACTIVE {
+                    doc.open("MONITORING")
+                        .cdata("CPU", "0")
+                        .cdata("ID", &id.to_string())
+                        .cdata("MEMORY", "0")
+                        .cdata("TIMESTAMP", &oned.now().to_string())
+                        .close("MONITORING");
+                }
+            }
+            doc.close("MONITORING_DATA");
+            Ok(Value::from(doc.finish()))
+        }
+        "accounting" => {
+            let ids = by_state(oned, p.int(0), -1, -1, -2);
+            Ok(Value::from(super::docs::accounting(oned, &ids)))
+        }
+        "showback" => Ok(Value::from("<SHOWBACK_RECORDS></SHOWBACK_RECORDS>")),
+        "calculateshowback" => Ok(Value::from(" ")),
+        _ => Err(fail(
+            ACTION,
+            format!("one.vmpool.{action} is not supported by the test server"),
+        )),
+    }
 }
