@@ -1112,6 +1112,14 @@ fn update(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handle
     if let Ext::Image(image) = &mut obj.ext {
         image.modtime = super::now_epoch();
     }
+    if let Ext::Datastore(ds) = &mut obj.ext {
+        if let Some(tm) = obj.template.get("TM_MAD") {
+            ds.tm_mad = tm.to_string();
+        }
+        if let Some(mad) = obj.template.get("DS_MAD") {
+            ds.ds_mad = mad.to_string();
+        }
+    }
     Ok(Value::Int(id))
 }
 

@@ -1184,6 +1184,21 @@ pub(crate) fn create_vm(
         }
     }
     let image_disks = disks.iter().any(|d| d.contains_key("IMAGE_ID"));
+    // $USER[ATTR] in the context reads the owner's template.
+    let owner_template = oned
+        .get(Kind::User, caller.uid)
+        .map(|u| u.template.clone())
+        .unwrap_or_default();
+    for context in template.vectors_mut("CONTEXT") {
+        for value in context.values_mut() {
+            while let Some(start) = value.find("$USER[") {
+                let Some(len) = value[start..].find(']') else { break };
+                let attr = value[start + 6..start + len].to_string();
+                let replacement = owner_template.get(&attr).unwrap_or("").to_string();
+                value.replace_range(start..start + len + 1, &replacement);
+            }
+        }
+    }
     if has_context {
         let target = context_target(&disks);
         for context in template.vectors_mut("CONTEXT") {
