@@ -403,3 +403,33 @@ fn every_state_and_type_constant_has_a_typed_enum() {
         .collect();
     assert_eq!(ours, actions);
 }
+
+#[test]
+fn acl_rules_decode_and_print_as_oned_prints_them() {
+    use opennebula::xml::FromXml;
+    let mut checked = 0;
+    for (method, request_path) in recorded_successes() {
+        if method != "one.acl.info" {
+            continue;
+        }
+        let path = request_path
+            .to_string_lossy()
+            .replace(".request.xml", ".response.xml");
+        let payload =
+            opennebula::wire::decode_one_response(&std::fs::read(&path).unwrap()).unwrap();
+        let pool = opennebula::models::AclPool::from_xml(payload.as_str().unwrap()).unwrap();
+        for acl in &pool.acl {
+            let rule = acl.rule().unwrap_or_else(|e| panic!("{path}: {e}"));
+            assert_eq!(rule.to_string(), acl.string, "{path}");
+            let reparsed: AclRule = acl.string.parse().unwrap();
+            assert_eq!(reparsed, rule);
+            let [u, r, ri, z] = rule.to_hex();
+            assert_eq!(
+                [u, r, ri, z],
+                [&acl.user, &acl.resource, &acl.rights, &acl.zone].map(|s| s.to_string())
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} recorded ACL rules");
+}

@@ -5,6 +5,7 @@
 //! The field names follow the models generator's naming (`STATE` → `state`, `LCM_STATE` →
 //! `lcm_state`, `TYPE` → `type_`, pool members by element name).
 
+use super::acl::{AclError, AclRule};
 use super::helpers::{PoolPage, VmStatus};
 use super::{
     DatastoreState, DatastoreType, HostState, ImageState, ImageType, LcmState, MarketPlaceAppState,
@@ -83,6 +84,13 @@ impl models::VirtualNetwork {
     }
 }
 
+impl models::Acl {
+    /// The rule decoded from the hex numbers ACL_POOL prints (see [`AclRule::from_hex`]).
+    pub fn rule(&self) -> Result<AclRule, AclError> {
+        AclRule::from_hex(&self.user, &self.resource, &self.rights, &self.zone)
+    }
+}
+
 macro_rules! pool_page {
     ($($pool:ident . $field:ident),* $(,)?) => {$(
         impl PoolPage for models::$pool {
@@ -130,5 +138,13 @@ mod tests {
             models::VmPool::from_xml("<VM_POOL><VM><ID>2</ID></VM><VM><ID>1</ID></VM></VM_POOL>")
                 .unwrap();
         assert_eq!(pool.page_len(), 2);
+        let acl = models::AclPool::from_xml(
+            "<ACL_POOL><ACL><ID>3</ID><USER>200000001</USER><RESOURCE>2400000000</RESOURCE>\
+             <RIGHTS>2</RIGHTS><ZONE>100000000</ZONE><STRING>@1 HOST/* MANAGE #0</STRING>\
+             </ACL></ACL_POOL>",
+        )
+        .unwrap();
+        let rule = acl.acl[0].rule().unwrap();
+        assert_eq!(rule.to_string(), acl.acl[0].string);
     }
 }
