@@ -458,3 +458,216 @@ fn pyone_examples_blocking() -> TestResult {
     let one = server.client()?;
     pyone_examples!(&one, blocking_call)
 }
+
+/// A server with `count` VMs on hold (so that no scheduling changes the pool meanwhile).
+async fn server_with_held_vms(
+    count: usize,
+) -> Result<(TestServer, opennebula::Client), Box<dyn std::error::Error>> {
+    let server = TestServer::start().await?;
+    let one = server.client()?;
+    for i in 0..count {
+        one.vm()
+            .allocate_full(format!("NAME=\"vm-{i}\"\nCPU=\"0.1\"\nMEMORY=\"64\""), true)
+            .await?;
+    }
+    Ok((server, one))
+}
+
+#[tokio::test]
+async fn pages_of_a_pool_smaller_than_a_page() -> TestResult {
+    use futures_util::TryStreamExt;
+
+    let (_server, one) = server_with_held_vms(3).await?;
+    let pages: Vec<_> = one
+        .vmpool()
+        .pages(PoolFilter::All, VmStateFilter::NotDone, 10)
+        .try_collect()
+        .await?;
+    assert_eq!(pages.len(), 1, "a short page ends the walk");
+    let ids: Vec<i64> = pages[0].vm.iter().map(|vm| vm.id).collect();
+    assert_eq!(ids, [2, 1, 0]);
+    Ok(())
+}
+
+#[tokio::test]
+#[ignore = "the test server does not paginate yet (start_id = offset, end_id = -page size): see the server notes"]
+async fn pages_walk_the_pools_async() -> TestResult {
+    use futures_util::TryStreamExt;
+
+    let (_server, one) = server_with_held_vms(7).await?;
+    let pages: Vec<_> = one
+        .vmpool()
+        .pages(PoolFilter::All, VmStateFilter::NotDone, 3)
+        .try_collect()
+        .await?;
+    let ids: Vec<Vec<i64>> = pages
+        .iter()
+        .map(|page| page.vm.iter().map(|vm| vm.id).collect())
+        .collect();
+    // oned lists by descending ID; the short last page ends the walk.
+    assert_eq!(ids, [vec![6, 5, 4], vec![3, 2, 1], vec![0]]);
+
+    for i in 0..4 {
+        one.template()
+            .allocate(format!("NAME=\"t-{i}\"\nMEMORY=\"64\""))
+            .await?;
+    }
+    let sizes: Vec<usize> = one
+        .templatepool()
+        .pages(PoolFilter::All, 2)
+        .map_ok(|page| page.vmtemplate.len())
+        .try_collect()
+        .await?;
+    // A pool that is a multiple of the page size ends with an empty page.
+    assert_eq!(sizes, [2, 2, 0]);
+    Ok(())
+}
+
+#[test]
+#[ignore = "the test server does not paginate yet (start_id = offset, end_id = -page size): see the server notes"]
+fn pages_walk_the_pools_blocking() -> TestResult {
+    let server = BlockingTestServer::start()?;
+    let one = server.client()?;
+    for i in 0..5 {
+        one.vm()
+            .allocate_full(format!("NAME=\"vm-{i}\"\nCPU=\"0.1\"\nMEMORY=\"64\""), true)?;
+    }
+    let pages = one
+        .vmpool()
+        .pages(PoolFilter::All, VmStateFilter::NotDone, 2)
+        .collect::<Result<Vec<_>, _>>()?;
+    let ids: Vec<Vec<i64>> = pages
+        .iter()
+        .map(|page| page.vm.iter().map(|vm| vm.id).collect())
+        .collect();
+    assert_eq!(ids, [vec![4, 3], vec![2, 1], vec![0]]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn wait_for_vm_state_follows_a_life_cycle_and_stops_at_done() -> TestResult {
+    let server = TestServer::start().await?;
+    let one = server.client()?;
+    one.host().allocate("host-a", "dummy", "dummy", -1).await?;
+    let vm = one
+        .vm()
+        .allocate("NAME=\"life\"\nCPU=\"0.1\"\nMEMORY=\"64\"")
+        .await?;
+    let running = helpers::wait_for_vm_state(
+        &one,
+        vm,
+        VmState::Active,
+        Some(LcmState::Running),
+        quick_wait(),
+    )
+    .await?;
+    assert_eq!(running.lcm_state(), LcmState::Running);
+    one.vm().action(VmAction::Poweroff, vm).await?;
+    helpers::wait_for_vm_state(&one, vm, VmState::Poweroff, None, quick_wait()).await?;
+    one.vm().action(VmAction::TerminateHard, vm).await?;
+    // Waiting for RUNNING on a DONE VM fails at once instead of running into the timeout.
+    match helpers::wait_for_vm_state(&one, vm, VmState::Active, None, quick_wait()).await {
+        Err(helpers::HelperError::Unreachable { reason, .. }) => {
+            assert_eq!(reason, "the VM is DONE")
+        }
+        other => panic!("expected Unreachable, got {other:?}"),
+    }
+    Ok(())
+}
+
+#[test]
+fn acl_round_trip_blocking() -> TestResult {
+    let server = BlockingTestServer::start()?;
+    let one = server.client()?;
+    let before = one.acl().info()?;
+    // Every bootstrap rule decodes and prints as oned's STRING.
+    for acl in &before.acl {
+        assert_eq!(acl.rule()?.to_string(), acl.string);
+    }
+    let rule: AclRule = "@1 IMAGE+TEMPLATE/@1 USE *".parse()?;
+    let id = one.acl().add(&rule)?;
+    let after = one.acl().info()?;
+    let added = after
+        .acl
+        .iter()
+        .find(|a| a.id == i64::from(id))
+        .expect("the new rule is listed");
+    assert_eq!(added.rule()?, rule);
+    // A malformed rule is refused before anything is sent.
+    assert!("#2 NOTHING/* USE".parse::<AclRule>().is_err());
+    Ok(())
+}
+
+#[tokio::test]
+async fn errors_are_oneds() -> TestResult {
+    let server = TestServer::builder()
+        .user("alice", "alicepw")
+        .start()
+        .await?;
+    let admin = server.client()?;
+
+    // A wrong password.
+    let wrong = opennebula::Client::new(server.url(), "oneadmin:wrongpass")?;
+    assert_one_error(
+        wrong.system().version().await,
+        ErrorCode::Authentication,
+        "[one.system.version] User couldn't be authenticated, aborting call.",
+    );
+
+    // A regular user is refused admin-only calls.
+    let alice = opennebula::Client::new(server.url(), "alice:alicepw")?;
+    assert_one_error(
+        alice
+            .host()
+            .allocate("alice-host", "dummy", "dummy", -1)
+            .await,
+        ErrorCode::Authorization,
+        "[one.host.allocate] User [2] : Not authorized to perform CREATE HOST",
+    );
+    assert_one_error(
+        alice.acl().info().await,
+        ErrorCode::Authorization,
+        "[one.acl.info] User [2] : Not authorized to perform MANAGE ACL.",
+    );
+    assert_one_error(
+        alice.system().sql("SELECT 1", false).await,
+        ErrorCode::Authorization,
+        "[one.system.sql] User [2] not authorized to perform action on -.",
+    );
+
+    // An action oned does not know.
+    let vm = admin
+        .vm()
+        .allocate_full("NAME=\"held\"\nCPU=\"0.1\"\nMEMORY=\"64\"", true)
+        .await?;
+    assert_one_error(
+        admin.vm().action("fly", vm).await,
+        ErrorCode::Action,
+        "[one.vm.action] Action \"fly\" is not supported",
+    );
+
+    // A method oned does not have: an XML-RPC fault, not an OpenNebula error.
+    match admin.call("one.no.such.method", ()).await {
+        Err(Error::Fault { code, message }) => {
+            assert_eq!(code, -506);
+            assert_eq!(message, "Method 'one.no.such.method' not defined");
+        }
+        other => panic!("expected fault -506, got {other:?}"),
+    }
+
+    // Calls a standalone oned refuses.
+    assert_one_error(
+        admin
+            .zone()
+            .allocate("NAME=\"zone-2\"\nENDPOINT=\"http://127.0.0.1:2634/RPC2\"")
+            .await,
+        ErrorCode::Allocate,
+        "[one.zone.allocate] Error allocating a new zone. New zones can only be created at federation master",
+    );
+    assert_one_error(
+        admin.vm().backup_cancel(vm).await,
+        ErrorCode::Internal,
+        "[one.vm.backupcancel] Could not cancel backup for VM 0, no backup in progress",
+    );
+    Ok(())
+}
