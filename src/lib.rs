@@ -13,6 +13,7 @@ pub mod blocking;
 pub mod client;
 pub mod error;
 pub mod models;
+pub mod stream;
 pub mod template;
 pub mod wire;
 pub mod xml;
