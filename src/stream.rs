@@ -32,10 +32,171 @@
 
 use std::collections::VecDeque;
 use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_util::Stream;
 
 use crate::error::{DecodeStage, Error, Result};
-use crate::wire::{self, MethodResponse, Value};
+use crate::wire::{self, IntoParams, MethodResponse, Value};
 use crate::xml::{FromXml, DEFAULT_MAX_DEPTH};
+use crate::Client;
+
+impl Client {
+    /// Calls a pool method (`vmpool.info`, `hostpool.info` ...) and streams the pool's items
+    /// (`T` is the item type, e.g. the VM model), decoding each one while the HTTP body is
+    /// still arriving. Memory stays bounded by one item plus one network chunk, so a pool of
+    /// 50,000 VMs (a 234 MB response) is processed in a few megabytes.
+    ///
+    /// Items come in document order. A failed call (OpenNebula's failure array, a fault, an
+    /// HTTP error) yields exactly one `Err` and ends the stream; so does a response that is
+    /// cut short or malformed, possibly after some items. An item that fails to decode yields
+    /// an `Err` in its place and the stream goes on. The client's timeout bounds the whole
+    /// exchange, including the time the caller takes to consume the stream.
+    ///
+    /// ```no_run
+    /// # async fn run(one: opennebula::Client) -> opennebula::Result<()> {
+    /// use futures_util::StreamExt;
+    /// # type Vm = opennebula::Template;
+    /// let mut vms = one.stream_pool::<Vm>("vmpool.info", (-2, -1, -1, -1));
+    /// while let Some(vm) = vms.next().await {
+    ///     let vm = vm?;
+    ///     // ...
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn stream_pool<T>(&self, method: &str, params: impl IntoParams) -> PoolStream<T>
+    where
+        T: FromXml + Send + 'static,
+    {
+        let start = Step::Start {
+            client: self.clone(),
+            method: method.to_owned(),
+            params: params.into_params(),
+        };
+        let stream = futures_util::stream::unfold(start, |mut step| async move {
+            loop {
+                match step {
+                    Step::Start {
+                        client,
+                        method,
+                        params,
+                    } => match client.send_streaming(&method, params).await {
+                        Ok(body) => {
+                            step = Step::Body {
+                                body,
+                                decoder: PoolDecoder::new(),
+                            }
+                        }
+                        Err(err) => return Some((Err(err), Step::Done)),
+                    },
+                    Step::Body {
+                        mut body,
+                        mut decoder,
+                    } => {
+                        if let Some(item) = decoder.next_item() {
+                            return Some((item, Step::Body { body, decoder }));
+                        }
+                        if decoder.is_done() {
+                            return None;
+                        }
+                        match body.chunk().await {
+                            Ok(Some(chunk)) => decoder.feed(&chunk),
+                            Ok(None) => decoder.finish(),
+                            Err(err) => return Some((Err(err), Step::Done)),
+                        }
+                        step = Step::Body { body, decoder };
+                    }
+                    Step::Done => return None,
+                }
+            }
+        });
+        PoolStream {
+            inner: Box::pin(stream),
+        }
+    }
+}
+
+enum Step<T> {
+    Start {
+        client: Client,
+        method: String,
+        params: Vec<Value>,
+    },
+    Body {
+        body: crate::client::StreamingBody,
+        decoder: PoolDecoder<T>,
+    },
+    Done,
+}
+
+/// The items of a pool, decoded while the response arrives: returned by
+/// [`Client::stream_pool`]. A [`Stream`] of `Result<T>`.
+#[must_use = "streams do nothing unless polled"]
+pub struct PoolStream<T> {
+    inner: Pin<Box<dyn Stream<Item = Result<T>> + Send>>,
+}
+
+impl<T> std::fmt::Debug for PoolStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolStream").finish_non_exhaustive()
+    }
+}
+
+impl<T> Stream for PoolStream<T> {
+    type Item = Result<T>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+/// The blocking twin of [`PoolStream`]: an [`Iterator`] over the items of a pool, returned
+/// by `blocking::Client::stream_pool`. Decoding runs on the blocking client's runtime
+/// thread, at most [`PoolIter::BUFFER`] items ahead of the caller; dropping the iterator
+/// early stops the download.
+#[cfg(feature = "blocking")]
+#[derive(Debug)]
+pub struct PoolIter<T> {
+    items: tokio::sync::mpsc::Receiver<Result<T>>,
+}
+
+#[cfg(feature = "blocking")]
+impl<T: FromXml + Send + 'static> PoolIter<T> {
+    /// How many decoded items may wait for the caller.
+    pub const BUFFER: usize = 64;
+
+    /// Starts streaming on a runtime (through `spawn`, which runs a future there).
+    pub(crate) fn start(
+        stream: PoolStream<T>,
+        spawn: impl FnOnce(Pin<Box<dyn std::future::Future<Output = ()> + Send>>) -> Result<()>,
+    ) -> Self {
+        use futures_util::StreamExt;
+        let (sender, items) = tokio::sync::mpsc::channel(Self::BUFFER);
+        let failed = sender.clone();
+        let mut stream = stream;
+        let job = Box::pin(async move {
+            while let Some(item) = stream.next().await {
+                if sender.send(item).await.is_err() {
+                    return; // the iterator was dropped
+                }
+            }
+        });
+        if let Err(err) = spawn(job) {
+            let _ = failed.try_send(Err(err));
+        }
+        PoolIter { items }
+    }
+}
+
+#[cfg(feature = "blocking")]
+impl<T> Iterator for PoolIter<T> {
+    type Item = Result<T>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.items.blocking_recv()
+    }
+}
 
 /// How much envelope may precede the payload `<string>` before the response is treated as
 /// not streamable (and buffered whole). oned's head is about 120 bytes.

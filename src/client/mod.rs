@@ -57,7 +57,7 @@ struct Inner {
     session: Session,
     timeout: Option<Duration>,
     max_response_size: u64,
-    in_flight: Option<Semaphore>,
+    in_flight: Option<Arc<Semaphore>>,
 }
 
 impl fmt::Debug for Client {
@@ -167,6 +167,81 @@ impl Client {
         wire::decode_response(&bytes?).map_err(|e| Error::from_xml(DecodeStage::Envelope, e))
     }
 
+    /// Sends `method` (with the `one.` prefix and the session, as [`call`](Self::call) does)
+    /// and returns the response as soon as its headers arrived, for the streaming decoders of
+    /// [`crate::stream`]. The in-flight permit travels with the body; a non-2xx status is
+    /// already turned into [`Error::Http`].
+    pub(crate) async fn send_streaming(
+        &self,
+        method: &str,
+        params: Vec<Value>,
+    ) -> Result<StreamingBody> {
+        let method = one_method_name(method);
+        let mut all = Vec::with_capacity(params.len() + 1);
+        all.push(Value::String(self.inner.session.expose_secret().to_owned()));
+        all.extend(params);
+        let body = wire::encode_method_call(&method, &all);
+        if let Some(Value::String(s)) = all.first_mut() {
+            zeroize::Zeroize::zeroize(s);
+        }
+        let permit = match &self.inner.in_flight {
+            Some(semaphore) => Some(
+                semaphore
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| Error::Config("client is shutting down".into()))?,
+            ),
+            None => None,
+        };
+        let sending = self
+            .inner
+            .http
+            .post(self.inner.endpoint.clone())
+            .header(reqwest::header::CONTENT_TYPE, "text/xml")
+            .body(body)
+            .send();
+        let response = match self.inner.timeout {
+            Some(timeout) => {
+                tokio::time::timeout(timeout, sending)
+                    .await
+                    .map_err(|_| Error::Timeout {
+                        timeout: Some(timeout),
+                    })?
+            }
+            None => sending.await,
+        }
+        .map_err(|e| self.transport_error(e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let mut response = response;
+            let mut bytes = Vec::new();
+            while bytes.len() < 4096 {
+                match response.chunk().await {
+                    Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+                    _ => break,
+                }
+            }
+            return Err(Error::Http {
+                status: status.as_u16(),
+                body_excerpt: excerpt(&bytes),
+            });
+        }
+        let limit = self.inner.max_response_size;
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit)
+        {
+            return Err(Error::ResponseTooLarge { limit });
+        }
+        Ok(StreamingBody {
+            client: self.clone(),
+            response,
+            received: 0,
+            _permit: permit,
+        })
+    }
+
     async fn post(&self, body: String) -> Result<Vec<u8>> {
         let _permit = match &self.inner.in_flight {
             Some(semaphore) => Some(
@@ -257,6 +332,34 @@ impl Client {
             message,
             source: Some(Box::new(err)),
         }
+    }
+}
+
+/// A response body being received, for [`Client::send_streaming`].
+pub(crate) struct StreamingBody {
+    client: Client,
+    response: reqwest::Response,
+    received: u64,
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl StreamingBody {
+    /// The next chunk of the body, `None` at its end. Enforces the client's response-size
+    /// limit; the client's timeout applies to the whole exchange (reqwest's own timeout).
+    pub(crate) async fn chunk(&mut self) -> Result<Option<bytes::Bytes>> {
+        let chunk = self
+            .response
+            .chunk()
+            .await
+            .map_err(|e| self.client.transport_error(e))?;
+        if let Some(chunk) = &chunk {
+            self.received += chunk.len() as u64;
+            let limit = self.client.inner.max_response_size;
+            if self.received > limit {
+                return Err(Error::ResponseTooLarge { limit });
+            }
+        }
+        Ok(chunk)
     }
 }
 
@@ -535,7 +638,7 @@ impl ClientBuilder {
                 session,
                 timeout,
                 max_response_size: self.max_response_size.unwrap_or(DEFAULT_MAX_RESPONSE_SIZE),
-                in_flight: self.max_in_flight.map(Semaphore::new),
+                in_flight: self.max_in_flight.map(|n| Arc::new(Semaphore::new(n))),
             }),
         })
     }
