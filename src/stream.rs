@@ -84,7 +84,7 @@ impl Client {
                     } => match client.send_streaming(&method, params).await {
                         Ok(body) => {
                             step = Step::Body {
-                                body,
+                                body: Box::new(body),
                                 decoder: PoolDecoder::new(),
                             }
                         }
@@ -124,7 +124,7 @@ enum Step<T> {
         params: Vec<Value>,
     },
     Body {
-        body: crate::client::StreamingBody,
+        body: Box<crate::client::StreamingBody>,
         decoder: PoolDecoder<T>,
     },
     Done,
