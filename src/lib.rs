@@ -18,7 +18,7 @@ pub mod template;
 pub mod wire;
 pub mod xml;
 
-pub use client::{Client, ClientBuilder, Session};
+pub use client::{Client, ClientBuilder, RetryPolicy, Session};
 pub use error::{Error, ErrorCode, OneError, Result};
 pub use template::Template;
 pub use wire::Value;

@@ -6,6 +6,7 @@
 //! OpenNebula's response array; the typed namespaces of [`crate::api`] sit on top of
 //! [`Client::call_as`] and [`Client::call_document`].
 
+mod retry;
 mod session;
 
 use std::fmt;
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
+pub use retry::{is_idempotent, RetryPolicy};
 pub use session::Session;
 
 use crate::error::{DecodeStage, Error, Result};
@@ -58,6 +60,7 @@ struct Inner {
     timeout: Option<Duration>,
     max_response_size: u64,
     in_flight: Option<Arc<Semaphore>>,
+    retry: Option<RetryPolicy>,
 }
 
 impl fmt::Debug for Client {
@@ -145,6 +148,29 @@ impl Client {
     /// introspection (`system.listMethods`) and anything unusual.
     pub async fn call_raw(&self, method: &str, params: &[Value]) -> Result<MethodResponse> {
         let body = wire::encode_method_call(method, params);
+        let mut attempt = 0;
+        loop {
+            let result = self.exchange(method, body.clone()).await;
+            match (&result, &self.inner.retry) {
+                (Err(err), Some(policy)) if policy.should_retry(method, err, attempt) => {
+                    let pause = policy.backoff(attempt);
+                    tracing::info!(
+                        target: "opennebula",
+                        method,
+                        attempt = attempt + 1,
+                        pause_ms = pause.as_millis() as u64,
+                        error = %err,
+                        "retrying XML-RPC call"
+                    );
+                    tokio::time::sleep(pause).await;
+                    attempt += 1;
+                }
+                _ => return result,
+            }
+        }
+    }
+
+    async fn exchange(&self, method: &str, body: String) -> Result<MethodResponse> {
         let started = Instant::now();
         let bytes = self.post(body).await;
         let elapsed = started.elapsed();
@@ -440,6 +466,7 @@ pub struct ClientBuilder {
     http_client: Option<reqwest::Client>,
     max_response_size: Option<u64>,
     max_in_flight: Option<usize>,
+    retry: Option<RetryPolicy>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -453,6 +480,7 @@ impl fmt::Debug for ClientBuilder {
             .field("root_certificates", &self.root_certificates.len())
             .field("max_response_size", &self.max_response_size)
             .field("max_in_flight", &self.max_in_flight)
+            .field("retry", &self.retry)
             .finish()
     }
 }
@@ -571,6 +599,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Retries failed calls where it is safe (see [`RetryPolicy`]): transient failures of
+    /// read-only methods, and any method whose request never left. Off by default.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
     /// Builds the client. Never panics: bad settings are [`Error::Config`].
     pub fn build(self) -> Result<Client> {
         let endpoint_text = self.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT);
@@ -639,6 +674,7 @@ impl ClientBuilder {
                 timeout,
                 max_response_size: self.max_response_size.unwrap_or(DEFAULT_MAX_RESPONSE_SIZE),
                 in_flight: self.max_in_flight.map(|n| Arc::new(Semaphore::new(n))),
+                retry: self.retry,
             }),
         })
     }
