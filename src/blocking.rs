@@ -159,7 +159,12 @@ impl Client {
 
     /// See [`crate::Client::call_document`].
     pub fn call_document<T: FromXml>(&self, method: &str, params: impl IntoParams) -> Result<T> {
-        crate::wire::payload_document(self.call(method, params)?)
+        let client = self.inner.clone();
+        let method = method.to_owned();
+        let params = params.into_params();
+        // Only the exchange runs on the runtime thread; decoding runs on the caller's.
+        let bytes = self.block_on(async move { client.document_bytes(&method, params).await })?;
+        crate::wire::decode_document_response(&bytes)
     }
 
     /// See [`crate::Client::stream_pool`]: the pool's items as an iterator, decoded while

@@ -141,7 +141,48 @@ impl Client {
         method: &str,
         params: impl IntoParams,
     ) -> Result<T> {
-        wire::payload_document(self.call(method, params).await?)
+        // Fast path: the document is read straight from the escaped response bytes, without
+        // building a `Value` (or a `String`) for the payload; see
+        // `wire::decode_document_response`.
+        let bytes = self.document_bytes(method, params.into_params()).await?;
+        wire::decode_document_response(&bytes)
+    }
+
+    /// The response bytes of a call whose payload is a document (with the `one.` prefix, the
+    /// session and the retry policy, as [`call`](Self::call)); decoding is left to the caller
+    /// (the blocking client decodes on the calling thread).
+    pub(crate) async fn document_bytes(&self, method: &str, params: Vec<Value>) -> Result<Vec<u8>> {
+        let method = one_method_name(method);
+        let mut all = Vec::with_capacity(8);
+        all.push(Value::String(self.inner.session.expose_secret().to_owned()));
+        all.extend(params);
+        let body = wire::encode_method_call(&method, &all);
+        if let Some(Value::String(s)) = all.first_mut() {
+            zeroize::Zeroize::zeroize(s);
+        }
+        let mut attempt = 0;
+        let bytes = loop {
+            let started = Instant::now();
+            let result = self.post(body.clone()).await;
+            tracing::debug!(
+                target: "opennebula",
+                method = %method,
+                elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+                response_bytes = result.as_ref().map_or(0, Vec::len),
+                "XML-RPC call"
+            );
+            match (result, &self.inner.retry) {
+                (Err(err), Some(policy)) if policy.should_retry(&method, &err, attempt) => {
+                    tokio::time::sleep(policy.backoff(attempt)).await;
+                    attempt += 1;
+                }
+                (result, _) => break result?,
+            }
+        };
+        // The session is in the request body: wipe it too.
+        let mut body = body;
+        zeroize::Zeroize::zeroize(&mut body);
+        Ok(bytes)
     }
 
     /// Sends a `methodCall` exactly as given: no prefix, no session. For XML-RPC
