@@ -177,6 +177,7 @@ impl<'a> XmlReader<'a> {
             input,
             pos: 0,
             open: Vec::with_capacity(16),
+            text: None,
         }));
         reader
     }
@@ -478,7 +479,13 @@ impl<'a> XmlReader<'a> {
         }
     }
 
-    fn utf8(&self, bytes: Cow<'a, [u8]>) -> Result<Cow<'a, str>, XmlError> {
+    fn utf8(&mut self, bytes: Cow<'a, [u8]>) -> Result<Cow<'a, str>, XmlError> {
+        if let Some(lexer) = &mut self.escaped {
+            // The escaped lexer hands its (already validated) text over directly.
+            if let Some(text) = lexer.text.take() {
+                return Ok(text);
+            }
+        }
         match bytes {
             Cow::Borrowed(b) => std::str::from_utf8(b)
                 .map(Cow::Borrowed)
@@ -527,6 +534,11 @@ struct EscapedLexer<'a> {
     pos: usize,
     /// Open elements: (start, length) of each name in `input`, to check end tags.
     open: Vec<(usize, usize)>,
+    /// The text of the last `Text`/`CData` event, unescaped and validated. The event itself
+    /// carries an empty placeholder (quick-xml offers no public constructor from bytes that
+    /// are known to be UTF-8), and `XmlReader::utf8` takes the text from here, which saves
+    /// validating every leaf twice.
+    text: Option<Cow<'a, str>>,
 }
 
 type LexResult<T> = Result<T, (usize, String)>;
@@ -566,12 +578,13 @@ impl<'a> EscapedLexer<'a> {
                     let after = &self.input[m..];
                     if after.starts_with(b"![CDATA[") {
                         let from = m + 8;
-                        let Some(len) = memchr::memmem::find(&self.input[from..], b"]]&gt;") else {
+                        let Some(len) = find_cdata_end(&self.input[from..]) else {
                             return Err((at, "unterminated CDATA section".into()));
                         };
                         let content = unescape_once(&self.input[from..from + len], from)?;
                         self.pos = from + len + 6;
-                        return Ok(Event::CData(BytesCData::new(content)));
+                        self.text = Some(content);
+                        return Ok(Event::CData(BytesCData::new("")));
                     }
                     if after.starts_with(b"!--") {
                         let Some(len) = memchr::memmem::find(&self.input[m + 3..], b"--&gt;")
@@ -666,8 +679,24 @@ impl<'a> EscapedLexer<'a> {
                     .map_err(|e| (from + e.valid_up_to(), "text is not valid UTF-8".into()))?,
             )
         };
-        Ok(Event::Text(BytesText::from_escaped(text)))
+        self.text = Some(text);
+        Ok(Event::Text(BytesText::new("")))
     }
+}
+
+/// Offset of the escaped CDATA terminator `]]&gt;` in `raw`. CDATA sections are short and
+/// rarely hold a `]`: a memchr loop beats building a substring searcher for each one.
+#[inline]
+fn find_cdata_end(raw: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b']', &raw[from..]) {
+        let at = from + i;
+        if raw[at..].starts_with(b"]]&gt;") {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 fn trim_end_ascii(bytes: &[u8]) -> &[u8] {

@@ -467,9 +467,12 @@ fn element_key(element: &Element<'_>) -> String {
 fn read_element_value(
     reader: &mut XmlReader<'_>,
     element: &Element<'_>,
+    scratch: &mut Vec<(String, Value)>,
 ) -> Result<Value, XmlError> {
+    // Children are collected at the end of `scratch`, shared by the whole template, so no
+    // list is allocated per element.
+    let base = scratch.len();
     let mut text: Cow<'_, str> = Cow::Borrowed("");
-    let mut children: Vec<(String, Value)> = Vec::new();
     while let Some(node) = reader.next_node(element)? {
         match node {
             Node::Text(piece) => {
@@ -481,11 +484,12 @@ fn read_element_value(
             }
             Node::Element(child) => {
                 let name = element_key(&child);
-                let value = read_element_value(reader, &child)?;
-                children.push((name, value));
+                let value = read_element_value(reader, &child, scratch)?;
+                scratch.push((name, value));
             }
         }
     }
+    let children = &scratch[base..];
     if children.is_empty() {
         return Ok(Value::Single(text.into_owned()));
     }
@@ -496,7 +500,7 @@ fn read_element_value(
             .all(|(i, (name, _))| children[..i].iter().all(|(seen, _)| seen != name));
     if flat {
         let mut vector = Vector::with_capacity(children.len());
-        for (name, value) in children {
+        for (name, value) in scratch.drain(base..) {
             if let Value::Single(s) = value {
                 vector.insert_raw(name, s);
             }
@@ -504,7 +508,7 @@ fn read_element_value(
         return Ok(Value::Vector(vector));
     }
     let mut nested = Template::new();
-    for (name, value) in children {
+    for (name, value) in scratch.drain(base..) {
         nested.push_raw(name, value);
     }
     Ok(Value::Nested(nested))
@@ -513,9 +517,10 @@ fn read_element_value(
 impl FromXml for Template {
     fn read_xml(reader: &mut XmlReader<'_>, start: &Element<'_>) -> Result<Self, XmlError> {
         let mut template = Template::new();
+        let mut scratch = Vec::new();
         while let Some(child) = reader.next_child(start)? {
             let name = element_key(&child);
-            let value = read_element_value(reader, &child)?;
+            let value = read_element_value(reader, &child, &mut scratch)?;
             template.push_raw(name, value);
         }
         Ok(template)
