@@ -8,6 +8,8 @@
 
 #[path = "src/codegen/mod.rs"]
 mod codegen;
+#[path = "src/codegen/api.rs"]
+mod codegen_api;
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +21,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=OPENNEBULA_XSD_DIR");
     println!("cargo:rerun-if-env-changed=OPENNEBULA_REFERENCE_DIR");
     println!("cargo:rustc-check-cfg=cfg(opennebula_model, values(any()))");
+    println!("cargo:rustc-check-cfg=cfg(opennebula_root, values(any()))");
 
     let (xsd_dir, label) = match env("OPENNEBULA_XSD_DIR") {
         Some(dir) => (PathBuf::from(&dir), dir),
@@ -27,10 +30,15 @@ fn main() {
     println!("cargo:rerun-if-changed={}", xsd_dir.display());
     let source = generate(&xsd_dir, &label, &out_dir.join("models-work"));
     // Lets tests and examples that need particular types say so: `#[cfg(opennebula_model = "Vm")]`.
+    // and `#[cfg(opennebula_root = "VM")]` for document roots `Document` dispatches.
     for name in defined_types(&source) {
         println!("cargo:rustc-cfg=opennebula_model=\"{name}\"");
     }
+    for root in dispatched_roots(&source) {
+        println!("cargo:rustc-cfg=opennebula_root=\"{root}\"");
+    }
     write(&out_dir.join("models.rs"), &source);
+    generate_api(&out_dir, defined_types(&source).into_iter().map(String::from).collect());
 
     // The generator's own test fixture (used by the library's unit tests only).
     let fixture = manifest_dir.join("src/models/fixture");
@@ -88,6 +96,24 @@ fn defined_types(source: &str) -> Vec<&str> {
         .collect()
 }
 
+/// The root element names listed in the generated `Document::ROOTS`.
+fn dispatched_roots(source: &str) -> Vec<&str> {
+    source
+        .lines()
+        .find_map(|l| {
+            l.trim_start()
+                .strip_prefix("pub const ROOTS: &'static [&'static str] = &[")
+        })
+        .map(|list| {
+            list.trim_end_matches("];")
+                .split(", ")
+                .map(|r| r.trim_matches('"'))
+                .filter(|r| !r.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn write(path: &Path, contents: &str) {
     // Only rewrite when changed, so an unchanged schema does not rebuild the crate.
     if std::fs::read_to_string(path).is_ok_and(|old| old == contents) {
@@ -95,4 +121,29 @@ fn write(path: &Path, contents: &str) {
     }
     std::fs::write(path, contents)
         .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+}
+
+/// The typed API (`src/api/`) from `schemas/api/`, told which model types exist so that
+/// document-returning methods get their typed return.
+fn generate_api(out_dir: &Path, model_types: std::collections::BTreeSet<String>) {
+    println!("cargo:rerun-if-changed=schemas/api");
+    println!("cargo:rerun-if-changed=src/codegen/api.rs");
+    println!("cargo:rerun-if-changed=src/template");
+    println!("cargo:rustc-check-cfg=cfg(opennebula_models)");
+    let env = codegen_api::Environment {
+        model_types,
+        template_arg: std::fs::read_dir("src/template")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .any(|text| text.contains("pub trait TemplateArg")),
+    };
+    if !env.model_types.is_empty() {
+        println!("cargo:rustc-cfg=opennebula_models");
+    }
+    if let Err(e) = codegen_api::generate(Path::new("schemas/api"), out_dir, &env) {
+        eprintln!("error: generating the typed API from schemas/api failed: {e}");
+        std::process::exit(1);
+    }
 }

@@ -44,7 +44,7 @@ pub use generated::*;
 
 /// Types generated from the test fixture in `src/models/fixture/`.
 #[cfg(test)]
-#[allow(missing_docs, unused_imports, clippy::all, clippy::pedantic)]
+#[allow(missing_docs, unused_imports, dead_code, clippy::all, clippy::pedantic)]
 mod fixture {
     include!(concat!(env!("OUT_DIR"), "/fixture_models.rs"));
 }

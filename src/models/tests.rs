@@ -199,7 +199,9 @@ fn document_dispatches_on_the_root_element() {
         }
         other => panic!("expected Unknown, got {other:?}"),
     }
-    assert_eq!(Document::ROOTS, &["HOST", "VM", "VM_POOL"]);
+    assert_eq!(Document::ROOTS, &["HOST", "VM", "VM_POOL", "ZONE"]);
+    assert_eq!(Document::from_xml(&doc.to_xml()).unwrap(), doc);
+    assert_eq!(pool.to_xml(), "<VM_POOL><VM><ID>1</ID><NAME></NAME><CPU>0</CPU><PERMISSIONS><OWNER_U>0</OWNER_U><GROUP_U>0</GROUP_U><OTHER_U>0</OTHER_U></PERMISSIONS><TEMPLATE></TEMPLATE><SNAPSHOTS></SNAPSHOTS><BACKUP_IDS></BACKUP_IDS></VM><VM><ID>2</ID><NAME></NAME><CPU>0</CPU><PERMISSIONS><OWNER_U>0</OWNER_U><GROUP_U>0</GROUP_U><OTHER_U>0</OTHER_U></PERMISSIONS><TEMPLATE></TEMPLATE><SNAPSHOTS></SNAPSHOTS><BACKUP_IDS></BACKUP_IDS></VM></VM_POOL>");
 }
 
 #[test]
@@ -237,6 +239,36 @@ fn text_is_escaped_and_round_trips() {
         "{xml}"
     );
     assert_eq!(Vm::from_xml(&xml).unwrap(), vm);
+}
+
+#[test]
+fn extensions_inherit_the_base_elements_once() {
+    let zone = super::fixture::Zone::from_xml(
+        "<ZONE><ENDPOINT>http://x</ENDPOINT><ID>0</ID><NAME>z</NAME></ZONE>",
+    )
+    .unwrap();
+    assert_eq!(
+        (zone.id, zone.name.as_str(), zone.endpoint.as_str()),
+        (0, "z", "http://x")
+    );
+    assert_eq!(
+        zone.to_xml(),
+        "<ZONE><ID>0</ID><NAME>z</NAME><ENDPOINT>http://x</ENDPOINT></ZONE>"
+    );
+}
+
+#[test]
+fn recursive_types_are_boxed_and_decode() {
+    use super::fixture::{Rule, RuleGroup};
+    let rule = Rule::from_xml(
+        "<RULE><NAME>a</NAME><GROUP><FIRST><NAME>b</NAME><GROUP><RULE><NAME>c</NAME></RULE></GROUP></FIRST></GROUP></RULE>",
+    )
+    .unwrap();
+    let group: &RuleGroup = rule.group.as_deref().unwrap();
+    let first: &Rule = group.first.as_deref().unwrap();
+    assert_eq!(first.name, "b");
+    assert_eq!(first.group.as_deref().unwrap().rule[0].name, "c");
+    assert_eq!(Rule::from_xml(&rule.to_xml()).unwrap(), rule);
 }
 
 fn text() -> impl Strategy<Value = String> {

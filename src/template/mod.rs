@@ -153,6 +153,10 @@
 //! Through [`TemplateArg`] (which cannot fail) that error becomes a template oned is certain to
 //! reject as a whole, so a call never applies a template that differs from the one given.
 //!
+//! Send templates with `\n` line ends: after a quoted value, oned's lexer reads `"x"\r` as the
+//! unquoted value `"x"\r` (a longer match), quotes included. [`Template::parse`] does the same,
+//! so parsing a raw string first shows what oned will store.
+//!
 //! XML text is escaped (`<`, `&`, `>` and carriage returns), never wrapped in CDATA. Control
 //! characters other than tab, line feed and carriage return cannot travel in XML-RPC at all
 //! (XML 1.0 has no way to carry them): oned refuses a request holding one.
@@ -192,6 +196,9 @@ pub use wire::{RootedTemplate, TemplateArg, WireError, WireForm};
 
 /// An ordered OpenNebula template: each upper-case attribute name maps to one or more
 /// [`Value`]s. See the [module docs](self) for reading, writing and sending templates.
+///
+/// Equality compares the values of each name in order; the order of distinct names (and of
+/// the keys of a vector) does not matter, as for oned, which keeps both sorted.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Template {
     attributes: IndexMap<String, Vec<Value>>,

@@ -137,7 +137,13 @@ impl fmt::Display for ParseError {
 impl std::error::Error for ParseError {}
 
 pub(super) fn parse(text: &str) -> Result<Template, ParseError> {
-    Parser { text, pos: 0 }.template()
+    Parser {
+        text,
+        pos: 0,
+        next_newline: None,
+        next_cdata_end: None,
+    }
+    .template()
 }
 
 /// Characters that end an unquoted value (flex `[^=#[:blank:]\n,\[\]]`).
@@ -167,6 +173,28 @@ enum ValueToken {
 struct Parser<'a> {
     text: &'a str,
     pos: usize,
+    // The next `\n` and `]]>` at or after some earlier position (the input length when there is
+    // none). The position only moves forward, so each is searched for once per occurrence and
+    // a long line of many values stays linear.
+    next_newline: Option<usize>,
+    next_cdata_end: Option<usize>,
+}
+
+/// The cached next occurrence at or after `pos`, searching again only once it is behind.
+fn next_occurrence(
+    cache: &mut Option<usize>,
+    hay: &[u8],
+    pos: usize,
+    find: impl Fn(&[u8]) -> Option<usize>,
+) -> usize {
+    match *cache {
+        Some(at) if at >= pos => at,
+        _ => {
+            let at = find(&hay[pos..]).map_or(hay.len(), |i| pos + i);
+            *cache = Some(at);
+            at
+        }
+    }
 }
 
 impl<'a> Parser<'a> {
@@ -263,8 +291,15 @@ impl<'a> Parser<'a> {
     }
 
     /// The longest-match choice of oned's lexer at a value position.
-    fn value_token(&self) -> Option<ValueToken> {
-        let rest = &self.bytes()[self.pos..];
+    fn value_token(&mut self) -> Option<ValueToken> {
+        let bytes = self.bytes();
+        let newline = next_occurrence(&mut self.next_newline, bytes, self.pos, |h| {
+            memchr::memchr(b'\n', h)
+        });
+        let cdata_end = next_occurrence(&mut self.next_cdata_end, bytes, self.pos, |h| {
+            memchr::memmem::find(h, b"]]>")
+        });
+        let rest = &bytes[self.pos..];
         let mut best: Option<(usize, ValueToken)> = None;
         let mut consider = |len: usize, token: ValueToken| {
             // Earlier rules win ties, so only a strictly longer match replaces.
@@ -279,9 +314,9 @@ impl<'a> Parser<'a> {
                 .count();
             consider(len, ValueToken::OpenBracket { len });
         }
-        let line_len = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
-        if memchr::memmem::find(&rest[..line_len], b"]]>").is_some() {
-            consider(line_len, ValueToken::Cdata);
+        // `.*]]>.*`: the rest of the line, when `]]>` lies within it.
+        if cdata_end + 3 <= newline {
+            consider(newline - self.pos, ValueToken::Cdata);
         }
         if rest.first() == Some(&b'"') {
             if let Some(close) = quoted_end(rest) {
@@ -303,8 +338,8 @@ impl<'a> Parser<'a> {
                 },
             )),
             Some(ValueToken::Cdata) => {
-                let at = memchr::memmem::find(&self.bytes()[start..], b"]]>").unwrap_or(0);
-                Err(self.error_at(start + at, ParseErrorKind::CdataEnd))
+                let at = self.next_cdata_end.unwrap_or(start);
+                Err(self.error_at(at, ParseErrorKind::CdataEnd))
             }
             Some(ValueToken::OpenBracket { len }) => {
                 if in_vector {
@@ -496,6 +531,17 @@ mod tests {
             err.kind(),
             ParseErrorKind::ExpectedName { found: Some(',') }
         ));
+    }
+
+    #[test]
+    fn a_long_line_of_values_parses_in_linear_time() {
+        // Quadratic scanning would take minutes here.
+        let text = "A=1 B=\"x\" ".repeat(200_000);
+        let t = parse(&text).unwrap();
+        assert_eq!(t.get_all("A").len(), 200_000);
+        let err = parse(&(text + "C=]]>")).unwrap_err();
+        assert_eq!(err.kind(), &ParseErrorKind::CdataEnd);
+        assert_eq!((err.line(), err.column()), (1, 2_000_003));
     }
 
     #[test]

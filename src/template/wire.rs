@@ -113,15 +113,14 @@ fn attribute_vector_problem(template: &Template) -> Option<WireError> {
             }
             Value::Vector(v) => {
                 for (key, s) in v.iter() {
-                    let full = format!("{name}/{key}");
                     if !is_attribute_vector_name(key) {
                         return Some(WireError::new(
-                            &full,
+                            &format!("{name}/{key}"),
                             "attribute-vector names are letters, digits and '_'",
                         ));
                     }
                     if let Some(problem) = attribute_vector_value_problem(s) {
-                        return Some(WireError::new(&full, problem));
+                        return Some(WireError::new(&format!("{name}/{key}"), problem));
                     }
                 }
             }
@@ -166,12 +165,14 @@ pub(crate) fn xml_problem(template: &Template) -> Option<WireError> {
                     ));
                 }
                 for (key, s) in v.iter() {
-                    let full = format!("{name}/{key}");
                     if !is_xml_name(key) {
-                        return Some(WireError::new(&full, "not a valid XML element name"));
+                        return Some(WireError::new(
+                            &format!("{name}/{key}"),
+                            "not a valid XML element name",
+                        ));
                     }
                     if let Some(problem) = xml_value_problem(s) {
-                        return Some(WireError::new(&full, problem));
+                        return Some(WireError::new(&format!("{name}/{key}"), problem));
                     }
                 }
             }

@@ -345,26 +345,13 @@ impl<'a> FileConverter<'a> {
     fn complex(&mut self, c: &ComplexMeta, key: &Key, xml_name: &str, docs: &[String]) -> Ty {
         let mut fields = Vec::new();
         let mut any = false;
-        // complexContent extension: the base type's elements come first.
+        // A complexContent extension needs nothing special: the interpreter already puts the
+        // base type's elements at the start of `content`.
         if let xsd_parser::models::meta::Base::Extension(base) = &c.base {
             if c.content.is_none() && !self.is_complex(base) {
                 // simpleContent: the element is a leaf of the base type.
                 let base = base.clone();
                 return self.type_of(&base, key, xml_name, &[], false);
-            }
-            if let Some(MetaTypeVariant::ComplexType(b)) =
-                self.types.get_resolved_type(base).map(|t| &t.variant)
-            {
-                if let Some(content) = b.content.clone() {
-                    self.flatten(
-                        &content,
-                        b.min_occurs,
-                        b.max_occurs,
-                        key,
-                        &mut fields,
-                        &mut any,
-                    );
-                }
             }
         }
         if let Some(content) = &c.content {

@@ -64,6 +64,16 @@ pub fn render(model: &Model, source: &str) -> String {
     }
     w.line("");
     renderer.render_document(&mut w, &roots);
+    if roots.is_empty() {
+        return w.finish();
+    }
+    w.line("");
+    w.doc("Writes `value` as a whole document with root element `root`.");
+    w.open("fn document_xml<T: ToXml>(value: &T, root: &str) -> String {");
+    w.line("let mut writer = XmlWriter::new();");
+    w.line("value.write_xml(&mut writer, root);");
+    w.line("writer.into_string()");
+    w.close("}");
     w.finish()
 }
 
@@ -271,6 +281,29 @@ impl<'a> Renderer<'a> {
         roots
     }
 
+    /// `true` when the struct `from` contains `to` (directly or through other structs)
+    /// without a `Vec` in between: such a field must be boxed or the type is infinite.
+    fn reaches(&self, from: &Key, to: &Key) -> bool {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![from.clone()];
+        while let Some(key) = stack.pop() {
+            if key == *to {
+                return true;
+            }
+            if !seen.insert(key.clone()) {
+                continue;
+            }
+            if let Some(Def::Struct(def)) = self.model.defs.get(&key) {
+                for field in def.fields.iter().filter(|f| f.card != Card::Many) {
+                    if let Resolved::Struct(next) = self.resolve(&field.ty) {
+                        stack.push(next);
+                    }
+                }
+            }
+        }
+        false
+    }
+
     fn rust_type(&self, resolved: &Resolved, owner: &Key, card: Card) -> String {
         let base = match resolved {
             Resolved::Int => "i64".to_string(),
@@ -279,7 +312,7 @@ impl<'a> Renderer<'a> {
             Resolved::Template => TEMPLATE.to_string(),
             Resolved::Struct(k) => {
                 let name = self.names[k].clone();
-                if k == owner && card != Card::Many {
+                if card != Card::Many && self.reaches(k, owner) {
                     format!("Box<{name}>")
                 } else {
                     name
@@ -430,8 +463,8 @@ impl<'a> Renderer<'a> {
         w.open("match child.name() {");
         for (field, rust) in def.fields.iter().zip(names) {
             let resolved = self.resolve(&field.ty);
-            let boxed =
-                matches!(&resolved, Resolved::Struct(k) if k == key) && field.card != Card::Many;
+            let boxed = field.card != Card::Many
+                && matches!(&resolved, Resolved::Struct(k) if self.reaches(k, key));
             let read = match (&resolved, field.card) {
                 (Resolved::Int, Card::Optional) => "d::opt_int(reader, &child)?".to_string(),
                 (Resolved::Int, _) => "d::int(reader, &child)?".to_string(),
@@ -600,6 +633,19 @@ impl<'a> Renderer<'a> {
         w.close("};");
         w.line("reader.finish()?;");
         w.line("Ok(document)");
+        w.close("}");
+        w.line("");
+        w.doc("Serializes the document as oned prints it (an `Unknown` document as it was given).");
+        w.open("pub fn to_xml(&self) -> String {");
+        w.open("match self {");
+        for root in roots {
+            w.line(format!(
+                "Document::{}(value) => document_xml(value, \"{}\"),",
+                root.variant, root.element
+            ));
+        }
+        w.line("Document::Unknown { xml, .. } => xml.clone(),");
+        w.close("}");
         w.close("}");
         w.line("");
         w.doc("The root element name of this document.");
