@@ -523,11 +523,19 @@ fn read_element_value(
 
 impl FromXml for Template {
     fn read_xml(reader: &mut XmlReader<'_>, start: &Element<'_>) -> Result<Self, XmlError> {
-        let mut template = Template::new();
+        // Attributes are collected first so that the map is allocated once, at its final
+        // size: pools hold hundreds of thousands of templates, and growing each map step by
+        // step costs both time and (in slack capacity) memory.
         let mut scratch = Vec::new();
         while let Some(child) = reader.next_child(start)? {
             let name = element_key(&child);
             let value = read_element_value(reader, &child, &mut scratch)?;
+            scratch.push((name, value));
+        }
+        let mut template = Template {
+            attributes: IndexMap::with_capacity(scratch.len()),
+        };
+        for (name, value) in scratch {
             template.push_raw(name, value);
         }
         Ok(template)
