@@ -1192,7 +1192,9 @@ pub(crate) fn create_vm(
     for context in template.vectors_mut("CONTEXT") {
         for value in context.values_mut() {
             while let Some(start) = value.find("$USER[") {
-                let Some(len) = value[start..].find(']') else { break };
+                let Some(len) = value[start..].find(']') else {
+                    break;
+                };
                 let attr = value[start + 6..start + len].to_string();
                 let replacement = owner_template.get(&attr).unwrap_or("").to_string();
                 value.replace_range(start..start + len + 1, &replacement);
