@@ -401,27 +401,38 @@ impl<T: FromXml> PoolDecoder<T> {
         }
     }
 
-    fn feed_payload(&mut self, chunk: &[u8]) -> Result<()> {
-        let outcome = if self.carry.is_empty() {
-            let outcome = unescape_some(chunk, &mut self.cutter.doc).map_err(|m| self.error(m))?;
-            if let Unescaped::NeedMore(used) = outcome {
-                self.carry.extend_from_slice(&chunk[used..]);
+    fn feed_payload(&mut self, mut chunk: &[u8]) -> Result<()> {
+        if !self.carry.is_empty() {
+            // An entity reference was cut by the previous chunk boundary: complete it with
+            // the first bytes of this chunk (an entity is at most 13 bytes), without copying
+            // the whole chunk.
+            let kept = self.carry.len();
+            let borrowed = chunk.len().min(16);
+            self.carry.extend_from_slice(&chunk[..borrowed]);
+            let carry = std::mem::take(&mut self.carry);
+            match unescape_some(&carry, &mut self.cutter.doc).map_err(|m| self.error(m))? {
+                Unescaped::NeedMore(used) if used < kept => {
+                    // Still incomplete: this chunk was too short.
+                    self.carry = carry[used..].to_vec();
+                    return Ok(());
+                }
+                Unescaped::NeedMore(used) => chunk = &chunk[(used - kept).min(chunk.len())..],
+                Unescaped::Ended(at) => {
+                    self.cut_items()?;
+                    self.state = State::Tail;
+                    self.tail = chunk[at.saturating_sub(kept)..].to_vec();
+                    return Ok(());
+                }
             }
-            outcome.map_rest(|used| chunk[used..].to_vec())
-        } else {
-            let mut joined = std::mem::take(&mut self.carry);
-            joined.extend_from_slice(chunk);
-            let outcome =
-                unescape_some(&joined, &mut self.cutter.doc).map_err(|m| self.error(m))?;
-            if let Unescaped::NeedMore(used) = outcome {
-                self.carry.extend_from_slice(&joined[used..]);
-            }
-            outcome.map_rest(|used| joined[used..].to_vec())
-        };
+        }
+        let outcome = unescape_some(chunk, &mut self.cutter.doc).map_err(|m| self.error(m))?;
         self.cut_items()?;
-        if let Some(tail) = outcome {
-            self.state = State::Tail;
-            self.tail = tail;
+        match outcome {
+            Unescaped::NeedMore(used) => self.carry.extend_from_slice(&chunk[used..]),
+            Unescaped::Ended(at) => {
+                self.state = State::Tail;
+                self.tail = chunk[at..].to_vec();
+            }
         }
         Ok(())
     }
@@ -502,15 +513,6 @@ enum Unescaped {
     NeedMore(usize),
     /// A raw `<` (the payload's end tag) starts at this offset.
     Ended(usize),
-}
-
-impl Unescaped {
-    fn map_rest(self, rest: impl FnOnce(usize) -> Vec<u8>) -> Option<Vec<u8>> {
-        match self {
-            Unescaped::NeedMore(_) => None,
-            Unescaped::Ended(at) => Some(rest(at)),
-        }
-    }
 }
 
 /// Unescapes XML character data from `input` into `out` until a raw `<` or the end of input.
@@ -730,7 +732,7 @@ impl Cutter {
                     if self.item_start.is_none() {
                         return Err("CDATA section outside the pool's items".into());
                     }
-                    find(b"]]>", 9).map(Markup::Skip)
+                    find_cdata_end(&rest[9..]).map(|i| Markup::Skip(lt + 9 + i + 3))
                 } else {
                     return Err("DOCTYPE or unknown declaration in the payload".into());
                 }
@@ -767,6 +769,20 @@ impl Cutter {
             RootState::Inside => Err("the payload document is truncated".into()),
         }
     }
+}
+
+/// Offset of the `]]>` ending a CDATA section in `content`. Sections are short and rarely
+/// hold a `]`: a memchr loop beats building a substring searcher for each one.
+fn find_cdata_end(content: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b']', &content[from..]) {
+        let at = from + i;
+        if content[at..].starts_with(b"]]>") {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// Offset of the `>` closing the start tag at the beginning of `tag`, skipping quoted
