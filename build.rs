@@ -27,7 +27,6 @@ fn main() {
         Some(dir) => (PathBuf::from(&dir), dir),
         None => (manifest_dir.join("schemas"), "schemas/".to_string()),
     };
-    println!("cargo:rerun-if-changed={}", xsd_dir.display());
     let source = generate(&xsd_dir, &label, &out_dir.join("models-work"));
     // Lets tests and examples that need particular types say so: `#[cfg(opennebula_model = "Vm")]`.
     // and `#[cfg(opennebula_root = "VM")]` for document roots `Document` dispatches.
@@ -60,7 +59,6 @@ fn main() {
             .map(PathBuf::from)
             .unwrap_or_else(|| manifest_dir.join("../shared/reference"));
         let official = reference.join("opennebula-xsd");
-        println!("cargo:rerun-if-changed={}", official.display());
         let source = generate(
             &official,
             "the official OpenNebula set",
@@ -75,6 +73,8 @@ fn env(name: &str) -> Option<String> {
 }
 
 fn generate(dir: &Path, label: &str, work_dir: &Path) -> String {
+    // The directory itself too, so that an added or removed file regenerates.
+    println!("cargo:rerun-if-changed={}", dir.display());
     match codegen::models::generate(dir, work_dir, label) {
         Ok((source, files)) => {
             for file in files {

@@ -1,6 +1,18 @@
 //! The exact `methodCall` the typed wrappers send, checked two ways: through the sans-IO
 //! request builders, and through the real async and blocking clients against a one-shot local
 //! HTTP listener that records the body and answers with a canned response.
+//!
+//! To add once the test server exists (`src/server/`, feature `test-server`), in a new
+//! `tests/api_server.rs`, through both `opennebula::Client` and `opennebula::blocking::Client`:
+//! - one call of every namespace (`client.<object>().info..` / `allocate` / `delete`), driven
+//!   from `api::METHODS` so that a new namespace cannot be forgotten;
+//! - the PyONE documentation examples (`hostpool.info`, `vm.action("terminate")`,
+//!   `template.instantiate` with and without an extra template, `vm.update` merge/replace,
+//!   `marketapp_export`);
+//! - `helpers::wait_for_vm_state` on a VM the server moves PENDING → RUNNING, and its timeout
+//!   and DONE (unreachable) paths;
+//! - `pages()` over a pool of more objects than a page (checks offsets and the stop rule);
+//! - `acl().add(rule)` then `acl().info()` showing the same rule STRING.
 
 use std::sync::{Arc, Mutex};
 
@@ -126,6 +138,10 @@ fn request_builders_encode_exactly_what_oned_reads() {
     // Raw values stay reachable where the table has an enum.
     let r = request::vm::action("frobnicate", 1);
     assert_eq!(r.params[0], Value::String("frobnicate".into()));
+    let r = request::vm::lock(3, 4, false);
+    assert_eq!(r.params[1], Value::Int(4));
+    let r = request::vm::recover(3, opennebula::api::VmRecoverOperation::Unknown(9));
+    assert_eq!(r.params[1], Value::Int(9));
     let r = request::vmpool::info(5, 0, -100, 3, "");
     assert_eq!(r.params[..4], [5, 0, -100, 3].map(Value::Int));
 }
@@ -196,7 +212,8 @@ async fn async_wrappers_send_the_builders_requests_and_decode_the_answers() {
 
     assert_eq!(one.vm().action(VmAction::Terminate, 42).await.unwrap(), 42);
     let doc = one.vmpool().info_all().await.unwrap();
-    assert_eq!(doc.root().children_named("VM").count(), 2);
+    assert_eq!(doc.vm.len(), 2);
+    assert_eq!(doc.vm[0].id, 1);
     one.vm().info(0).await.unwrap_err(); // an int is not a document: a typed decode error
     assert_eq!(
         one.template().instantiate_simple(0, "my_VM").await.unwrap(),
@@ -258,7 +275,7 @@ async fn blocking_wrappers_send_the_same_requests() {
         assert_eq!(one.vm().update(5, "A=1").unwrap(), 5);
         let pages: Vec<_> = one.imagepool().pages(PoolFilter::Mine, 10).collect();
         assert_eq!(pages.len(), 1, "an empty first page ends the iteration");
-        assert_eq!(pages[0].as_ref().unwrap().root_name(), "IMAGE_POOL");
+        assert!(pages[0].as_ref().unwrap().image.is_empty());
     });
     sent.await.unwrap();
     task.await.unwrap();
@@ -306,4 +323,177 @@ async fn pages_stream_until_a_short_page() {
     // (session, filter, offset, -page size, state, json_query)
     assert_eq!(params[0][1..5], [-2, 0, -2, -2].map(Value::Int));
     assert_eq!(params[1][1..5], [-2, 2, -2, -2].map(Value::Int));
+}
+
+#[test]
+fn wrapper_futures_are_send_and_borrow_only_the_client() {
+    fn assert_send<T: Send>(_: &T) {}
+    let one = opennebula::Client::new("http://127.0.0.1:9/RPC2", SESSION).unwrap();
+    let name = String::from("temporary");
+    // The future owns its request: `name` can be dropped before it runs.
+    let future = one.template().instantiate_simple(0, &name);
+    drop(name);
+    assert_send(&future);
+    assert_send(&one.vmpool().pages(PoolFilter::All, VmStateFilter::Any, 10));
+    drop(future);
+}
+
+#[tokio::test]
+async fn marketapp_export_allocates_the_image_then_the_vm_template() {
+    use base64::Engine as _;
+    use opennebula::api::helpers::{marketapp_export, ExportOptions, ExportedApp};
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let app = format!(
+        "<MARKETPLACEAPP><ID>7</ID><NAME>Alpine \"3\"</NAME><TYPE>1</TYPE><STATE>1</STATE>\
+         <APPTEMPLATE64>{}</APPTEMPLATE64><TEMPLATE><VMTEMPLATE64>{}</VMTEMPLATE64></TEMPLATE>\
+         </MARKETPLACEAPP>",
+        b64("DEV_PREFIX=\"vd\""),
+        b64("CPU=\"1\"\nMEMORY=\"128\"")
+    );
+    let datastores = "<DATASTORE_POOL><DATASTORE><ID>0</ID><NAME>system</NAME></DATASTORE>\
+                      <DATASTORE><ID>1</ID><NAME>default</NAME></DATASTORE></DATASTORE_POOL>";
+    let (endpoint, bodies, task) = listener(vec![
+        Value::String(app),
+        Value::String(datastores.into()),
+        Value::Int(12),
+        Value::Int(30),
+    ])
+    .await;
+    let one = opennebula::Client::new(&endpoint, SESSION).unwrap();
+    let exported = marketapp_export(&one, 7, ExportOptions::default())
+        .await
+        .unwrap();
+    task.await.unwrap();
+    assert_eq!(
+        exported,
+        ExportedApp {
+            image_id: 12,
+            vmtemplate_id: Some(30)
+        }
+    );
+    let calls: Vec<(String, Vec<Value>)> = bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| opennebula::wire::decode_method_call(b.as_bytes()).unwrap())
+        .collect();
+    let names: Vec<&str> = calls.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "one.marketapp.info",
+            "one.datastorepool.info",
+            "one.image.allocate",
+            "one.template.allocate"
+        ]
+    );
+    assert_eq!(
+        calls[2].1[1..3],
+        [
+            Value::String("DEV_PREFIX=\"vd\"\nNAME=\"Alpine \\\"3\\\"\"\nFROM_APP=\"7\"\n".into()),
+            Value::Int(1)
+        ]
+    );
+    assert_eq!(
+        calls[3].1[1],
+        Value::String(
+            "CPU=\"1\"\nMEMORY=\"128\"\nNAME=\"Alpine \\\"3\\\"\"\nDISK=[ IMAGE_ID = \"12\" ]\n"
+                .into()
+        )
+    );
+}
+
+#[tokio::test]
+async fn marketapp_export_refuses_apps_that_are_not_ready_images() {
+    use opennebula::api::helpers::{marketapp_export, ExportOptions, HelperError};
+    let app = "<MARKETPLACEAPP><ID>7</ID><TYPE>2</TYPE><STATE>1</STATE></MARKETPLACEAPP>";
+    let (endpoint, _bodies, task) = listener(vec![Value::String(app.into())]).await;
+    let one = opennebula::Client::new(&endpoint, SESSION).unwrap();
+    let err = marketapp_export(&one, 7, ExportOptions::default())
+        .await
+        .unwrap_err();
+    task.await.unwrap();
+    assert!(
+        matches!(&err, HelperError::Precondition(m) if m.contains("VMTEMPLATE")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn wait_for_vm_state_polls_until_running_and_stops_at_done() {
+    use opennebula::api::helpers::{wait_for_vm_state, HelperError, WaitOptions};
+    use opennebula::api::{LcmState, VmState};
+    use std::time::Duration;
+    let vm = |state: i32, lcm: i32| {
+        Value::String(format!(
+            "<VM><ID>4</ID><STATE>{state}</STATE><LCM_STATE>{lcm}</LCM_STATE></VM>"
+        ))
+    };
+    let fast = WaitOptions {
+        timeout: Duration::from_secs(30),
+        initial_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(2),
+        factor: 2.0,
+    };
+    let (endpoint, bodies, task) = listener(vec![vm(1, 0), vm(3, 2), vm(3, 3)]).await;
+    let one = opennebula::Client::new(&endpoint, SESSION).unwrap();
+    let running = wait_for_vm_state(&one, 4, VmState::Active, Some(LcmState::Running), fast)
+        .await
+        .unwrap();
+    task.await.unwrap();
+    assert_eq!(running.lcm_state(), LcmState::Running);
+    assert_eq!(bodies.lock().unwrap().len(), 3);
+
+    let (endpoint, _, task) = listener(vec![vm(1, 0), vm(6, 0)]).await;
+    let one = opennebula::Client::new(&endpoint, SESSION).unwrap();
+    let err = wait_for_vm_state(&one, 4, VmState::Active, None, fast)
+        .await
+        .unwrap_err();
+    task.await.unwrap();
+    assert!(matches!(err, HelperError::Unreachable { .. }), "{err}");
+}
+
+#[cfg(feature = "blocking")]
+#[tokio::test(flavor = "multi_thread")]
+async fn blocking_helpers_match_the_async_ones() {
+    use opennebula::api::helpers::{blocking::wait_for_vm_state, WaitOptions};
+    use opennebula::api::VmState;
+    use std::time::Duration;
+    let (endpoint, _bodies, task) = listener(vec![
+        Value::String("<VM><ID>4</ID><STATE>1</STATE></VM>".into()),
+        Value::String("<VM><ID>4</ID><STATE>8</STATE></VM>".into()),
+    ])
+    .await;
+    let vm = tokio::task::spawn_blocking(move || {
+        let one = opennebula::blocking::Client::new(&endpoint, SESSION).unwrap();
+        let options = WaitOptions {
+            initial_delay: Duration::from_millis(1),
+            ..WaitOptions::with_timeout(Duration::from_secs(30))
+        };
+        wait_for_vm_state(&one, 4, VmState::Poweroff, None, options).unwrap()
+    })
+    .await
+    .unwrap();
+    task.await.unwrap();
+    assert_eq!(vm.state(), VmState::Poweroff);
+}
+
+#[tokio::test]
+async fn call_any_document_decodes_by_root_element() {
+    use opennebula::models::Document;
+    let (endpoint, _bodies, task) = listener(vec![
+        Value::String("<HOST><ID>3</ID><NAME>h</NAME></HOST>".into()),
+        Value::Int(1),
+    ])
+    .await;
+    let one = opennebula::Client::new(&endpoint, SESSION).unwrap();
+    match one.call_any_document("host.info", (3,)).await.unwrap() {
+        Document::Host(host) => assert_eq!(host.name, "h"),
+        other => panic!("decoded as {other:?}"),
+    }
+    assert!(one
+        .call_any_document("vm.action", ("stop", 1))
+        .await
+        .is_err());
+    task.await.unwrap();
 }

@@ -4,7 +4,7 @@
 //! one of the syntaxes: quotes, backslashes (trailing ones too), line breaks, `]`, `,`, `=`,
 //! `#`, `[`, `<`, `&`, `]]>`, blanks.
 
-use opennebula::template::{Template, Value, Vector, WireForm};
+use opennebula::template::{Template, TemplateArg, Value, Vector, WireForm};
 use opennebula::xml::{escape, FromXml, ToXml};
 use proptest::prelude::*;
 
@@ -283,6 +283,29 @@ proptest! {
                 prop_assert!(attribute_vector_may_refuse(&t));
                 prop_assert!(has_value(&t, &str::is_empty) || t.vectors_any_empty());
             }
+        }
+    }
+
+    /// With any names at all (control characters, markup, non-ASCII, empty), what
+    /// `TemplateArg` sends is either read back as exactly the same template or refused as a
+    /// whole.
+    #[test]
+    fn any_names_are_sent_exactly_or_refused(
+        entries in prop::collection::vec(
+            (prop_oneof![name(), "\\PC{0,5}", prop::sample::select(SPECIAL).prop_map(str::to_owned)],
+             value_string()),
+            0..6,
+        )
+    ) {
+        let t: Template = entries.into_iter().collect();
+        let wire = (&t).into_template_string();
+        if wire.starts_with("# opennebula-rs refused") {
+            prop_assert!(t.to_wire_string().is_err());
+            prop_assert!(Template::parse(&wire).is_err());
+        } else if wire.starts_with('<') {
+            prop_assert_eq!(Template::from_xml(&wire).unwrap(), t);
+        } else {
+            prop_assert_eq!(Template::parse(&wire).unwrap(), t);
         }
     }
 

@@ -74,6 +74,11 @@ type Found = (String, Template, Vec<(String, String)>);
 /// Every TEMPLATE / USER_TEMPLATE (read by `Template`) with the flat list of its leaves
 /// (`PATH/TO/LEAF`, text) read independently, straight from the document.
 fn templates_in(document: &str) -> Vec<Found> {
+    elements_in(document, &["TEMPLATE", "USER_TEMPLATE"])
+}
+
+/// Every element named one of `names`, read as a `Template`, with its leaves.
+fn elements_in(document: &str, names: &[&str]) -> Vec<Found> {
     fn leaves(
         r: &mut XmlReader<'_>,
         el: &Element<'_>,
@@ -96,11 +101,17 @@ fn templates_in(document: &str) -> Vec<Found> {
             out.push((path.to_owned(), text));
         }
     }
-    fn walk(doc: &str, r: &mut XmlReader<'_>, el: &Element<'_>, out: &mut Vec<Found>) {
+    fn walk(
+        names: &[&str],
+        doc: &str,
+        r: &mut XmlReader<'_>,
+        el: &Element<'_>,
+        out: &mut Vec<Found>,
+    ) {
         while let Some(node) = r.next_node(el).unwrap() {
             if let Node::Element(child) = node {
                 let name = child.name_str().into_owned();
-                if name == "TEMPLATE" || name == "USER_TEMPLATE" {
+                if names.contains(&name.as_str()) {
                     let start = r.position() as usize;
                     let template = Template::read_xml(r, &child).unwrap();
                     // Read the same element a second time, independently.
@@ -110,7 +121,7 @@ fn templates_in(document: &str) -> Vec<Found> {
                     find_and_list(&mut again, &again_root, start, &mut list);
                     out.push((name, template, list));
                 } else {
-                    walk(doc, r, &child, out);
+                    walk(names, doc, r, &child, out);
                 }
             }
         }
@@ -141,7 +152,7 @@ fn templates_in(document: &str) -> Vec<Found> {
     let mut r = XmlReader::new(document.as_bytes());
     let root = r.root().unwrap();
     let mut out = Vec::new();
-    walk(document, &mut r, &root, &mut out);
+    walk(names, document, &mut r, &root, &mut out);
     out
 }
 
@@ -289,4 +300,35 @@ fn host_template_reads_like_pyone() {
     let (_, host_template, _) = templates_in(&strings[0]).into_iter().next().unwrap();
     assert_eq!(&host_template["ARCH"], "x86_64");
     assert_eq!(host_template.get("HYPERVISOR"), Some("dummy"));
+}
+
+/// Host monitoring nests deeper than a vector (`NUMA_NODE` holds repeated `HUGEPAGE` vectors):
+/// read as a `Template`, nothing is lost and it writes back the same.
+#[test]
+fn deeper_nesting_in_monitoring_is_kept() {
+    let mut nested_seen = 0;
+    for (file, body) in tour_files(".response.xml") {
+        let Some(strings) = try_rpc_strings(&body) else {
+            continue;
+        };
+        for document in strings.iter().filter(|d| d.starts_with('<')) {
+            for (_, monitoring, original_leaves) in elements_in(document, &["MONITORING"]) {
+                let mut leaves = Vec::new();
+                template_leaves(&monitoring, "", &mut leaves);
+                assert_eq!(leaves, original_leaves, "{file}: leaves differ");
+                let again = Template::from_xml(&monitoring.to_xml()).unwrap();
+                assert_eq!(again, monitoring, "{file}: XML round trip");
+                let json = serde_json::to_string(&monitoring).unwrap();
+                assert_eq!(serde_json::from_str::<Template>(&json).unwrap(), monitoring);
+                if let Some(numa) = monitoring.nested("NUMA_NODE") {
+                    nested_seen += 1;
+                    assert!(numa.vectors("HUGEPAGE").count() >= 1, "{file}");
+                    assert!(numa.get("NODE_ID").is_some(), "{file}");
+                    // Nested values cannot be sent to oned: refused, never changed.
+                    assert!(monitoring.to_wire_string().is_err());
+                }
+            }
+        }
+    }
+    assert!(nested_seen > 0, "no nested NUMA_NODE found");
 }

@@ -124,7 +124,9 @@ pub enum Check {
 }
 
 /// Polls `fetch` until `check` says [`Check::Done`], with exponential backoff, giving up at the
-/// deadline. The building block of [`wait_for_vm_state`]; usable for any object.
+/// deadline (the last poll happens at the deadline). The building block of
+/// [`wait_for_vm_state`]; usable for any object. Any `options` are accepted: a factor below 1
+/// counts as 1, huge values saturate.
 pub async fn wait_until<T, F, Fut>(
     what: &str,
     options: WaitOptions,
@@ -136,7 +138,10 @@ where
     Fut: Future<Output = crate::Result<T>>,
 {
     let started = tokio::time::Instant::now();
-    let deadline = started + options.timeout;
+    // A timeout too large to add is as good as none (about 30 years ahead).
+    let deadline = started
+        .checked_add(options.timeout)
+        .unwrap_or_else(|| started + Duration::from_secs(1 << 30));
     let mut delay = options.initial_delay;
     loop {
         let value = fetch().await?;
@@ -159,8 +164,9 @@ where
             });
         }
         tokio::time::sleep(delay.min(deadline - now)).await;
-        delay = delay
-            .mul_f64(options.factor.max(1.0))
+        // Saturates instead of panicking on absurd factors.
+        delay = Duration::try_from_secs_f64(delay.as_secs_f64() * options.factor.max(1.0))
+            .unwrap_or(options.max_delay)
             .min(options.max_delay);
     }
 }
@@ -369,8 +375,9 @@ where
 /// # Pagination
 ///
 /// oned lists pools by descending ID; a page is `info(filter, offset, -page_size, ...)`, as
-/// OpenNebula's own Ruby client pages. Objects created or deleted while iterating shift the
-/// offsets: a page may repeat an object at its edge, or miss one.
+/// OpenNebula's own Ruby client pages. Iteration stops after the first page shorter than
+/// `page_size` (0 counts as 1) or after an error, which is yielded. Objects created or deleted
+/// while iterating shift the offsets: a page may repeat an object at its edge, or miss one.
 impl super::VmPoolApi<'_> {
     /// The VM pool page by page (`one.vmpool.info`), newest VMs first.
     ///
@@ -635,6 +642,34 @@ mod tests {
             }
             other => panic!("expected a timeout, got {other:?}"),
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn absurd_options_do_not_panic() {
+        let mut n = 0;
+        let result = wait_until(
+            "three",
+            WaitOptions {
+                timeout: Duration::MAX,
+                initial_delay: Duration::from_secs(1),
+                max_delay: Duration::MAX,
+                factor: f64::MAX,
+            },
+            || {
+                n += 1;
+                let v = n;
+                async move { Ok::<_, Error>(v) }
+            },
+            |v| {
+                if *v == 3 {
+                    Check::Done
+                } else {
+                    Check::Pending(String::new())
+                }
+            },
+        )
+        .await;
+        assert_eq!(result.unwrap(), 3);
     }
 
     #[tokio::test(start_paused = true)]

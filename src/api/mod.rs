@@ -30,6 +30,11 @@
 //! `info_all`, `info_mine`...). Every wrapper's documentation names the OpenNebula method and
 //! its parameters.
 //!
+//! The verbs most objects share (`info`, `allocate`, `update`, `rename`, `chmod`, `chown`,
+//! `lock`, `unlock`, `delete`, pool `info`) are written once, in the generator, and rendered
+//! the same way for every object from its table line: same names, same parameter types
+//! ([`UpdateType`], [`Permissions`], [`LockLevel`], [`PoolFilter`]) and the same short forms.
+//!
 //! Methods returning an ID return `i32`; methods returning a document return its model type
 //! (e.g. `Vm` for `one.vm.info`), or a [`RawDocument`] where no model exists.
 //!
@@ -38,6 +43,20 @@
 //! [`request`] has one builder per method returning the [`Request`] (method name and
 //! parameters) the wrapper sends, and [`METHODS`] / [`method_info`] describe every method at
 //! runtime (parameters, wire types, defaults, idempotency: the retry logic uses it).
+//!
+//! # Constants
+//!
+//! Every state and type constant of OpenNebula is an enum with `Unknown(i64)` for numbers a
+//! newer release may add (`VmState`, `LcmState`, `HostState`, `ImageState`...), converting
+//! from the models' raw integers (`VmState::from(vm.state)`, or `vm.state()` on the model),
+//! parsing OpenNebula's names (`"RUNNING".parse::<LcmState>()`) and displaying them.
+//!
+//! # A new OpenNebula release
+//!
+//! Add or change lines in `schemas/api/methods.api` (one per method) and
+//! `schemas/api/constants.api`; the wrappers, request builders, [`METHODS`], the blocking
+//! twins and the enums follow at the next build, and `cargo test --features conformance`
+//! compares the tables with the reference facts and recorded traffic.
 
 mod params;
 mod raw;

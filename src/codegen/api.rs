@@ -532,14 +532,18 @@ fn return_info(
         ),
         "string" => ("String".into(), "call_as".into(), "a string".into()),
         xml => {
-            let root = xml
+            let spec = xml
                 .strip_prefix("xml:")
                 .ok_or_else(|| format!("methods.api: unknown return type {xml}"))?;
+            let (root, shape) = match spec.split_once('=') {
+                Some((root, shape)) => (root, Some(shape.to_string())),
+                None => (spec, None),
+            };
             let model = documents
                 .get(root)
                 .ok_or_else(|| format!("documents.api: no entry for {root}"))?;
-            match model {
-                Some(ty) if env.model_types.contains(ty) => (
+            match shape.or_else(|| model.clone()) {
+                Some(ty) if env.model_types.contains(&ty) => (
                     format!("crate::models::{ty}"),
                     "call_document".into(),
                     format!("the `{root}` document as [`crate::models::{ty}`]"),
@@ -547,11 +551,16 @@ fn return_info(
                 _ => (
                     "crate::api::RawDocument".into(),
                     "call_document".into(),
-                    format!("the `{root}` document as a [`RawDocument`](crate::api::RawDocument)"),
+                    format!("the `{root}` document as a [`crate::api::RawDocument`]"),
                 ),
             }
         }
     })
+}
+
+/// The return type as the reference tables write it (`xml:VM_POOL`, without a shape).
+fn wire_return(ret: &str) -> &str {
+    ret.split_once('=').map_or(ret, |(root, _)| root)
 }
 
 fn escape(s: &str) -> String {
@@ -571,28 +580,72 @@ pub fn render(
         info: render_info(spaces, enums, env)?,
         handles: render_handles(spaces, enums, documents, env, false)?,
         blocking: render_handles(spaces, enums, documents, env, true)?,
-        documents: render_documents(documents, env)?,
+        documents: render_documents(spaces, documents, env)?,
     })
 }
 
 fn render_documents(
+    spaces: &[Namespace],
     documents: &BTreeMap<String, Option<String>>,
     env: &Environment,
 ) -> Result<String, String> {
     let mut o = String::from(HEADER);
+    let mut aliases: BTreeMap<String, (String, String)> = BTreeMap::new();
     for (root, model) in documents {
         let Some(name) = model else { continue };
         let (ty, _, _) = return_info(&format!("xml:{root}"), documents, env)?;
+        aliases.insert(name.clone(), (root.clone(), ty));
+    }
+    let xml_methods: Vec<&Method> = spaces
+        .iter()
+        .flat_map(|s| s.methods.iter())
+        .filter(|m| m.returns.starts_with("xml:"))
+        .collect();
+    for m in &xml_methods {
+        if let Some((root, shape)) = m.returns["xml:".len()..].split_once('=') {
+            let (ty, _, _) = return_info(&m.returns, documents, env)?;
+            aliases.insert(shape.to_string(), (root.to_string(), ty));
+        }
+    }
+    for (name, (root, ty)) in &aliases {
         let _ = writeln!(
             o,
-            "/// The type `{root}` documents decode into.\npub type {name} = {ty};"
+            "/// The type `{root}` documents decode into (as `{name}`).\npub type {name} = {ty};"
         );
     }
+    let _ = writeln!(o, "\n/// Decodes `xml` into the type `method` returns (`None` for methods not returning a\n/// document). For conformance tests.\n#[doc(hidden)]\npub fn check_document(method: &str, xml: &str) -> Option<Result<(), crate::xml::XmlError>> {{");
+    let _ = writeln!(
+        o,
+        "    use crate::xml::FromXml as _;\n    Some(match method {{"
+    );
+    for m in &xml_methods {
+        let (ty, _, _) = return_info(&m.returns, documents, env)?;
+        let _ = writeln!(
+            o,
+            "        \"{}\" => <{ty}>::from_xml(xml).map(|_| ()),",
+            m.full_method()
+        );
+    }
+    let _ = writeln!(o, "        _ => return None,\n    }})\n}}");
     Ok(o)
 }
 
 fn render_enums(enums: &[Enum]) -> String {
     let mut o = String::from(HEADER);
+    let _ = writeln!(o, "/// Every enum of `constants.api` as (enum, [(value, OpenNebula name)]), for conformance tests.");
+    let _ = writeln!(
+        o,
+        "#[doc(hidden)]\npub static CONSTANT_TABLES: &[(&str, &[(i64, &str)])] = &["
+    );
+    for e in enums {
+        let rows: Vec<String> = e
+            .rows
+            .iter()
+            .map(|(v, n, _)| format!("({v}, \"{n}\")"))
+            .collect();
+        let _ = writeln!(o, "    (\"{}\", &[{}]),", e.name, rows.join(", "));
+    }
+    let _ = writeln!(o, "];\n");
     for e in enums {
         let n = &e.name;
         let _ = writeln!(o, "/// {}", e.doc);
@@ -931,7 +984,7 @@ fn render_info(spaces: &[Namespace], enums: &[Enum], env: &Environment) -> Resul
             }
         }
         let _ = writeln!(o, "        ],");
-        let _ = writeln!(o, "        returns: \"{}\",\n        idempotent: {},\n        since: \"{}\",\n        server_only: {},", m.returns, m.idempotent, m.since, m.server_only);
+        let _ = writeln!(o, "        returns: \"{}\",\n        idempotent: {},\n        since: \"{}\",\n        server_only: {},", wire_return(&m.returns), m.idempotent, m.since, m.server_only);
         let notes: Vec<String> = m
             .notes
             .iter()

@@ -4,8 +4,6 @@
 /// `_`-separated word, so `VNET_POOL` becomes `VirtualNetworkPool`.
 const WORD_OVERRIDES: &[(&str, &str)] = &[
     ("BACKUPJOB", "BackupJob"),
-    // `Document` is the enum of all documents; OpenNebula calls these generic documents.
-    ("DOCUMENT", "GenericDocument"),
     ("MARKETPLACE", "MarketPlace"),
     ("MARKETPLACEAPP", "MarketPlaceApp"),
     ("SECGROUP", "SecurityGroup"),
@@ -14,6 +12,22 @@ const WORD_OVERRIDES: &[(&str, &str)] = &[
     ("VNTEMPLATE", "VnTemplate"),
     ("VROUTER", "VirtualRouter"),
 ];
+
+/// Type names the generated module defines itself, and the readable name a schema type or
+/// element of that name gets instead (`Document` is the enum of all documents; OpenNebula
+/// calls its DOCUMENT resources generic documents).
+pub const RESERVED_TYPE_NAMES: &[(&str, &str)] = &[("Document", "GenericDocument")];
+
+/// `name`, or its replacement when the generated module reserves it.
+pub fn avoid_reserved(name: String) -> String {
+    match RESERVED_TYPE_NAMES
+        .iter()
+        .find(|(reserved, _)| *reserved == name)
+    {
+        Some((_, replacement)) => (*replacement).to_string(),
+        None => name,
+    }
+}
 
 /// Rust keywords (strict and reserved) that cannot be used as field names.
 const KEYWORDS: &[&str] = &[
@@ -149,7 +163,8 @@ mod tests {
         assert_eq!(upper_camel("VNET_POOL"), "VirtualNetworkPool");
         assert_eq!(upper_camel("MarketPlaceApp"), "MarketPlaceApp");
         assert_eq!(upper_camel("vm_pool_extended"), "VmPoolExtended");
-        assert_eq!(upper_camel("DOCUMENT_POOL"), "GenericDocumentPool");
+        assert_eq!(avoid_reserved(upper_camel("DOCUMENT")), "GenericDocument");
+        assert_eq!(avoid_reserved(upper_camel("DOCUMENT_POOL")), "DocumentPool");
         assert_eq!(join_camel("Host", "HostShare"), "HostShare");
         assert_eq!(join_camel("VmPool", "Vm"), "VmPoolVm");
         assert_eq!(join_camel("Host", "Hostname"), "HostHostname");

@@ -40,7 +40,8 @@
 //!
 //! # Changing and sending back: PyONE's `host.update(0, host.TEMPLATE, 1)`
 //!
-//! Every API method that takes a template accepts anything implementing [`TemplateArg`]. A
+//! The API methods that take a template accept anything implementing [`TemplateArg`] (the
+//! typed API namespaces build on this module; the example shows the template side). A
 //! [`Template`] is sent in OpenNebula's attribute-vector syntax (`KEY="value"` lines), escaped
 //! so that no value can add, remove or change another attribute:
 //!
@@ -51,9 +52,9 @@
 //! let mut template = Template::from_xml("<TEMPLATE><ARCH>x86_64</ARCH></TEMPLATE>")?;
 //! // PyONE: host.TEMPLATE['NOTES'] = "Just updated"
 //! template.set("NOTES", "Just updated");
-//! // PyONE: one.host.update(0, host.TEMPLATE, 1). The API namespace passes `template` through
-//! // `TemplateArg`; this is the string that reaches oned:
-//! let wire = template.clone().into_template_string();
+//! // PyONE: one.host.update(0, host.TEMPLATE, 1). The API method takes `&template` (or the
+//! // template itself) as a `TemplateArg`; this is the string that reaches oned:
+//! let wire = (&template).into_template_string();
 //! assert_eq!(wire, "ARCH=\"x86_64\"\nNOTES=\"Just updated\"\n");
 //! // Reading it back gives exactly the same attributes:
 //! assert_eq!(wire.parse::<Template>()?, template);
@@ -78,7 +79,9 @@
 //!
 //! PyONE sends a dictionary with a single root dictionary as XML of that root. Here that is
 //! explicit: [`Template::rooted`] makes a [`RootedTemplate`], which is always sent as XML
-//! (escaped text, never CDATA, so `]]>` in a value is harmless):
+//! (escaped text, never CDATA, so `]]>` in a value is harmless). oned's XML reader drops empty
+//! elements, so a rooted template with an empty value is refused rather than sent changed
+//! (see [`TemplateArg`]):
 //!
 //! ```
 //! use opennebula::template;
@@ -169,7 +172,8 @@
 //! (grandchildren, or a repeated child name) becomes a [`Value::Nested`] sub-template, so
 //! nothing is lost. Two notes: values of one name are kept together, in order (oned's
 //! templates are sorted multimaps, so it never interleaves names); text mixed with child
-//! elements (which oned never writes) is dropped.
+//! elements (which oned never writes) is dropped. An element name that is not a valid XML name
+//! (which oned never writes either) makes reading fail with an [`XmlError`].
 //!
 //! # JSON
 //!
@@ -191,7 +195,7 @@ use indexmap::IndexMap;
 use crate::xml::{Element, FromXml, Node, ToXml, XmlError, XmlReader, XmlWriter};
 
 pub use parse::{ParseError, ParseErrorKind};
-pub use value::{ToTemplateString, Value, Vector};
+pub use value::{ToTemplateString, Value, Vector, VectorIter};
 pub use wire::{RootedTemplate, TemplateArg, WireError, WireForm};
 
 /// An ordered OpenNebula template: each upper-case attribute name maps to one or more
@@ -235,6 +239,20 @@ impl Template {
     /// missing or only has vector values.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.get_all(name).iter().find_map(Value::as_str)
+    }
+
+    /// The first single value of `name` parsed as `T`: `None` when missing, `Some(Err(_))`
+    /// when it does not parse.
+    ///
+    /// ```
+    /// let t = opennebula::template! { MEMORY = 1024, CPU = "0.5" };
+    /// assert_eq!(t.get_parsed::<u64>("MEMORY"), Some(Ok(1024)));
+    /// assert_eq!(t.get_parsed::<f64>("CPU"), Some(Ok(0.5)));
+    /// assert!(t.get_parsed::<u64>("CPU").unwrap().is_err());
+    /// assert_eq!(t.get_parsed::<u64>("VCPU"), None);
+    /// ```
+    pub fn get_parsed<T: std::str::FromStr>(&self, name: &str) -> Option<Result<T, T::Err>> {
+        self.get(name).map(str::parse)
     }
 
     /// Every value of `name`, in order (an empty slice when missing).
@@ -454,17 +472,18 @@ impl fmt::Display for Template {
     }
 }
 
-/// The upper-cased name of an element, as a template key. Names come from the XML reader,
-/// which only returns valid UTF-8 names in practice; anything else is replaced lossily.
-#[inline]
-fn element_key(element: &Element<'_>) -> String {
-    let name = element.name();
-    match std::str::from_utf8(name) {
-        Ok(name) if !name.bytes().any(|b| b.is_ascii_lowercase()) => name.to_owned(),
-        Ok(name) => name.to_ascii_uppercase(),
-        Err(_) => upper(&String::from_utf8_lossy(name)).into_owned(),
+/// The upper-cased name of an element, refused unless it is a valid XML name: oned never
+/// writes another, and keeping one would make the element impossible to write back as is.
+fn element_name(reader: &XmlReader<'_>, element: &Element<'_>) -> Result<String, XmlError> {
+    match std::str::from_utf8(element.name()) {
+        Ok(name) if wire::is_xml_name(name) => Ok(upper(name).into_owned()),
+        _ => Err(reader.error(format!(
+            "template element name {:?} is not a valid XML name",
+            element.name_str()
+        ))),
     }
 }
+
 
 // Decoding templates is on the hot path of every pool: a 10,000-VM pool holds about 600,000
 // template values. So the children of an element are collected into a flat list first and
@@ -490,7 +509,7 @@ fn read_element_value(
                 }
             }
             Node::Element(child) => {
-                let name = element_key(&child);
+                let name = element_name(reader, &child)?;
                 let value = read_element_value(reader, &child, scratch)?;
                 scratch.push((name, value));
             }
@@ -528,7 +547,7 @@ impl FromXml for Template {
         // step costs both time and (in slack capacity) memory.
         let mut scratch = Vec::new();
         while let Some(child) = reader.next_child(start)? {
-            let name = element_key(&child);
+            let name = element_name(reader, &child)?;
             let value = read_element_value(reader, &child, &mut scratch)?;
             scratch.push((name, value));
         }
@@ -552,11 +571,10 @@ pub(crate) fn xml_name(name: &str) -> Cow<'_, str> {
     }
     let mut out = String::with_capacity(name.len() + 1);
     for (i, c) in name.chars().enumerate() {
-        let ok = c.is_ascii_alphanumeric() || c == '_' || (i > 0 && (c == '-' || c == '.'));
-        if i == 0 && c.is_ascii_digit() {
+        if i == 0 && !wire::is_xml_name_start(c) && wire::is_xml_name_char(c) {
             out.push('_');
         }
-        out.push(if ok { c } else { '_' });
+        out.push(if wire::is_xml_name_char(c) { c } else { '_' });
     }
     if out.is_empty() {
         out.push('_');
@@ -692,6 +710,24 @@ mod tests {
     }
 
     #[test]
+    fn macro_takes_expressions_and_trailing_commas() {
+        let name = String::from("vm");
+        let size = 10;
+        let t = crate::template! {
+            NAME = format!("{name}-1"),
+            PRIORITY = -1,
+            disk = [image_id = size * 2, READONLY = false,],
+            EMPTY = [],
+        };
+        assert_eq!(t.get("NAME"), Some("vm-1"));
+        assert_eq!(t.get("PRIORITY"), Some("-1"));
+        assert_eq!(t.vector("DISK").unwrap().get("IMAGE_ID"), Some("20"));
+        assert_eq!(t.vector("DISK").unwrap().get("READONLY"), Some("NO"));
+        assert!(t.vector("EMPTY").unwrap().is_empty());
+        assert_eq!(crate::template! {}, Template::new());
+    }
+
+    #[test]
     fn invalid_names_never_inject_markup_in_xml() {
         let mut t = Template::new();
         t.set("A><B", "x").set("", "y").set("1X", "z");
@@ -699,6 +735,19 @@ mod tests {
         assert_eq!(
             xml,
             "<TEMPLATE><A__B>x</A__B><_>y</_><_1X>z</_1X></TEMPLATE>"
+        );
+    }
+
+    #[test]
+    fn invalid_element_names_are_refused_and_unicode_names_kept() {
+        let err = Template::from_xml_bytes(b"<T><A\x1f>1</A\x1f></T>").unwrap_err();
+        assert!(err.message.contains("not a valid XML name"), "{err}");
+        assert!(Template::from_xml_bytes(b"<T><V><\xff>1</\xff></V></T>").is_err());
+        let t = Template::from_xml("<T><\u{c9}t\u{e9}>1</\u{c9}t\u{e9}></T>").unwrap();
+        assert_eq!(t.get("\u{c9}T\u{e9}"), Some("1"));
+        assert_eq!(
+            t.to_xml(),
+            "<TEMPLATE><\u{c9}T\u{e9}>1</\u{c9}T\u{e9}></TEMPLATE>"
         );
     }
 

@@ -136,6 +136,13 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+/// A template text that does not parse is an invalid argument: nothing was sent.
+impl From<ParseError> for crate::Error {
+    fn from(error: ParseError) -> Self {
+        crate::Error::InvalidArgument(format!("template: {error}"))
+    }
+}
+
 pub(super) fn parse(text: &str) -> Result<Template, ParseError> {
     Parser {
         text,

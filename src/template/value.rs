@@ -153,6 +153,12 @@ impl Vector {
         self.entries.get(upper(name).as_ref()).map(String::as_str)
     }
 
+    /// The value of `name` parsed as `T`: `None` when missing, `Some(Err(_))` when it does
+    /// not parse.
+    pub fn get_parsed<T: std::str::FromStr>(&self, name: &str) -> Option<Result<T, T::Err>> {
+        self.get(name).map(str::parse)
+    }
+
     /// `true` when `name` (case-insensitive) is present.
     pub fn contains(&self, name: &str) -> bool {
         self.entries.contains_key(upper(name).as_ref())
@@ -177,8 +183,8 @@ impl Vector {
     }
 
     /// The entries in order, as `(NAME, value)`.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    pub fn iter(&self) -> VectorIter<'_> {
+        VectorIter(self.entries.iter())
     }
 
     /// The names in order.
@@ -233,10 +239,34 @@ impl<K: AsRef<str>, V: ToTemplateString, const N: usize> From<[(K, V); N]> for V
 
 impl<'a> IntoIterator for &'a Vector {
     type Item = (&'a str, &'a str);
-    type IntoIter = Box<dyn Iterator<Item = (&'a str, &'a str)> + 'a>;
+    type IntoIter = VectorIter<'a>;
 
-    fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.iter())
+    fn into_iter(self) -> VectorIter<'a> {
+        self.iter()
+    }
+}
+
+/// The entries of a [`Vector`] in order, as `(NAME, value)`.
+#[derive(Debug, Clone)]
+pub struct VectorIter<'a>(indexmap::map::Iter<'a, String, String>);
+
+impl<'a> Iterator for VectorIter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl ExactSizeIterator for VectorIter<'_> {}
+
+impl DoubleEndedIterator for VectorIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.0.next_back().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 }
 

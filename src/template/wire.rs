@@ -60,19 +60,39 @@ impl fmt::Display for WireError {
 
 impl std::error::Error for WireError {}
 
+/// A template that cannot be sent is an invalid argument: nothing was sent.
+impl From<WireError> for crate::Error {
+    fn from(error: WireError) -> Self {
+        crate::Error::InvalidArgument(error.to_string())
+    }
+}
+
 /// `[A-Za-z0-9_]+`: a name oned's template lexer reads.
 pub(crate) fn is_attribute_vector_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(is_name_byte)
 }
 
-/// `[A-Za-z_][A-Za-z0-9_.-]*`: the ASCII XML names (no namespace colon).
+/// XML 1.0 `NameStartChar`, without `:` (names here are local names).
+pub(crate) fn is_xml_name_start(c: char) -> bool {
+    matches!(c,
+        'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}'
+        | '\u{F8}'..='\u{2FF}' | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}'
+        | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}'
+        | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+        | '\u{10000}'..='\u{EFFFF}')
+}
+
+/// XML 1.0 `NameChar`, without `:`.
+pub(crate) fn is_xml_name_char(c: char) -> bool {
+    is_xml_name_start(c)
+        || matches!(c,
+            '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+}
+
+/// A valid XML 1.0 element name without a namespace prefix.
 pub(crate) fn is_xml_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    match bytes.next() {
-        Some(b) if b.is_ascii_alphabetic() || b == b'_' => {}
-        _ => return false,
-    }
-    bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    let mut chars = name.chars();
+    chars.next().is_some_and(is_xml_name_start) && chars.all(is_xml_name_char)
 }
 
 /// Why `value` cannot be written exactly in the attribute-vector syntax, if it cannot.

@@ -470,8 +470,17 @@ impl<'a> FileConverter<'a> {
                     }
                     let child_key = key.child(&xml_name);
                     let xsd_type = self.describe(type_);
-                    let ty =
-                        self.type_of(type_, &child_key, &xml_name, &element.documentation, false);
+                    // oned keeps every TEMPLATE and USER_TEMPLATE as a Template object: free
+                    // attributes, vectors, repetitions. Where an XSD spells out their usual
+                    // content (VM, zone, hook, security group ...) that structure documents
+                    // the common attributes, but decoding into a fixed struct would drop every
+                    // other attribute and break read-modify-update. So they are always the
+                    // template dictionary.
+                    let ty = if is_template_element(&xml_name) {
+                        Ty::Template
+                    } else {
+                        self.type_of(type_, &child_key, &xml_name, &element.documentation, false)
+                    };
                     fields.push(FieldDef {
                         xml_name,
                         ty,
@@ -556,4 +565,9 @@ fn builtin(b: &BuildInMeta) -> Ty {
         B::F32 | B::F64 => Ty::Float,
         B::Bool | B::Str | B::String => Ty::Text,
     }
+}
+
+/// Elements that are OpenNebula templates whatever their XSD type says.
+fn is_template_element(xml_name: &str) -> bool {
+    matches!(xml_name, "TEMPLATE" | "USER_TEMPLATE")
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use super::ir::{Card, Def, FieldDef, Key, Model, Origin, StructDef, Ty};
-use crate::codegen::naming::{join_camel, snake, unique, upper_camel};
+use crate::codegen::naming::{avoid_reserved, join_camel, snake, unique, upper_camel};
 use crate::codegen::writer::CodeWriter;
 
 /// A field type after following aliases.
@@ -77,6 +77,16 @@ pub fn render(model: &Model, source: &str) -> String {
     w.finish()
 }
 
+fn global_key(g: &super::ir::GlobalDef) -> Key {
+    Key {
+        origin: Origin::Global {
+            file: g.file.clone(),
+            element: g.element.clone(),
+        },
+        path: Vec::new(),
+    }
+}
+
 fn is_canonical(file: &str, element: &str) -> bool {
     file.replace(['_', '-', '.'], "") == element.to_ascii_lowercase().replace(['_', '-', '.'], "")
 }
@@ -143,7 +153,7 @@ impl<'a> Renderer<'a> {
         // 1. Named types.
         for key in &struct_keys {
             if let (Origin::Named(name), true) = (&key.origin, key.path.is_empty()) {
-                let rust = unique(upper_camel(name), &mut taken);
+                let rust = unique(avoid_reserved(upper_camel(name)), &mut taken);
                 self.names.insert((*key).clone(), rust);
             }
         }
@@ -171,7 +181,7 @@ impl<'a> Renderer<'a> {
             } else {
                 upper_camel(&g.element)
             };
-            let rust = unique(base, &mut taken);
+            let rust = unique(avoid_reserved(base), &mut taken);
             self.names.insert(key, rust);
         }
         // 3. Nested anonymous types: owner name + element path.
@@ -242,6 +252,21 @@ impl<'a> Renderer<'a> {
     }
 
     fn roots(&self) -> Vec<Root> {
+        // Struct types that more than one dispatched root element uses.
+        let mut uses: BTreeMap<Key, usize> = BTreeMap::new();
+        let mut seen_elements = BTreeSet::new();
+        for g in self.ordered_globals() {
+            if seen_elements.insert(g.element.clone()) {
+                if let Resolved::Struct(k) = self.resolve(&Ty::Ref(global_key(g))) {
+                    *uses.entry(k).or_default() += 1;
+                }
+            }
+        }
+        let shared_types: BTreeSet<Key> = uses
+            .into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(k, _)| k)
+            .collect();
         let mut roots = Vec::new();
         let mut elements = BTreeSet::new();
         let mut variants = BTreeSet::new();
@@ -262,10 +287,15 @@ impl<'a> Renderer<'a> {
                 Resolved::Template => (TEMPLATE.to_string(), None),
                 _ => continue,
             };
-            let preferred = if struct_key.is_some() {
+            // The type's name, unless several roots share the type (DEFAULT_USER_QUOTAS and
+            // DEFAULT_GROUP_QUOTAS are both `DefaultQuotas`): then the element's name.
+            let shared = struct_key
+                .as_ref()
+                .is_some_and(|k| shared_types.contains(k));
+            let preferred = if struct_key.is_some() && !shared {
                 type_name.clone()
             } else {
-                upper_camel(&g.element)
+                avoid_reserved(upper_camel(&g.element))
             };
             let variant = unique(preferred, &mut variants);
             roots.push(Root {
