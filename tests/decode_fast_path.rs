@@ -51,10 +51,8 @@ fn fast_path_equals_the_ordinary_path_on_a_pool() {
     let body = response(&document);
     let fast: VmPool = wire::decode_document_response(body.as_bytes()).unwrap();
     assert_eq!(fast, expected);
-    assert_eq!(
-        fast.vm[3].template.disk[0].get("IMAGE"),
-        Some("Ubuntu 24.04 & <friends>")
-    );
+    let first_disk = fast.vm[3].template.vectors("DISK").next().expect("a DISK");
+    assert_eq!(first_disk.get("IMAGE"), Some("Ubuntu 24.04 & <friends>"));
     assert_eq!(fast.vm[3].user_template.get("NOTE"), Some("a < b & c é"));
 }
 
