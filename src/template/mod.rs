@@ -484,7 +484,6 @@ fn element_name(reader: &XmlReader<'_>, element: &Element<'_>) -> Result<String,
     }
 }
 
-
 // Decoding templates is on the hot path of every pool: a 10,000-VM pool holds about 600,000
 // template values. So the children of an element are collected into a flat list first and
 // turned into a `Vector` with one exactly sized map (no intermediate `Template`), text is
