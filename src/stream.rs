@@ -57,11 +57,12 @@ impl Client {
     /// ```no_run
     /// # async fn run(one: opennebula::Client) -> opennebula::Result<()> {
     /// use futures_util::StreamExt;
-    /// # type Vm = opennebula::Template;
-    /// let mut vms = one.stream_pool::<Vm>("vmpool.info", (-2, -1, -1, -1));
+    /// use opennebula::models::VmSummary;
+    ///
+    /// let mut vms = one.stream_pool::<VmSummary>("vmpool.info", (-2, -1, -1, -1));
     /// while let Some(vm) = vms.next().await {
     ///     let vm = vm?;
-    ///     // ...
+    ///     println!("{} {}", vm.id, vm.name);
     /// }
     /// # Ok(()) }
     /// ```
