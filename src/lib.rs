@@ -77,6 +77,7 @@ pub mod models;
 #[cfg(feature = "test-server")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-server")))]
 pub mod server;
+pub mod stream;
 pub mod template;
 pub mod wire;
 pub mod xml;
