@@ -321,8 +321,47 @@ pub(crate) fn handle(
         "updateconf" => (|| {
             fetch(oned, caller, Kind::Vm, id, Op::Manage, 2)?;
             let t = parse_template(p.str(1))?;
+            let append = p.int_or(2, 0) == 1;
             let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
-            obj.template.merge(t);
+            if append {
+                // Merge: each given section's attributes are merged into the VM's.
+                for name in t.names() {
+                    let new: Vec<BTreeMap<String, String>> =
+                        t.vectors(&name).into_iter().cloned().collect();
+                    let mut existing = obj.template.vectors_mut(&name);
+                    match (existing.first_mut(), new.first()) {
+                        (Some(current), Some(update)) => current.extend(update.clone()),
+                        _ => {
+                            drop(existing);
+                            obj.template.remove(&name);
+                            for v in new {
+                                obj.template.push(&name, Attr::Vector(v));
+                            }
+                        }
+                    }
+                }
+            } else {
+                // Replace: the configuration sections are replaced (removed when not given);
+                // CONTEXT only when given.
+                for name in [
+                    "OS",
+                    "FEATURES",
+                    "INPUT",
+                    "GRAPHICS",
+                    "RAW",
+                    "CPU_MODEL",
+                    "VIDEO",
+                ] {
+                    obj.template.remove(name);
+                }
+                for name in t.names() {
+                    obj.template.remove(&name);
+                    for v in t.vectors(&name) {
+                        obj.template.push(&name, Attr::Vector(v.clone()));
+                    }
+                }
+            }
+            refresh_context(oned, id);
             Ok(Value::Int(id))
         })(),
         "attachnic" => attach_nic(oned, caller, id, p.str(1)),
@@ -2166,6 +2205,7 @@ pub(crate) fn vnet_specific(
                 let first_ip = ar.ip.map(|ip| ip + free[0]);
                 let first_mac = ar.mac + free[0] as u64;
                 let ar_type = ar.ar_type.clone();
+                let ar_id = ar.id;
                 let parent_template = obj.template.clone();
                 let bridge = data.bridge.clone();
                 let vn_mad = data.vn_mad.clone();
@@ -2185,6 +2225,7 @@ pub(crate) fn vnet_specific(
                 if let Some(ip) = first_ip {
                     ar_vec.insert("IP".into(), format_ip(ip));
                 }
+                ar_vec.insert("PARENT_NETWORK_AR_ID".into(), ar_id.to_string());
                 let _ = add_address_range(&mut child_data, &ar_vec);
                 let new_id = oned.take_id(Kind::Vnet);
                 let now = oned.now();
