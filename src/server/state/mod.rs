@@ -45,6 +45,7 @@ pub(crate) const ACTION: i32 = 0x800;
 pub(crate) const XML_RPC_API: i32 = 0x1000;
 pub(crate) const INTERNAL: i32 = 0x2000;
 pub(crate) const ALLOCATE: i32 = 0x4000;
+pub(crate) const REPLICATION: i32 = 0x10000;
 
 /// A handler failure: code, message (without the `[method]` prefix) and object id.
 #[derive(Debug)]
