@@ -1553,7 +1553,10 @@ fn vm_action(oned: &mut Oned, caller: Caller, action: &str, id: i32) -> Handled 
         "hold" => vm_mut(oned, id).set_state(HOLD, 0),
         "release" => vm_mut(oned, id).set_state(PENDING, 0),
         "resume" => match state {
-            STOPPED | UNDEPLOYED => vm_mut(oned, id).set_state(PENDING, 0),
+            STOPPED | UNDEPLOYED => {
+                vm_mut(oned, id).set_state(PENDING, 0);
+                pin_system_datastore(oned, id, false);
+            }
             _ => {
                 // Back to RUNNING on the same host: a new history record.
                 let vm = vm_mut(oned, id);
@@ -1571,11 +1574,38 @@ fn vm_action(oned: &mut Oned, caller: Caller, action: &str, id: i32) -> Handled 
                 vm.set_state(ACTIVE, RUNNING);
             }
         },
-        "resched" => vm_mut(oned, id).resched = true,
+        "resched" => {
+            vm_mut(oned, id).resched = true;
+            pin_system_datastore(oned, id, false);
+        }
         "unresched" => vm_mut(oned, id).resched = false,
         _ => {}
     }
     Ok(Value::Int(id))
+}
+
+/// When a VM that already has files in a system datastore is scheduled again, oned requires
+/// a datastore with the same transfer driver (and, after a migration, recomputes the
+/// cluster requirements).
+fn pin_system_datastore(oned: &mut Oned, id: i32, migrated: bool) {
+    let Some(obj) = oned.get_mut(Kind::Vm, id) else {
+        return;
+    };
+    let Some(tm) = obj.template.get("TM_MAD_SYSTEM").map(str::to_string) else {
+        return;
+    };
+    obj.template.set(
+        "AUTOMATIC_DS_REQUIREMENTS",
+        format!("(\"CLUSTERS/ID\" @> 0) & (TM_MAD = \"{tm}\")"),
+    );
+    if migrated {
+        obj.template
+            .set("AUTOMATIC_NIC_REQUIREMENTS", "(\"CLUSTERS/ID\" @> 0)");
+        obj.template.set(
+            "AUTOMATIC_REQUIREMENTS",
+            "(CLUSTER_ID = 0) & !(PIN_POLICY = PINNED)",
+        );
+    }
 }
 
 /// oned's history action codes (VMActions).
@@ -1821,6 +1851,7 @@ fn migrate(oned: &mut Oned, caller: Caller, id: i32, hid: i32, live: bool, ds: i
     }
     let state = (vm.state, vm.lcm_state);
     place(oned, id, hid, ds, plan_id);
+    pin_system_datastore(oned, id, true);
     let vm = vm_mut(oned, id);
     vm.state = state.0;
     vm.lcm_state = state.1;
