@@ -1105,8 +1105,10 @@ pub(crate) fn expand_disks(
             _ => None,
         };
         disk.insert("DISK_ID".into(), index.to_string());
-        disk.entry("DEV_PREFIX".into())
-            .or_insert_with(|| "sd".into());
+        if for_vm {
+            disk.entry("DEV_PREFIX".into())
+                .or_insert_with(|| "sd".into());
+        }
         if let Some(img) = image {
             let Ext::Image(data) = &img.ext else {
                 unreachable!("image pool")
@@ -1155,6 +1157,9 @@ pub(crate) fn expand_disks(
             }
         }
         expanded.push(disk);
+    }
+    if !for_vm {
+        return Ok(expanded);
     }
     // Targets: image disks first, then the context CD-ROM, then volatile disks.
     let mut next = 0;
