@@ -13,6 +13,9 @@ pub mod blocking;
 pub mod client;
 pub mod error;
 pub mod models;
+#[cfg(feature = "test-server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-server")))]
+pub mod server;
 pub mod template;
 pub mod wire;
 pub mod xml;

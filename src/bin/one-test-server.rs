@@ -1,1 +1,66 @@
-fn main() {}
+//! `one-test-server`: the OpenNebula-compatible test server as a program, for examples and
+//! manual use.
+//!
+//! ```text
+//! cargo run --features test-server --bin one-test-server -- --port 2633 [--tls] \
+//!     [--seed-hosts N] [--seed-vms M]
+//! ```
+
+use clap::Parser;
+use opennebula::server::TestServer;
+
+/// Serves an in-memory OpenNebula front-end (XML-RPC, oned 7.5 behaviour) until Ctrl-C.
+#[derive(Debug, Parser)]
+#[command(name = "one-test-server", version)]
+struct Args {
+    /// TCP port (0 picks a free one).
+    #[arg(long, default_value_t = 2633)]
+    port: u16,
+    /// Serve HTTPS with a self-signed certificate generated at start.
+    #[arg(long)]
+    tls: bool,
+    /// Password of oneadmin.
+    #[arg(long, default_value = "onepass")]
+    password: String,
+    /// Listen on all interfaces instead of loopback only.
+    #[arg(long)]
+    public: bool,
+    /// Preload this many monitored hosts.
+    #[arg(long, default_value_t = 0)]
+    seed_hosts: usize,
+    /// Preload this many VMs (running on the seeded hosts).
+    #[arg(long, default_value_t = 0)]
+    seed_vms: usize,
+    /// Write the TLS certificate (PEM) to this file.
+    #[arg(long)]
+    cert_out: Option<std::path::PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let server = TestServer::builder()
+        .port(args.port)
+        .tls(args.tls)
+        .admin_password(args.password)
+        .bind_all_interfaces(args.public)
+        .seed_hosts(args.seed_hosts)
+        .seed_vms(args.seed_vms)
+        .start()
+        .await?;
+    println!("ONE_XMLRPC={}", server.url());
+    println!("ONE_AUTH={}", server.session());
+    if let Some(pem) = server.certificate_pem() {
+        match &args.cert_out {
+            Some(path) => {
+                std::fs::write(path, &pem)?;
+                println!("certificate written to {}", path.display());
+            }
+            None => print!("{pem}"),
+        }
+    }
+    println!("ready; Ctrl-C to stop");
+    tokio::signal::ctrl_c().await?;
+    drop(server);
+    Ok(())
+}

@@ -1,0 +1,351 @@
+//! An OpenNebula-compatible XML-RPC test server, in the style of wiremock's `MockServer`.
+//!
+//! [`TestServer::start`] binds a free loopback port and serves a fresh, in-memory `oned`: the
+//! default users, groups, datastores, zone, VDC and ACL rules of a freshly bootstrapped
+//! OpenNebula 7.5, so object ids line up with a real front-end. It speaks the exact XML-RPC
+//! dialect of `oned` (xmlrpc-c framing, `[success, payload, code]` response arrays, oned's error
+//! messages and codes) and models the objects of the API with their life cycles: VMs go from
+//! PENDING to RUNNING through a small built-in scheduler that runs synchronously after each
+//! call (no timers, so tests are deterministic).
+//!
+//! ```no_run
+//! # async fn demo() -> opennebula::Result<()> {
+//! use opennebula::server::TestServer;
+//! let server = TestServer::start().await?;
+//! let client = server.client()?;
+//! let version: String = client.call_as("one.system.version", ()).await?;
+//! assert_eq!(version, "7.5.80");
+//! assert_eq!(server.received_calls(), ["one.system.version"]);
+//! # Ok(()) }
+//! ```
+//!
+//! Dropping the server shuts it down. For code without an async runtime,
+//! [`TestServerBuilder::start_blocking`] runs it on its own runtime thread.
+
+mod http;
+mod rpc;
+mod seed;
+mod signatures;
+mod state;
+mod tmpl;
+mod xmlout;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+
+pub(crate) use state::Oned;
+
+/// Everything the HTTP handlers share: the daemon state and the log of received calls.
+pub(crate) struct Shared {
+    pub(crate) oned: Mutex<Oned>,
+    pub(crate) calls: Mutex<Vec<String>>,
+}
+
+/// A running test server. Dropping it stops the server.
+pub struct TestServer {
+    addr: SocketAddr,
+    session: String,
+    certificate_pem: Option<String>,
+    shared: Arc<Shared>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl fmt::Debug for TestServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestServer")
+            .field("url", &self.url())
+            .field("tls", &self.certificate_pem.is_some())
+            .finish()
+    }
+}
+
+impl TestServer {
+    /// Starts a server with the default settings (`oneadmin:onepass`, plain HTTP, no seeded
+    /// objects) on a free loopback port.
+    pub async fn start() -> Result<TestServer> {
+        TestServer::builder().start().await
+    }
+
+    /// A builder for non-default settings (credentials, extra users, TLS, seeded objects).
+    pub fn builder() -> TestServerBuilder {
+        TestServerBuilder::default()
+    }
+
+    /// The XML-RPC endpoint, e.g. `http://127.0.0.1:40123/RPC2` (`https://` in TLS mode).
+    pub fn url(&self) -> String {
+        let scheme = if self.certificate_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        // The certificate names `localhost` and `127.0.0.1`; the IP form works everywhere.
+        format!("{scheme}://{}/RPC2", self.addr)
+    }
+
+    /// The socket address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The administrator session, `oneadmin:<password>`.
+    pub fn session(&self) -> String {
+        self.session.clone()
+    }
+
+    /// The self-signed certificate (PEM) in TLS mode, to be trusted as a root CA.
+    pub fn certificate_pem(&self) -> Option<String> {
+        self.certificate_pem.clone()
+    }
+
+    /// An async [`crate::Client`] pointed at the server with the administrator session (in
+    /// TLS mode, with the server's certificate as its only extra root CA).
+    pub fn client(&self) -> Result<crate::Client> {
+        self.client_builder().build()
+    }
+
+    /// A [`crate::ClientBuilder`] pointed at the server with the administrator session, to
+    /// change settings before building.
+    pub fn client_builder(&self) -> crate::ClientBuilder {
+        let mut builder = crate::Client::builder()
+            .endpoint(self.url())
+            .session(self.session());
+        if let Some(pem) = &self.certificate_pem {
+            builder = builder.add_root_certificate_pem(pem.as_bytes().to_vec());
+        }
+        builder
+    }
+
+    /// The method names received so far, in arrival order (calls inside `system.multicall`
+    /// are listed after it).
+    pub fn received_calls(&self) -> Vec<String> {
+        lock(&self.shared.calls).clone()
+    }
+
+    /// Runs the built-in scheduler once (it also runs after every call): pending VMs are
+    /// placed on hosts with room. Returns how many VMs were deployed.
+    pub fn schedule(&self) -> usize {
+        lock(&self.shared.oned).schedule_now()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock would be a server bug; the state is still usable for
+    // the remaining calls of a test, so poisoning is ignored rather than cascading panics.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Settings of a [`TestServer`].
+#[derive(Debug, Clone)]
+pub struct TestServerBuilder {
+    admin_password: String,
+    users: Vec<(String, String)>,
+    tls: bool,
+    port: u16,
+    bind_any: bool,
+    seed_hosts: usize,
+    seed_vms: usize,
+    auto_schedule: bool,
+}
+
+impl Default for TestServerBuilder {
+    fn default() -> Self {
+        TestServerBuilder {
+            admin_password: "onepass".into(),
+            users: Vec::new(),
+            tls: false,
+            port: 0,
+            bind_any: false,
+            seed_hosts: 0,
+            seed_vms: 0,
+            auto_schedule: true,
+        }
+    }
+}
+
+impl TestServerBuilder {
+    /// The password of `oneadmin` (default `onepass`).
+    pub fn admin_password(mut self, password: impl Into<String>) -> Self {
+        self.admin_password = password.into();
+        self
+    }
+
+    /// Adds a regular user (group `users`, core driver), created after the bootstrap objects
+    /// so it takes the next user id (2, 3, ...).
+    pub fn user(mut self, name: impl Into<String>, password: impl Into<String>) -> Self {
+        self.users.push((name.into(), password.into()));
+        self
+    }
+
+    /// Serves HTTPS with a self-signed certificate for `localhost` and `127.0.0.1`,
+    /// generated at start (see [`TestServer::certificate_pem`]).
+    pub fn tls(mut self, enabled: bool) -> Self {
+        self.tls = enabled;
+        self
+    }
+
+    /// The TCP port (default 0: a free port chosen by the system).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Listens on all interfaces instead of loopback only.
+    pub fn bind_all_interfaces(mut self, enabled: bool) -> Self {
+        self.bind_any = enabled;
+        self
+    }
+
+    /// Preloads `count` monitored hosts (for benchmarks).
+    pub fn seed_hosts(mut self, count: usize) -> Self {
+        self.seed_hosts = count;
+        self
+    }
+
+    /// Preloads `count` VMs, running on the seeded hosts when there are any (for
+    /// benchmarks).
+    pub fn seed_vms(mut self, count: usize) -> Self {
+        self.seed_vms = count;
+        self
+    }
+
+    /// Whether the built-in scheduler deploys pending VMs after every call (default true).
+    /// With `false`, VMs stay PENDING until [`TestServer::schedule`] or `one.vm.deploy`.
+    pub fn auto_schedule(mut self, enabled: bool) -> Self {
+        self.auto_schedule = enabled;
+        self
+    }
+
+    /// Binds the port and starts serving on the current tokio runtime.
+    pub async fn start(self) -> Result<TestServer> {
+        let mut oned = Oned::bootstrap(&self.admin_password);
+        for (name, password) in &self.users {
+            oned.add_user(name, password)
+                .map_err(|e| Error::Config(format!("cannot create user {name:?}: {e}")))?;
+        }
+        seed::seed(&mut oned, self.seed_hosts, self.seed_vms);
+        oned.auto_schedule = self.auto_schedule;
+        let shared = Arc::new(Shared {
+            oned: Mutex::new(oned),
+            calls: Mutex::new(Vec::new()),
+        });
+        let ip = if self.bind_any {
+            std::net::Ipv4Addr::UNSPECIFIED
+        } else {
+            std::net::Ipv4Addr::LOCALHOST
+        };
+        let listener = tokio::net::TcpListener::bind((ip, self.port))
+            .await
+            .map_err(|e| Error::Config(format!("cannot bind port {}: {e}", self.port)))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::Config(format!("cannot read the bound address: {e}")))?;
+        let (tls, certificate_pem) = if self.tls {
+            let (acceptor, pem) = http::tls_acceptor()?;
+            (Some(acceptor), Some(pem))
+        } else {
+            (None, None)
+        };
+        let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(http::serve(listener, tls, shared.clone(), shutdown_rx));
+        Ok(TestServer {
+            addr,
+            session: format!("oneadmin:{}", self.admin_password),
+            certificate_pem,
+            shared,
+            shutdown: Some(shutdown),
+        })
+    }
+
+    /// Starts the server on a runtime of its own (a background thread), for code without an
+    /// async runtime.
+    pub fn start_blocking(self) -> Result<BlockingTestServer> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name("one-test-server")
+            .build()
+            .map_err(|e| Error::Config(format!("cannot start the server runtime: {e}")))?;
+        let server = runtime.block_on(self.start())?;
+        Ok(BlockingTestServer {
+            server: Some(server),
+            runtime: Some(runtime),
+        })
+    }
+}
+
+/// A [`TestServer`] running on its own runtime, for synchronous code. Dropping it stops the
+/// server and its runtime.
+pub struct BlockingTestServer {
+    server: Option<TestServer>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl fmt::Debug for BlockingTestServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("BlockingTestServer")
+            .field(&self.server)
+            .finish()
+    }
+}
+
+impl BlockingTestServer {
+    /// Starts a server with the default settings.
+    pub fn start() -> Result<BlockingTestServer> {
+        TestServer::builder().start_blocking()
+    }
+
+    /// The running server (URL, session, received calls ...).
+    pub fn server(&self) -> &TestServer {
+        self.server.as_ref().expect("present until drop")
+    }
+
+    /// The XML-RPC endpoint.
+    pub fn url(&self) -> String {
+        self.server().url()
+    }
+
+    /// The administrator session.
+    pub fn session(&self) -> String {
+        self.server().session()
+    }
+
+    /// The self-signed certificate (PEM) in TLS mode.
+    pub fn certificate_pem(&self) -> Option<String> {
+        self.server().certificate_pem()
+    }
+
+    /// The method names received so far.
+    pub fn received_calls(&self) -> Vec<String> {
+        self.server().received_calls()
+    }
+
+    /// A blocking client pointed at the server with the administrator session.
+    #[cfg(feature = "blocking")]
+    pub fn client(&self) -> Result<crate::blocking::Client> {
+        crate::blocking::Client::from_builder(self.server().client_builder())
+    }
+}
+
+impl Drop for BlockingTestServer {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            let _guard = runtime.enter();
+            drop(self.server.take());
+            drop(_guard);
+            runtime.shutdown_background();
+        }
+    }
+}

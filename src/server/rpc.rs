@@ -1,0 +1,443 @@
+//! The XML-RPC layer of the test server: xmlrpc-c's framing and faults, parameter type checks
+//! against the method signatures, the `system.*` introspection methods, and the hand-off to
+//! the daemon model.
+//!
+//! Responses are written by hand rather than with [`crate::wire::encode_response`] because
+//! oned's xmlrpc-c has its own byte layout (CRLF line ends, `<i4>`, a line per array item)
+//! and the server's job is to copy it exactly.
+
+use std::fmt::Write as _;
+
+use super::signatures::SIGNATURES;
+use super::state::Reply;
+use super::{lock, Shared};
+use crate::wire::{decode_method_call, Value};
+
+/// The fault codes of xmlrpc-c.
+const FAULT_TYPE: i32 = -501;
+const FAULT_PARSE: i32 = -503;
+const FAULT_NO_SUCH_METHOD: i32 = -506;
+
+/// The `system.*` methods xmlrpc-c registers itself, in its `system.listMethods` order.
+const SYSTEM_METHODS: &[&str] = &[
+    "system.listMethods",
+    "system.methodExist",
+    "system.methodHelp",
+    "system.methodSignature",
+    "system.multicall",
+    "system.shutdown",
+    "system.capabilities",
+    "system.getCapabilities",
+];
+
+/// Handles one HTTP request body and returns the response body.
+pub(crate) fn handle_body(shared: &Shared, body: &[u8]) -> String {
+    if let Some(message) = bad_boolean(body) {
+        return encode_fault(FAULT_PARSE, &message);
+    }
+    let (method, params) = match decode_method_call(body) {
+        Ok(call) => call,
+        Err(error) => {
+            let detail = if body.trim_ascii_start().starts_with(b"<") {
+                format!("Invalid XML \"content\".  Problem with token at '...': {error}")
+            } else {
+                "syntax error".to_string()
+            };
+            return encode_fault(
+                FAULT_PARSE,
+                &format!("Call XML not a proper XML-RPC call.  Call is not valid XML.  {detail}"),
+            );
+        }
+    };
+    lock(&shared.calls).push(method.clone());
+    match call(shared, &method, &params) {
+        Reply::Fault(code, message) => encode_fault(code, &message),
+        reply => encode_response(&reply_value(reply)),
+    }
+}
+
+/// xmlrpc-c refuses `<boolean>` content other than `0` or `1` before anything else.
+fn bad_boolean(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let mut rest = text;
+    while let Some(start) = rest.find("<boolean>") {
+        let after = &rest[start + "<boolean>".len()..];
+        let end = after.find("</boolean>")?;
+        let content = after[..end].trim();
+        if content != "0" && content != "1" {
+            return Some(format!(
+                "Call XML not a proper XML-RPC call.  <boolean> XML element content must be \
+                 either '0' or '1' according to XML-RPC.  This one has '{content}'"
+            ));
+        }
+        rest = &after[end..];
+    }
+    None
+}
+
+/// The response array of a non-fault reply.
+fn reply_value(reply: Reply) -> Value {
+    match reply {
+        Reply::Ok(payload) => Value::Array(vec![Value::Bool(true), payload, Value::Int(0)]),
+        Reply::Err { code, message, id } => Value::Array(vec![
+            Value::Bool(false),
+            Value::String(message),
+            Value::Int(code),
+            Value::Int(id),
+            Value::I8(-1),
+        ]),
+        Reply::Raw(value) => value,
+        Reply::Fault(code, message) => fault_struct(code, &message),
+    }
+}
+
+fn fault_struct(code: i32, message: &str) -> Value {
+    let mut members = indexmap::IndexMap::new();
+    members.insert("faultCode".to_string(), Value::Int(code));
+    members.insert(
+        "faultString".to_string(),
+        Value::String(message.to_string()),
+    );
+    Value::Struct(members)
+}
+
+/// Runs one call (also used for each call of a `system.multicall`).
+fn call(shared: &Shared, method: &str, params: &[Value]) -> Reply {
+    match method {
+        "system.listMethods" => {
+            let names = SYSTEM_METHODS
+                .iter()
+                .copied()
+                .chain(SIGNATURES.iter().map(|(name, _)| *name))
+                .map(Value::from)
+                .collect();
+            return Reply::Raw(Value::Array(names));
+        }
+        "system.methodExist" => {
+            let Some(Value::String(name)) = params.first() else {
+                return type_fault(params.first(), "string");
+            };
+            let exists = SYSTEM_METHODS.contains(&name.as_str()) || signature(name).is_some();
+            return Reply::Raw(Value::Bool(exists));
+        }
+        "system.methodHelp" => {
+            let Some(Value::String(name)) = params.first() else {
+                return type_fault(params.first(), "string");
+            };
+            if signature(name).is_none() && !SYSTEM_METHODS.contains(&name.as_str()) {
+                return no_such_method(name);
+            }
+            return Reply::Raw(Value::from("No help is available for this method."));
+        }
+        "system.methodSignature" => {
+            let Some(Value::String(name)) = params.first() else {
+                return type_fault(params.first(), "string");
+            };
+            let Some(letters) = signature(name) else {
+                return no_such_method(name);
+            };
+            let mut types = vec![Value::from("array"), Value::from("string")];
+            types.extend(
+                letters
+                    .chars()
+                    .filter(|c| *c != '|')
+                    .map(|c| Value::from(type_name(c))),
+            );
+            return Reply::Raw(Value::Array(vec![Value::Array(types)]));
+        }
+        "system.multicall" => return multicall(shared, params),
+        "system.capabilities" | "system.getCapabilities" => {
+            let mut members = indexmap::IndexMap::new();
+            members.insert("facility".to_string(), Value::from("xmlrpc"));
+            members.insert("version_major".to_string(), Value::Int(1));
+            members.insert("version_minor".to_string(), Value::Int(0));
+            return Reply::Raw(Value::Struct(members));
+        }
+        "system.shutdown" => {
+            return Reply::Fault(-500, "Shutdown is disabled on this server".into());
+        }
+        _ => {}
+    }
+    let Some(letters) = signature(method) else {
+        return no_such_method(method);
+    };
+    let mut oned = lock(&shared.oned);
+    // oned authenticates first (an int in the session slot is a failed login, not a fault),
+    // then reads its parameters.
+    let session = match params.first() {
+        Some(Value::String(session)) => session.as_str(),
+        Some(_) => "",
+        None => return Reply::Fault(FAULT_TYPE, "Not enough parameters".into()),
+    };
+    let caller = match oned.authenticate(session) {
+        Some(caller) => caller,
+        None => {
+            return Reply::error(
+                0x100,
+                format!("[{method}] User couldn't be authenticated, aborting call."),
+                -1,
+            )
+        }
+    };
+    if let Some(fault) = check_params(letters, &params[1..]) {
+        return fault;
+    }
+    let reply = oned.call(caller, method, &params[1..]);
+    oned.schedule();
+    reply
+}
+
+fn multicall(shared: &Shared, params: &[Value]) -> Reply {
+    let Some(Value::Array(calls)) = params.first() else {
+        return type_fault(params.first(), "array");
+    };
+    let mut results = Vec::with_capacity(calls.len());
+    for entry in calls {
+        let (name, inner) = match entry {
+            Value::Struct(members) => match (members.get("methodName"), members.get("params")) {
+                (Some(Value::String(name)), Some(Value::Array(inner))) => {
+                    (name.as_str(), inner.as_slice())
+                }
+                _ => {
+                    results.push(fault_struct(
+                        FAULT_TYPE,
+                        "system.multicall expected a struct with methodName and params",
+                    ));
+                    continue;
+                }
+            },
+            _ => {
+                results.push(fault_struct(
+                    FAULT_TYPE,
+                    "system.multicall expected a struct",
+                ));
+                continue;
+            }
+        };
+        if name == "system.multicall" {
+            results.push(fault_struct(-509, "Recursive system.multicall forbidden"));
+            continue;
+        }
+        lock(&shared.calls).push(name.to_string());
+        match call(shared, name, inner) {
+            Reply::Fault(code, message) => results.push(fault_struct(code, &message)),
+            reply => results.push(Value::Array(vec![reply_value(reply)])),
+        }
+    }
+    Reply::Raw(Value::Array(results))
+}
+
+fn no_such_method(method: &str) -> Reply {
+    Reply::Fault(
+        FAULT_NO_SUCH_METHOD,
+        format!("Method '{method}' not defined"),
+    )
+}
+
+fn signature(method: &str) -> Option<&'static str> {
+    SIGNATURES
+        .iter()
+        .find(|(name, _)| *name == method)
+        .map(|(_, letters)| *letters)
+}
+
+fn type_name(letter: char) -> &'static str {
+    match letter {
+        'i' => "int",
+        'b' => "boolean",
+        'l' => "i8",
+        'a' => "array",
+        _ => "string",
+    }
+}
+
+fn type_fault(_found: Option<&Value>, expected: &str) -> Reply {
+    match _found {
+        None => Reply::Fault(FAULT_TYPE, "Not enough parameters".into()),
+        Some(_) => Reply::Fault(
+            FAULT_TYPE,
+            format!("Parameter that is supposed to be {expected} is not"),
+        ),
+    }
+}
+
+/// Checks the parameters after the session against the signature letters, in order, as
+/// xmlrpc-c's typed getters do: the first missing required parameter or wrong type wins.
+/// Extra trailing parameters are ignored.
+fn check_params(letters: &str, params: &[Value]) -> Option<Reply> {
+    let mut optional = false;
+    let mut index = 0;
+    for letter in letters.chars() {
+        if letter == '|' {
+            optional = true;
+            continue;
+        }
+        let found = params.get(index);
+        index += 1;
+        let ok = match (letter, found) {
+            (_, None) if optional => return None,
+            (_, None) => return Some(type_fault(None, "")),
+            ('i', Some(Value::Int(_)))
+            | ('s', Some(Value::String(_)))
+            | ('b', Some(Value::Bool(_)))
+            | ('l', Some(Value::I8(_)))
+            | ('a', Some(Value::Array(_)))
+            | ('x', Some(_)) => true,
+            _ => false,
+        };
+        if !ok {
+            let expected = match letter {
+                'i' => "integer",
+                'b' => "boolean",
+                'l' => "64-bit integer",
+                'a' => "array",
+                _ => "string",
+            };
+            return Some(type_fault(found, expected));
+        }
+    }
+    None
+}
+
+/// Encodes a successful `methodResponse` the way xmlrpc-c lays it out.
+pub(crate) fn encode_response(value: &Value) -> String {
+    let mut out = String::with_capacity(256);
+    out.push_str(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<methodResponse>\r\n<params>\r\n<param>",
+    );
+    encode_value(&mut out, value);
+    out.push_str("</param>\r\n</params>\r\n</methodResponse>\r\n");
+    out
+}
+
+/// Encodes a `<fault>` response the way xmlrpc-c lays it out.
+pub(crate) fn encode_fault(code: i32, message: &str) -> String {
+    let mut out = String::with_capacity(256);
+    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<methodResponse>\r\n<fault>\r\n");
+    encode_value(&mut out, &fault_struct(code, message));
+    out.push_str("\r\n</fault>\r\n</methodResponse>\r\n");
+    out
+}
+
+fn encode_value(out: &mut String, value: &Value) {
+    match value {
+        Value::Int(i) => {
+            let _ = write!(out, "<value><i4>{i}</i4></value>");
+        }
+        Value::I8(i) => {
+            let _ = write!(out, "<value><i8>{i}</i8></value>");
+        }
+        Value::Bool(b) => {
+            let _ = write!(out, "<value><boolean>{}</boolean></value>", u8::from(*b));
+        }
+        Value::String(s) => {
+            out.push_str("<value><string>");
+            escape(out, s);
+            out.push_str("</string></value>");
+        }
+        Value::Double(d) => {
+            let _ = write!(out, "<value><double>{d:.6}</double></value>");
+        }
+        Value::DateTime(s) => {
+            out.push_str("<value><dateTime.iso8601>");
+            escape(out, s);
+            out.push_str("</dateTime.iso8601></value>");
+        }
+        Value::Base64(bytes) => {
+            use base64::Engine as _;
+            out.push_str("<value><base64>\r\n");
+            out.push_str(&base64::engine::general_purpose::STANDARD.encode(bytes));
+            out.push_str("\r\n</base64></value>");
+        }
+        Value::Array(items) => {
+            out.push_str("<value><array><data>\r\n");
+            for item in items {
+                encode_value(out, item);
+                out.push_str("\r\n");
+            }
+            out.push_str("</data></array></value>");
+        }
+        Value::Struct(members) => {
+            out.push_str("<value><struct>\r\n");
+            for (name, member) in members {
+                out.push_str("<member><name>");
+                escape(out, name);
+                out.push_str("</name>\r\n");
+                encode_value(out, member);
+                out.push_str("</member>\r\n");
+            }
+            out.push_str("</struct></value>");
+        }
+        Value::Nil => out.push_str("<value><nil/></value>"),
+    }
+}
+
+/// xmlrpc-c escapes only `<`, `>` and `&` inside `<string>`.
+fn escape(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_checks_follow_xmlrpc_c() {
+        assert!(check_params("i|b", &[Value::Int(1)]).is_none());
+        assert!(check_params("i|b", &[Value::Int(1), Value::Bool(true), "x".into()]).is_none());
+        for (params, message) in [
+            (vec![], "Not enough parameters"),
+            (
+                vec![Value::I8(0)],
+                "Parameter that is supposed to be integer is not",
+            ),
+            (
+                vec![Value::from("7")],
+                "Parameter that is supposed to be integer is not",
+            ),
+            (
+                vec![Value::Int(0), Value::Int(1)],
+                "Parameter that is supposed to be boolean is not",
+            ),
+        ] {
+            match check_params("i|b", &params) {
+                Some(Reply::Fault(-501, m)) => assert_eq!(m, message),
+                other => panic!("{params:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn responses_use_xmlrpc_c_layout() {
+        let body = encode_response(&Value::Array(vec![
+            Value::Bool(true),
+            Value::from("a<b>'\"&"),
+            Value::Int(0),
+        ]));
+        assert_eq!(
+            body,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<methodResponse>\r\n<params>\r\n\
+             <param><value><array><data>\r\n<value><boolean>1</boolean></value>\r\n\
+             <value><string>a&lt;b&gt;'\"&amp;</string></value>\r\n<value><i4>0</i4></value>\r\n\
+             </data></array></value></param>\r\n</params>\r\n</methodResponse>\r\n"
+        );
+        let fault = encode_fault(-506, "Method 'x' not defined");
+        assert!(fault.contains(
+            "<fault>\r\n<value><struct>\r\n<member><name>faultCode</name>\r\n\
+             <value><i4>-506</i4></value></member>\r\n"
+        ));
+    }
+
+    #[test]
+    fn booleans_other_than_0_or_1_are_malformed_calls() {
+        assert!(bad_boolean(b"<value><boolean>true</boolean></value>").is_some());
+        assert!(bad_boolean(b"<value><boolean>1</boolean></value>").is_none());
+    }
+}

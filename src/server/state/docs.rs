@@ -1,0 +1,552 @@
+//! The XML documents of every object type, in oned's element order. One function per type:
+//! the single place to switch to the generated model types when they land.
+
+use super::objects::{Ext, Obj};
+use super::vm::{format_ip, format_mac};
+use super::{Kind, Oned};
+use crate::server::xmlout::Doc;
+
+fn permissions(doc: &mut Doc, obj: &Obj) {
+    const NAMES: [&str; 9] = [
+        "OWNER_U", "OWNER_M", "OWNER_A", "GROUP_U", "GROUP_M", "GROUP_A", "OTHER_U", "OTHER_M",
+        "OTHER_A",
+    ];
+    doc.open("PERMISSIONS");
+    for (name, value) in NAMES.iter().zip(obj.perms) {
+        doc.text(name, value);
+    }
+    doc.close("PERMISSIONS");
+}
+
+fn owner(doc: &mut Doc, oned: &Oned, obj: &Obj) {
+    doc.text("ID", obj.id)
+        .text("UID", obj.uid)
+        .text("GID", obj.gid)
+        .text("UNAME", oned.uname(obj.uid))
+        .text("GNAME", oned.gname(obj.gid))
+        .text("NAME", &obj.name);
+}
+
+fn lock(doc: &mut Doc, obj: &Obj) {
+    if let Some(lock) = &obj.lock {
+        doc.open("LOCK")
+            .text("LOCKED", lock.level)
+            .text("OWNER", lock.owner)
+            .text("TIME", lock.time)
+            .text("REQ_ID", -1)
+            .close("LOCK");
+    }
+}
+
+fn ids(doc: &mut Doc, name: &str, ids: impl IntoIterator<Item = i32>) {
+    doc.open(name);
+    for id in ids {
+        doc.text("ID", id);
+    }
+    doc.close(name);
+}
+
+fn quotas(doc: &mut Doc) {
+    for name in [
+        "DATASTORE_QUOTA",
+        "NETWORK_QUOTA",
+        "VM_QUOTA",
+        "IMAGE_QUOTA",
+    ] {
+        doc.open(name).close(name);
+    }
+}
+
+/// `<DEFAULT_USER_QUOTAS>` / `<DEFAULT_GROUP_QUOTAS>`.
+pub(crate) fn default_quotas(object: &str) -> String {
+    let root = if object == "userquota" {
+        "DEFAULT_USER_QUOTAS"
+    } else {
+        "DEFAULT_GROUP_QUOTAS"
+    };
+    let mut doc = Doc::new();
+    doc.open(root);
+    quotas(&mut doc);
+    doc.close(root);
+    doc.finish()
+}
+
+/// The document of one object (`full`: as `info` returns it, else as listed in a pool).
+pub(crate) fn document(oned: &Oned, obj: &Obj, full: bool) -> String {
+    let mut doc = Doc::new();
+    write(&mut doc, oned, obj, full);
+    doc.finish()
+}
+
+/// A pool document with the objects `ids` (already filtered and ordered).
+pub(crate) fn pool(oned: &Oned, kind: Kind, ids: &[i32]) -> String {
+    let root = format!("{}_POOL", kind.root());
+    let mut doc = Doc::new();
+    doc.open(&root);
+    for id in ids {
+        if let Some(obj) = oned.get(kind, *id) {
+            write(&mut doc, oned, obj, false);
+            if matches!(kind, Kind::User | Kind::Group) {
+                doc.open("QUOTAS").text("ID", obj.id);
+                quotas(&mut doc);
+                doc.close("QUOTAS");
+                if kind == Kind::Group {
+                    doc.open("VLAN_RULES")
+                        .cdata("ID", &obj.id.to_string())
+                        .close("VLAN_RULES");
+                }
+            }
+        }
+    }
+    match kind {
+        Kind::User => {
+            doc.open("DEFAULT_USER_QUOTAS");
+            quotas(&mut doc);
+            doc.close("DEFAULT_USER_QUOTAS");
+        }
+        Kind::Group => {
+            doc.open("DEFAULT_GROUP_QUOTAS");
+            quotas(&mut doc);
+            doc.close("DEFAULT_GROUP_QUOTAS");
+        }
+        _ => {}
+    }
+    doc.close(&root);
+    doc.finish()
+}
+
+fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
+    let root = obj.kind.root();
+    doc.open(root);
+    match &obj.ext {
+        Ext::User(user) => {
+            doc.text("ID", obj.id).text("GID", obj.gid);
+            ids(doc, "GROUPS", user.groups.iter().copied());
+            doc.text("GNAME", oned.gname(obj.gid))
+                .text("NAME", &obj.name)
+                .cdata("PASSWORD", &user.password)
+                .cdata("AUTH_DRIVER", &user.driver)
+                .text("ENABLED", u8::from(user.enabled));
+            obj.template.write(doc, "TEMPLATE");
+            if full {
+                quotas(doc);
+                doc.open("DEFAULT_USER_QUOTAS");
+                quotas(doc);
+                doc.close("DEFAULT_USER_QUOTAS");
+            }
+        }
+        Ext::Group(group) => {
+            doc.text("ID", obj.id).text("NAME", &obj.name);
+            obj.template.write(doc, "TEMPLATE");
+            ids(doc, "USERS", group.users.iter().copied());
+            ids(doc, "ADMINS", group.admins.iter().copied());
+            if full {
+                quotas(doc);
+                doc.open("VLAN_RULES")
+                    .cdata("ID", &obj.id.to_string())
+                    .close("VLAN_RULES");
+                doc.open("DEFAULT_GROUP_QUOTAS");
+                quotas(doc);
+                doc.close("DEFAULT_GROUP_QUOTAS");
+            }
+        }
+        Ext::Host(host) => {
+            let cluster = oned
+                .get(Kind::Cluster, host.cluster_id)
+                .map(|c| c.name.clone())
+                .unwrap_or_default();
+            let (cpu_usage, mem_usage) = host
+                .vms
+                .iter()
+                .filter_map(|id| oned.get(Kind::Vm, *id))
+                .fold((0i64, 0i64), |acc, vm| match &vm.ext {
+                    Ext::Vm(v) => (acc.0 + (v.cpu * 100.0) as i64, acc.1 + v.memory_mb * 1024),
+                    _ => acc,
+                });
+            doc.text("ID", obj.id)
+                .text("NAME", &obj.name)
+                .text("STATE", host.state)
+                .text("PREV_STATE", host.prev_state)
+                .cdata("IM_MAD", &host.im_mad)
+                .cdata("VM_MAD", &host.vm_mad)
+                .text("CLUSTER_ID", host.cluster_id)
+                .text("CLUSTER", cluster);
+            doc.open("HOST_SHARE")
+                .text("MEM_USAGE", mem_usage + host.mem_usage)
+                .text("CPU_USAGE", cpu_usage + host.cpu_usage)
+                .text("TOTAL_MEM", host.total_mem)
+                .text("TOTAL_CPU", host.total_cpu)
+                .text("MAX_MEM", host.total_mem)
+                .text("MAX_CPU", host.total_cpu)
+                .text("RUNNING_VMS", host.vms.len())
+                .text("VMS_THREAD", 1);
+            let disk = if host.total_cpu > 0 { "20480" } else { "0" };
+            doc.open("DATASTORES")
+                .cdata("DISK_USAGE", "0")
+                .cdata("FREE_DISK", disk)
+                .cdata("MAX_DISK", disk)
+                .cdata("USED_DISK", "0")
+                .close("DATASTORES")
+                .raw("<PCI_DEVICES></PCI_DEVICES><NUMA_NODES></NUMA_NODES>")
+                .close("HOST_SHARE");
+            ids(doc, "VMS", host.vms.iter().copied());
+            obj.template.write(doc, "TEMPLATE");
+            doc.empty("MONITORING");
+        }
+        Ext::Cluster(cluster) => {
+            doc.text("ID", obj.id).text("NAME", &obj.name);
+            ids(doc, "HOSTS", cluster.hosts.iter().copied());
+            ids(doc, "DATASTORES", cluster.datastores.iter().copied());
+            ids(doc, "VNETS", cluster.vnets.iter().copied());
+            obj.template.write(doc, "TEMPLATE");
+        }
+        Ext::Datastore(ds) => {
+            owner(doc, oned, obj);
+            permissions(doc, obj);
+            doc.cdata("DS_MAD", &ds.ds_mad)
+                .cdata("TM_MAD", &ds.tm_mad)
+                .cdata("BASE_PATH", &format!("/var/lib/one//datastores/{}", obj.id))
+                .text("TYPE", ds.ds_type)
+                .text("DISK_TYPE", 0)
+                .text("STATE", ds.state);
+            ids(doc, "CLUSTERS", ds.clusters.iter().copied());
+            doc.text("TOTAL_MB", 0)
+                .text("FREE_MB", 0)
+                .text("USED_MB", 0);
+            ids(doc, "IMAGES", ds.images.iter().copied());
+            obj.template.write(doc, "TEMPLATE");
+        }
+        Ext::Image(image) => {
+            owner(doc, oned, obj);
+            lock(doc, obj);
+            permissions(doc, obj);
+            let ds_name = oned
+                .get(Kind::Datastore, image.datastore_id)
+                .map(|d| d.name.clone())
+                .unwrap_or_default();
+            doc.text("TYPE", image.image_type)
+                .text("DISK_TYPE", 0)
+                .text("PERSISTENT", u8::from(image.persistent))
+                .text("REGTIME", obj.regtime)
+                .text("MODTIME", image.modtime)
+                .cdata("SOURCE", &image.source)
+                .cdata("PATH", &image.path)
+                .cdata("FORMAT", "raw")
+                .cdata("FS", "")
+                .text("SIZE", image.size)
+                .text("STATE", image.state)
+                .text("PREV_STATE", image.prev_state)
+                .text("RUNNING_VMS", image.vms.len())
+                .text("CLONING_OPS", 0)
+                .text("CLONING_ID", -1)
+                .text("TARGET_SNAPSHOT", -1)
+                .text("DATASTORE_ID", image.datastore_id)
+                .text("DATASTORE", ds_name);
+            ids(doc, "VMS", image.vms.iter().copied());
+            ids(doc, "CLONES", image.clones.iter().copied());
+            doc.raw("<APP_CLONES></APP_CLONES>");
+            obj.template.write(doc, "TEMPLATE");
+            doc.open("SNAPSHOTS")
+                .cdata("ALLOW_ORPHANS", "NO")
+                .cdata("CURRENT_BASE", "-1")
+                .cdata("NEXT_SNAPSHOT", "0")
+                .close("SNAPSHOTS")
+                .raw("<BACKUP_INCREMENTS></BACKUP_INCREMENTS><BACKUP_DISK_IDS></BACKUP_DISK_IDS>");
+        }
+        Ext::Vm(vm) => {
+            owner(doc, oned, obj);
+            permissions(doc, obj);
+            lock(doc, obj);
+            doc.text("LAST_POLL", 0)
+                .text("STATE", vm.state)
+                .text("LCM_STATE", vm.lcm_state)
+                .text("PREV_STATE", vm.prev_state)
+                .text("PREV_LCM_STATE", vm.prev_lcm_state)
+                .text("RESCHED", u8::from(vm.resched))
+                .text("STIME", vm.stime)
+                .text("ETIME", vm.etime)
+                .text("DEPLOY_ID", &vm.deploy_id)
+                .raw("<MONITORING></MONITORING><SCHED_ACTIONS></SCHED_ACTIONS>");
+            obj.template.write(doc, "TEMPLATE");
+            vm.user_template.write(doc, "USER_TEMPLATE");
+            if vm.history.is_empty() {
+                doc.empty("HISTORY_RECORDS");
+            } else {
+                doc.open("HISTORY_RECORDS");
+                let records: &[super::vm::History] = if full {
+                    &vm.history
+                } else {
+                    &vm.history[vm.history.len() - 1..]
+                };
+                for h in records {
+                    doc.open("HISTORY")
+                        .text("OID", obj.id)
+                        .text("SEQ", h.seq)
+                        .text("HOSTNAME", &h.hostname)
+                        .text("HID", h.hid)
+                        .text("CID", h.cid)
+                        .text("STIME", h.stime)
+                        .text("ETIME", h.etime)
+                        .cdata("VM_MAD", &h.vm_mad)
+                        .cdata("TM_MAD", "dummy")
+                        .text("DS_ID", h.ds_id)
+                        .text("PLAN_ID", -1)
+                        .text("ACTION_ID", 0)
+                        .text("PSTIME", h.stime)
+                        .text("PETIME", h.stime)
+                        .text("RSTIME", h.stime)
+                        .text("RETIME", h.etime)
+                        .text("ESTIME", 0)
+                        .text("EETIME", 0)
+                        .text("ACTION", h.action)
+                        .text("UID", -1)
+                        .text("GID", -1)
+                        .text("REQUEST_ID", -1)
+                        .close("HISTORY");
+                }
+                doc.close("HISTORY_RECORDS");
+            }
+            if !vm.snapshots.is_empty() {
+                doc.open("SNAPSHOTS");
+                for (sid, name, time) in &vm.snapshots {
+                    doc.open("SNAPSHOT")
+                        .cdata("ACTIVE", "YES")
+                        .cdata("HYPERVISOR_ID", "")
+                        .cdata("NAME", name)
+                        .cdata("SNAPSHOT_ID", &sid.to_string())
+                        .cdata("SYSTEM_DISK_SIZE", "0")
+                        .cdata("TIME", &time.to_string())
+                        .close("SNAPSHOT");
+                }
+                doc.close("SNAPSHOTS");
+            }
+            doc.raw("<BACKUPS><BACKUP_CONFIG/><BACKUP_IDS></BACKUP_IDS></BACKUPS>");
+        }
+        Ext::Vnet(vnet) => {
+            owner(doc, oned, obj);
+            permissions(doc, obj);
+            lock(doc, obj);
+            ids(doc, "CLUSTERS", vnet.clusters.iter().copied());
+            let used: usize = vnet.ars.iter().map(|a| a.leases.len()).sum();
+            doc.cdata("BRIDGE", &vnet.bridge)
+                .cdata("BRIDGE_TYPE", "linux")
+                .cdata("STATE", "1")
+                .cdata("PREV_STATE", "1");
+            match vnet.parent {
+                Some(parent) => doc.cdata("PARENT_NETWORK_ID", &parent.to_string()),
+                None => doc.empty("PARENT_NETWORK_ID"),
+            };
+            match obj.template.get("TEMPLATE_ID") {
+                Some(t) => doc.cdata("TEMPLATE_ID", t),
+                None => doc.empty("TEMPLATE_ID"),
+            };
+            doc.cdata("VN_MAD", &vnet.vn_mad)
+                .raw("<PHYDEV/><VLAN_ID/><OUTER_VLAN_ID/>")
+                .text("VLAN_ID_AUTOMATIC", 0)
+                .text("OUTER_VLAN_ID_AUTOMATIC", 0)
+                .text("USED_LEASES", used)
+                .raw("<VROUTERS></VROUTERS><UPDATED_VMS></UPDATED_VMS><OUTDATED_VMS></OUTDATED_VMS><UPDATING_VMS></UPDATING_VMS><ERROR_VMS></ERROR_VMS>");
+            obj.template.write(doc, "TEMPLATE");
+            doc.open("AR_POOL");
+            for ar in &vnet.ars {
+                doc.open("AR").cdata("AR_ID", &ar.id.to_string());
+                for (k, v) in &ar.extra {
+                    doc.cdata(k, v);
+                }
+                if let Some(ip) = ar.ip {
+                    doc.cdata("IP", &format_ip(ip));
+                }
+                doc.cdata("MAC", &format_mac(ar.mac))
+                    .cdata("SIZE", &ar.size.to_string())
+                    .cdata("TYPE", &ar.ar_type)
+                    .cdata("MAC_END", &format_mac(ar.mac + ar.size as u64 - 1));
+                if let Some(ip) = ar.ip {
+                    doc.cdata("IP_END", &format_ip(ip + ar.size - 1));
+                }
+                doc.text("USED_LEASES", ar.leases.len());
+                if ar.leases.is_empty() {
+                    doc.empty("LEASES");
+                } else {
+                    doc.open("LEASES");
+                    for (index, owner) in &ar.leases {
+                        doc.open("LEASE");
+                        if let Some(ip) = ar.ip {
+                            doc.text("IP", format_ip(ip + index));
+                        }
+                        doc.text("MAC", format_mac(ar.mac + *index as u64));
+                        if *owner >= 0 {
+                            doc.text("VM", owner);
+                        } else if *owner <= -1000 {
+                            doc.text("VNET", -1000 - owner);
+                        } else {
+                            doc.text("VM", -1);
+                        }
+                        doc.close("LEASE");
+                    }
+                    doc.close("LEASES");
+                }
+                doc.close("AR");
+            }
+            doc.close("AR_POOL");
+        }
+        Ext::Document(doc_type) => {
+            owner(doc, oned, obj);
+            doc.text("TYPE", doc_type);
+            permissions(doc, obj);
+            lock(doc, obj);
+            obj.template.write(doc, "TEMPLATE");
+        }
+        Ext::Market(state) => {
+            owner(doc, oned, obj);
+            let apps: Vec<i32> = oned
+                .pool(Kind::MarketApp)
+                .values()
+                .filter(|a| a.template.get("MARKETPLACE_ID") == Some(&obj.id.to_string()))
+                .map(|a| a.id)
+                .collect();
+            doc.text("STATE", state)
+                .cdata("MARKET_MAD", obj.template.get("MARKET_MAD").unwrap_or(""))
+                .cdata("ZONE_ID", "0")
+                .text("TOTAL_MB", 0)
+                .text("FREE_MB", 0)
+                .text("USED_MB", 0);
+            ids(doc, "MARKETPLACEAPPS", apps);
+            permissions(doc, obj);
+            obj.template.write(doc, "TEMPLATE");
+        }
+        Ext::Hook(hook_type) => {
+            doc.text("ID", obj.id)
+                .text("NAME", &obj.name)
+                .text("TYPE", hook_type);
+            lock(doc, obj);
+            obj.template.write(doc, "TEMPLATE");
+            doc.raw("<HOOKLOG></HOOKLOG>");
+        }
+        Ext::Vdc(vdc) => {
+            doc.text("ID", obj.id).text("NAME", &obj.name);
+            ids(doc, "GROUPS", vdc.groups.iter().copied());
+            for (kind, list, item, field) in [
+                (Kind::Cluster, "CLUSTERS", "CLUSTER", "CLUSTER_ID"),
+                (Kind::Host, "HOSTS", "HOST", "HOST_ID"),
+                (Kind::Datastore, "DATASTORES", "DATASTORE", "DATASTORE_ID"),
+                (Kind::Vnet, "VNETS", "VNET", "VNET_ID"),
+            ] {
+                doc.open(list);
+                for (k, zone, id) in &vdc.resources {
+                    if *k == kind {
+                        doc.open(item)
+                            .text("ZONE_ID", zone)
+                            .text(field, id)
+                            .close(item);
+                    }
+                }
+                doc.close(list);
+            }
+            obj.template.write(doc, "TEMPLATE");
+        }
+        Ext::None => match obj.kind {
+            Kind::Zone => {
+                doc.text("ID", obj.id)
+                    .text("NAME", &obj.name)
+                    .text("STATE", 0);
+                obj.template.write(doc, "TEMPLATE");
+                doc.raw("<SERVER_POOL></SERVER_POOL>");
+            }
+            Kind::Template | Kind::VnTemplate => {
+                owner(doc, oned, obj);
+                lock(doc, obj);
+                permissions(doc, obj);
+                doc.text("REGTIME", obj.regtime);
+                obj.template.write(doc, "TEMPLATE");
+            }
+            Kind::SecGroup => {
+                owner(doc, oned, obj);
+                permissions(doc, obj);
+                doc.raw("<UPDATED_VMS></UPDATED_VMS><OUTDATED_VMS></OUTDATED_VMS><UPDATING_VMS></UPDATING_VMS><ERROR_VMS></ERROR_VMS>");
+                obj.template.write(doc, "TEMPLATE");
+            }
+            Kind::VmGroup => {
+                owner(doc, oned, obj);
+                permissions(doc, obj);
+                lock(doc, obj);
+                doc.open("ROLES");
+                for (index, role) in obj.template.vectors("ROLE").iter().enumerate() {
+                    doc.open("ROLE").text("ID", index);
+                    for (k, v) in role.iter() {
+                        doc.text(k, v);
+                    }
+                    doc.close("ROLE");
+                }
+                doc.close("ROLES");
+                obj.template.write(doc, "TEMPLATE");
+            }
+            Kind::VRouter => {
+                owner(doc, oned, obj);
+                permissions(doc, obj);
+                lock(doc, obj);
+                doc.raw("<VMS></VMS>");
+                obj.template.write(doc, "TEMPLATE");
+            }
+            Kind::MarketApp => {
+                owner(doc, oned, obj);
+                lock(doc, obj);
+                doc.text("REGTIME", obj.regtime);
+                permissions(doc, obj);
+                obj.template.write(doc, "TEMPLATE");
+            }
+            _ => {
+                owner(doc, oned, obj);
+                permissions(doc, obj);
+                lock(doc, obj);
+                obj.template.write(doc, "TEMPLATE");
+            }
+        },
+    }
+    doc.close(root);
+}
+
+/// `<MONITORING_DATA>` for hosts.
+pub(crate) fn host_monitoring(oned: &Oned, hosts: &[i32]) -> String {
+    let mut doc = Doc::new();
+    doc.open("MONITORING_DATA");
+    for id in hosts {
+        if let Some(Obj {
+            ext: Ext::Host(host),
+            ..
+        }) = oned.get(Kind::Host, *id)
+        {
+            doc.open("MONITORING")
+                .text("TIMESTAMP", oned.now())
+                .text("ID", id)
+                .open("CAPACITY")
+                .text("FREE_CPU", host.total_cpu)
+                .text("FREE_MEMORY", host.total_mem)
+                .text("USED_CPU", 0)
+                .text("USED_MEMORY", 0)
+                .close("CAPACITY")
+                .close("MONITORING");
+        }
+    }
+    doc.close("MONITORING_DATA");
+    doc.finish()
+}
+
+/// `one.system.config`: the configuration attributes clients read.
+pub(crate) fn config() -> String {
+    let mut doc = Doc::new();
+    doc.open("OPENNEBULA_CONFIGURATION")
+        .cdata("ACTION_TIMEOUT", "300")
+        .cdata("API_LIST_ORDER", "DESC")
+        .cdata("DEFAULT_AUTH", "default")
+        .cdata("DEFAULT_CDROM_DEVICE_PREFIX", "hd")
+        .cdata("DEFAULT_DEVICE_PREFIX", "sd")
+        .cdata("DEFAULT_UMASK", "177")
+        .cdata("HOST_ENCRYPTED_ATTR", "EC2_ACCESS")
+        .cdata("MANAGER_TIMER", "15")
+        .cdata("MONITORING_INTERVAL_HOST", "180")
+        .cdata("PORT", "2633")
+        .cdata("SCRIPTS_REMOTE_DIR", "/var/tmp/one")
+        .cdata("VM_SUBMIT_ON_HOLD", "NO")
+        .close("OPENNEBULA_CONFIGURATION");
+    doc.finish()
+}

@@ -1,0 +1,410 @@
+//! The in-memory `oned`: pools of objects, users and sessions, ACL rules, and the handlers of
+//! the `one.*` methods.
+//!
+//! Every call runs under one lock (see [`super::Shared`]), so handlers are plain functions over
+//! `&mut Oned`: simple, and a concurrent client never sees half an update.
+
+mod acl;
+mod docs;
+mod kinds;
+mod objects;
+mod vm;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::tmpl::Tmpl;
+use crate::wire::Value;
+
+pub(crate) use kinds::Kind;
+use objects::{Ext, Obj};
+
+/// The result of a handler.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Reply {
+    /// `[true, payload, 0]`
+    Ok(Value),
+    /// `[false, message, code, object id, -1]`
+    Err { code: i32, message: String, id: i32 },
+    /// A bare value (the `system.*` introspection methods).
+    Raw(Value),
+    /// An xmlrpc-c `<fault>`.
+    Fault(i32, String),
+}
+
+impl Reply {
+    pub(crate) fn error(code: i32, message: String, id: i32) -> Reply {
+        Reply::Err { code, message, id }
+    }
+}
+
+pub(crate) const AUTHENTICATION: i32 = 0x100;
+pub(crate) const AUTHORIZATION: i32 = 0x200;
+pub(crate) const NO_EXISTS: i32 = 0x400;
+pub(crate) const ACTION: i32 = 0x800;
+pub(crate) const XML_RPC_API: i32 = 0x1000;
+pub(crate) const INTERNAL: i32 = 0x2000;
+pub(crate) const ALLOCATE: i32 = 0x4000;
+
+/// A handler failure: code, message (without the `[method]` prefix) and object id.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    code: i32,
+    message: String,
+    id: i32,
+}
+
+pub(crate) type Handled = Result<Value, Failure>;
+
+pub(crate) fn fail(code: i32, message: impl Into<String>) -> Failure {
+    Failure {
+        code,
+        message: message.into(),
+        id: -1,
+    }
+}
+
+pub(crate) fn fail_id(code: i32, message: impl Into<String>, id: i32) -> Failure {
+    Failure {
+        code,
+        message: message.into(),
+        id,
+    }
+}
+
+/// The authenticated caller of a method.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Caller {
+    pub(crate) uid: i32,
+    pub(crate) gid: i32,
+}
+
+/// A login token.
+#[derive(Debug, Clone)]
+struct Token {
+    token: String,
+    expires: i64,
+    egid: i32,
+}
+
+/// The whole daemon state.
+pub(crate) struct Oned {
+    pools: BTreeMap<Kind, BTreeMap<i32, Obj>>,
+    next_ids: BTreeMap<Kind, i32>,
+    acls: Vec<acl::Rule>,
+    next_acl: i32,
+    tokens: BTreeMap<i32, Vec<Token>>,
+    token_counter: u64,
+    /// Whether pending VMs are deployed after every call.
+    pub(crate) auto_schedule: bool,
+    /// A fixed clock for tests (`None`: the system clock).
+    clock: Option<i64>,
+}
+
+pub(crate) fn now_epoch() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+pub(crate) fn sha256_hex(text: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads a parameter the signature check has already typed.
+pub(crate) struct Params<'a>(pub(crate) &'a [Value]);
+
+impl Params<'_> {
+    pub(crate) fn int(&self, index: usize) -> i32 {
+        match self.0.get(index) {
+            Some(Value::Int(i)) => *i,
+            _ => -1,
+        }
+    }
+    pub(crate) fn int_or(&self, index: usize, default: i32) -> i32 {
+        match self.0.get(index) {
+            Some(Value::Int(i)) => *i,
+            _ => default,
+        }
+    }
+    pub(crate) fn str(&self, index: usize) -> &str {
+        match self.0.get(index) {
+            Some(Value::String(s)) => s,
+            _ => "",
+        }
+    }
+    pub(crate) fn bool_or(&self, index: usize, default: bool) -> bool {
+        match self.0.get(index) {
+            Some(Value::Bool(b)) => *b,
+            _ => default,
+        }
+    }
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl Oned {
+    /// The state of a freshly bootstrapped oned.
+    pub(crate) fn bootstrap(admin_password: &str) -> Oned {
+        let mut oned = Oned {
+            pools: BTreeMap::new(),
+            next_ids: BTreeMap::new(),
+            acls: Vec::new(),
+            next_acl: 0,
+            tokens: BTreeMap::new(),
+            token_counter: 0,
+            auto_schedule: true,
+            clock: None,
+        };
+        objects::bootstrap(&mut oned, admin_password);
+        oned
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.unwrap_or_else(now_epoch)
+    }
+
+    pub(crate) fn pool(&self, kind: Kind) -> &BTreeMap<i32, Obj> {
+        static EMPTY: BTreeMap<i32, Obj> = BTreeMap::new();
+        self.pools.get(&kind).unwrap_or(&EMPTY)
+    }
+
+    pub(crate) fn pool_mut(&mut self, kind: Kind) -> &mut BTreeMap<i32, Obj> {
+        self.pools.entry(kind).or_default()
+    }
+
+    pub(crate) fn get(&self, kind: Kind, id: i32) -> Option<&Obj> {
+        self.pool(kind).get(&id)
+    }
+
+    pub(crate) fn get_mut(&mut self, kind: Kind, id: i32) -> Option<&mut Obj> {
+        self.pool_mut(kind).get_mut(&id)
+    }
+
+    /// Takes the next id of `kind`.
+    pub(crate) fn take_id(&mut self, kind: Kind) -> i32 {
+        let next = self.next_ids.entry(kind).or_insert(kind.first_id());
+        let id = *next;
+        *next += 1;
+        id
+    }
+
+    pub(crate) fn insert(&mut self, obj: Obj) -> i32 {
+        let id = obj.id;
+        self.pool_mut(obj.kind).insert(id, obj);
+        id
+    }
+
+    /// The name of user `uid` (empty if gone).
+    pub(crate) fn uname(&self, uid: i32) -> String {
+        self.get(Kind::User, uid)
+            .map(|u| u.name.clone())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn gname(&self, gid: i32) -> String {
+        self.get(Kind::Group, gid)
+            .map(|g| g.name.clone())
+            .unwrap_or_default()
+    }
+
+    /// Creates a regular user (builder `user(...)`), in group `users`.
+    pub(crate) fn add_user(&mut self, name: &str, password: &str) -> Result<i32, String> {
+        objects::create_user(self, name, password, "core", &[]).map_err(|f| f.message)
+    }
+
+    /// Checks a `user:password` (or `user:token`) session.
+    pub(crate) fn authenticate(&mut self, session: &str) -> Option<Caller> {
+        let (name, secret) = session.split_once(':')?;
+        let now = self.now();
+        let user = self
+            .pool(Kind::User)
+            .values()
+            .find(|u| u.name == name)?
+            .clone();
+        let Ext::User(data) = &user.ext else {
+            return None;
+        };
+        if !data.enabled {
+            return None;
+        }
+        if data.password == sha256_hex(secret) {
+            return Some(Caller {
+                uid: user.id,
+                gid: user.gid,
+            });
+        }
+        let tokens = self.tokens.get(&user.id)?;
+        let token = tokens
+            .iter()
+            .find(|t| t.token == secret && (t.expires < 0 || t.expires > now))?;
+        Some(Caller {
+            uid: user.id,
+            gid: if token.egid >= 0 {
+                token.egid
+            } else {
+                user.gid
+            },
+        })
+    }
+
+    /// Whether `uid` belongs to the oneadmin group (or is oneadmin).
+    pub(crate) fn is_admin(&self, uid: i32) -> bool {
+        if uid == 0 {
+            return true;
+        }
+        match self.get(Kind::User, uid).map(|u| &u.ext) {
+            Some(Ext::User(data)) => data.groups.contains(&0),
+            _ => false,
+        }
+    }
+
+    pub(crate) fn user_groups(&self, uid: i32) -> BTreeSet<i32> {
+        match self.get(Kind::User, uid).map(|u| &u.ext) {
+            Some(Ext::User(data)) => data.groups.clone(),
+            _ => BTreeSet::new(),
+        }
+    }
+
+    /// Runs one method (already authenticated and type-checked).
+    pub(crate) fn call(&mut self, caller: Caller, method: &str, params: &[Value]) -> Reply {
+        let result = self.dispatch(caller, method, &Params(params));
+        match result {
+            Ok(payload) => Reply::Ok(payload),
+            Err(failure) => Reply::Err {
+                code: failure.code,
+                message: format!("[{method}] {}", failure.message),
+                id: failure.id,
+            },
+        }
+    }
+
+    fn dispatch(&mut self, caller: Caller, method: &str, p: &Params<'_>) -> Handled {
+        let rest = method.strip_prefix("one.").unwrap_or(method);
+        let (object, action) = rest.split_once('.').unwrap_or((rest, ""));
+        match (object, action) {
+            ("system", "version") => return Ok(Value::from("7.5.80")),
+            ("system", "config") => return Ok(Value::from(docs::config())),
+            ("acl", _) => return acl::handle(self, caller, action, p),
+            ("vm", _) => {
+                if let Some(result) = vm::handle(self, caller, action, p) {
+                    return result;
+                }
+            }
+            _ => {}
+        }
+        if let Some(kind) = object.strip_suffix("pool").and_then(Kind::from_prefix) {
+            if let Some(result) = objects::handle_pool(self, caller, kind, action, p) {
+                return result;
+            }
+        }
+        if let Some(kind) = Kind::from_prefix(object) {
+            if let Some(result) = objects::handle(self, caller, kind, action, p) {
+                return result;
+            }
+        }
+        if let Some(result) = objects::handle_other(self, caller, object, action, p) {
+            return result;
+        }
+        // A method of oned's API this server does not model: oned answers an unsupported
+        // call with an ACTION failure, never a success.
+        Err(fail(
+            ACTION,
+            format!("{method} is not supported by the test server"),
+        ))
+    }
+
+    /// The built-in scheduler: deploys pending VMs on hosts with room. Returns how many.
+    pub(crate) fn schedule(&mut self) -> usize {
+        objects::monitor_hosts(self);
+        if !self.auto_schedule {
+            return 0;
+        }
+        vm::schedule(self)
+    }
+
+    /// Runs the scheduler even with automatic scheduling off.
+    pub(crate) fn schedule_now(&mut self) -> usize {
+        objects::monitor_hosts(self);
+        vm::schedule(self)
+    }
+
+    pub(crate) fn new_token(&mut self, uid: i32, expires: i64, egid: i32) -> String {
+        self.token_counter += 1;
+        let token = sha256_hex(&format!(
+            "{uid}:{}:{}:{:?}",
+            self.token_counter,
+            now_epoch(),
+            std::time::Instant::now()
+        ));
+        self.tokens.entry(uid).or_default().push(Token {
+            token: token.clone(),
+            expires,
+            egid,
+        });
+        token
+    }
+
+    pub(crate) fn revoke_token(&mut self, uid: i32, token: &str) -> bool {
+        let Some(list) = self.tokens.get_mut(&uid) else {
+            return false;
+        };
+        let before = list.len();
+        list.retain(|t| t.token != token);
+        list.len() != before
+    }
+}
+
+pub(crate) fn parse_template(text: &str) -> Result<Tmpl, Failure> {
+    Tmpl::parse(text).map_err(|e| fail(INTERNAL, format!("Parse error: {e}")))
+}
+
+impl Oned {
+    /// Benchmark preload: see [`crate::server::TestServerBuilder::seed_hosts`].
+    pub(crate) fn seed(&mut self, hosts: usize, vms: usize) {
+        let admin = Caller { uid: 0, gid: 0 };
+        for i in 0..hosts {
+            let params = [
+                Value::from(format!("seed-host-{i:04}")),
+                Value::from("dummy"),
+                Value::from("dummy"),
+                Value::Int(-1),
+            ];
+            let _ = self.call(admin, "one.host.allocate", &params);
+        }
+        objects::monitor_hosts(self);
+        // Give every seeded host room for its share of VMs.
+        let per_host = if hosts == 0 {
+            0
+        } else {
+            vms.div_ceil(hosts) as i64
+        };
+        for host in self.pool_mut(Kind::Host).values_mut() {
+            if let Ext::Host(data) = &mut host.ext {
+                data.total_cpu = data.total_cpu.max(per_host * 10 + 800);
+                data.total_mem = data.total_mem.max(per_host * 128 * 1024 + 16 * 1024 * 1024);
+            }
+        }
+        for i in 0..vms {
+            let template = format!(
+                "NAME=\"seed-vm-{i:05}\"\nCPU=\"0.1\"\nVCPU=\"1\"\nMEMORY=\"128\"\n\
+                 DISK=[TYPE=\"fs\",SIZE=\"1024\",FORMAT=\"raw\"]\n\
+                 GRAPHICS=[TYPE=\"VNC\",LISTEN=\"0.0.0.0\"]\n\
+                 OS=[ARCH=\"x86_64\"]\n\
+                 CONTEXT=[NETWORK=\"YES\",SSH_PUBLIC_KEY=\"$USER[SSH_PUBLIC_KEY]\"]\n\
+                 DESCRIPTION=\"benchmark VM {i}\"\nLABELS=\"seed,bench\""
+            );
+            let _ = self.call(
+                admin,
+                "one.vm.allocate",
+                &[Value::from(template), Value::Bool(false)],
+            );
+        }
+        if hosts > 0 {
+            vm::schedule(self);
+        }
+    }
+}

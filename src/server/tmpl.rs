@@ -1,0 +1,330 @@
+//! OpenNebula template text (`NAME = "value"`, `DISK = [ IMAGE_ID = "0" ]`) as oned keeps it:
+//! attribute names upper-cased, attributes ordered by name (a multimap), vector members
+//! ordered by name.
+//!
+//! The crate-wide [`crate::template`] module is still a placeholder without a text parser;
+//! this server-side model is what the server needs (parse, merge, replace, render) and is
+//! kept small on purpose.
+
+use std::collections::BTreeMap;
+
+use super::xmlout::{cdata_into, Doc};
+
+/// One attribute value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Attr {
+    Single(String),
+    Vector(BTreeMap<String, String>),
+}
+
+/// A parsed template.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Tmpl {
+    attrs: BTreeMap<String, Vec<Attr>>,
+}
+
+impl Tmpl {
+    /// Parses template text; the error is oned's message after `Parse error: `.
+    pub(crate) fn parse(text: &str) -> Result<Tmpl, String> {
+        Parser {
+            chars: text.chars().collect(),
+            pos: 0,
+            line: 0,
+        }
+        .template()
+    }
+
+    /// The first single value of `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.attrs.get(name)?.iter().find_map(|a| match a {
+            Attr::Single(s) => Some(s.as_str()),
+            Attr::Vector(_) => None,
+        })
+    }
+
+    /// All vector values of `name`.
+    pub(crate) fn vectors(&self, name: &str) -> Vec<&BTreeMap<String, String>> {
+        self.attrs
+            .get(name)
+            .map(|values| {
+                values
+                    .iter()
+                    .filter_map(|a| match a {
+                        Attr::Vector(v) => Some(v),
+                        Attr::Single(_) => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.attrs.contains_key(name)
+    }
+
+    /// Replaces every value of `name` by one single value.
+    pub(crate) fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.attrs
+            .insert(name.to_string(), vec![Attr::Single(value.into())]);
+    }
+
+    /// Sets `name` only when it is absent.
+    pub(crate) fn set_default(&mut self, name: &str, value: impl Into<String>) {
+        if !self.has(name) {
+            self.set(name, value);
+        }
+    }
+
+    /// Appends a value of `name`.
+    pub(crate) fn push(&mut self, name: &str, value: Attr) {
+        self.attrs.entry(name.to_string()).or_default().push(value);
+    }
+
+    pub(crate) fn remove(&mut self, name: &str) -> Vec<Attr> {
+        self.attrs.remove(name).unwrap_or_default()
+    }
+
+    /// `update` in merge mode: every attribute named in `other` replaces the attribute of
+    /// that name.
+    pub(crate) fn merge(&mut self, other: Tmpl) {
+        for (name, values) in other.attrs {
+            self.attrs.insert(name, values);
+        }
+    }
+
+    /// Writes `<root>...</root>`, or `<root/>` when `self_closing_if_empty` and empty.
+    pub(crate) fn write(&self, doc: &mut Doc, root: &str) {
+        doc.open(root);
+        self.write_inner(doc);
+        doc.close(root);
+    }
+
+    pub(crate) fn write_inner(&self, doc: &mut Doc) {
+        for (name, values) in &self.attrs {
+            for value in values {
+                match value {
+                    Attr::Single(s) => {
+                        doc.cdata(name, s);
+                    }
+                    Attr::Vector(members) => {
+                        doc.open(name);
+                        for (key, s) in members {
+                            doc.open(key);
+                            cdata_into(&mut doc.out, s);
+                            doc.close(key);
+                        }
+                        doc.close(name);
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct Parser {
+    chars: Vec<char>,
+    pos: usize,
+    line: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.pos).copied()
+    }
+
+    fn skip_blank(&mut self, newlines: bool) {
+        while let Some(c) = self.peek() {
+            if c == '#' {
+                while let Some(c) = self.peek() {
+                    if c == '\n' {
+                        break;
+                    }
+                    self.pos += 1;
+                }
+            } else if c == ' ' || c == '\t' || c == '\r' || (newlines && c == '\n') {
+                if c == '\n' {
+                    self.line += 1;
+                }
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn error(&self, unexpected: &str, expecting: &str) -> String {
+        format!(
+            "syntax error, unexpected {unexpected}, expecting {expecting} at line {}, columns {}:{}",
+            self.line,
+            self.pos,
+            self.pos + 1
+        )
+    }
+
+    fn name(&mut self) -> String {
+        let start = self.pos;
+        while let Some(c) = self.peek() {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.' {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+        self.chars[start..self.pos]
+            .iter()
+            .collect::<String>()
+            .to_ascii_uppercase()
+    }
+
+    fn template(mut self) -> Result<Tmpl, String> {
+        let mut tmpl = Tmpl::default();
+        loop {
+            self.skip_blank(true);
+            let Some(c) = self.peek() else { break };
+            if !(c.is_ascii_alphanumeric() || c == '_') {
+                return Err(self.error(&format!("'{c}'"), "VARIABLE"));
+            }
+            let name = self.name();
+            self.skip_blank(false);
+            if self.peek() != Some('=') {
+                let found = self.peek().map_or("$end".to_string(), |c| format!("'{c}'"));
+                return Err(self.error(&found, "EQUAL"));
+            }
+            self.pos += 1;
+            self.skip_blank(false);
+            match self.peek() {
+                Some('[') => {
+                    self.pos += 1;
+                    let vector = self.vector()?;
+                    tmpl.push(&name, Attr::Vector(vector));
+                }
+                Some('"') => {
+                    let value = self.quoted("OBRACKET or CCDATA or STRING")?;
+                    tmpl.push(&name, Attr::Single(value));
+                }
+                None | Some('\n') => {
+                    return Err(self.error("$end", "OBRACKET or CCDATA or STRING"));
+                }
+                Some(_) => {
+                    let value = self.bare();
+                    tmpl.push(&name, Attr::Single(value));
+                }
+            }
+        }
+        Ok(tmpl)
+    }
+
+    fn quoted(&mut self, expecting: &str) -> Result<String, String> {
+        self.pos += 1;
+        let mut value = String::new();
+        loop {
+            match self.peek() {
+                None => return Err(self.error("$end", expecting)),
+                Some('\\') if self.chars.get(self.pos + 1) == Some(&'"') => {
+                    value.push('"');
+                    self.pos += 2;
+                }
+                Some('"') => {
+                    self.pos += 1;
+                    return Ok(value);
+                }
+                Some(c) => {
+                    if c == '\n' {
+                        self.line += 1;
+                    }
+                    value.push(c);
+                    self.pos += 1;
+                }
+            }
+        }
+    }
+
+    fn bare(&mut self) -> String {
+        let start = self.pos;
+        while let Some(c) = self.peek() {
+            if c == '\n' || c == ',' || c == ']' || c == '#' {
+                break;
+            }
+            self.pos += 1;
+        }
+        self.chars[start..self.pos]
+            .iter()
+            .collect::<String>()
+            .trim()
+            .to_string()
+    }
+
+    fn vector(&mut self) -> Result<BTreeMap<String, String>, String> {
+        let mut members = BTreeMap::new();
+        loop {
+            self.skip_blank(true);
+            match self.peek() {
+                None => return Err(self.error("$end", "COMMA or CBRACKET")),
+                Some(']') => {
+                    self.pos += 1;
+                    return Ok(members);
+                }
+                Some(',') => {
+                    self.pos += 1;
+                    continue;
+                }
+                Some(_) => {}
+            }
+            let name = self.name();
+            if name.is_empty() {
+                let c = self.peek().unwrap_or(' ');
+                return Err(self.error(&format!("'{c}'"), "VARIABLE"));
+            }
+            self.skip_blank(true);
+            if self.peek() != Some('=') {
+                let found = self.peek().map_or("$end".to_string(), |c| format!("'{c}'"));
+                return Err(self.error(&found, "EQUAL"));
+            }
+            self.pos += 1;
+            self.skip_blank(true);
+            let value = match self.peek() {
+                Some('"') => self.quoted("COMMA or CBRACKET")?,
+                None => return Err(self.error("$end", "STRING")),
+                Some(_) => self.bare(),
+            };
+            members.insert(name, value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_singles_vectors_comments_and_escapes() {
+        let t = Tmpl::parse(
+            "NAME = \"vm \\\"one\\\"\"\n# comment\ncpu=0.5\nDISK = [ IMAGE_ID = \"0\",\n size=10 ]\nDISK=[IMAGE_ID=\"1\"]",
+        )
+        .unwrap();
+        assert_eq!(t.get("NAME"), Some("vm \"one\""));
+        assert_eq!(t.get("CPU"), Some("0.5"));
+        let disks = t.vectors("DISK");
+        assert_eq!(disks.len(), 2);
+        assert_eq!(disks[0]["SIZE"], "10");
+        assert_eq!(disks[1]["IMAGE_ID"], "1");
+    }
+
+    #[test]
+    fn refuses_unterminated_strings_and_vectors() {
+        assert!(Tmpl::parse("NAME=\"broken\nCPU=").is_err());
+        assert!(Tmpl::parse("DISK=[IMAGE_ID=\"0\"").is_err());
+        assert!(Tmpl::parse("CPU=").is_err());
+    }
+
+    #[test]
+    fn renders_sorted_cdata() {
+        let t = Tmpl::parse("B=\"2\"\nA=[Y=\"1\",X=\"]]>\"]").unwrap();
+        let mut doc = Doc::new();
+        t.write(&mut doc, "TEMPLATE");
+        assert_eq!(
+            doc.finish(),
+            "<TEMPLATE><A><X><![CDATA[]]]]><![CDATA[>]]></X><Y><![CDATA[1]]></Y></A><B><![CDATA[2]]></B></TEMPLATE>"
+        );
+    }
+}
