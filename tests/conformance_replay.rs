@@ -8,9 +8,7 @@
 //! response equals itself after normalisation, volatile fields do not matter, and real
 //! differences (another VM, another state, another name) are caught.
 
-#![cfg(feature = "conformance")]
-// The comparator self-checks need no server; the replay itself does.
-#![cfg_attr(not(feature = "test-server"), allow(dead_code, unused_imports))]
+#![cfg(all(feature = "conformance", feature = "test-server"))]
 
 #[path = "support_conformance/mod.rs"]
 mod support_conformance;
@@ -18,10 +16,10 @@ mod support_conformance;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-#[cfg(feature = "test-server")]
 use opennebula::server::TestServer;
 use support_conformance::{
-    diff, load_tour, login_token, normalise_response, target_path, NormaliseContext, TourCall,
+    diff, load_tour, login_token, normalise_response, replay_tour, target_path, NormaliseContext,
+    TourCall,
 };
 
 /// The share of tour calls the test server must answer exactly like oned (after
@@ -210,60 +208,43 @@ struct Outcome {
     differences: Vec<String>,
 }
 
-#[cfg(feature = "test-server")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_tour_against_fresh_test_server() {
     let tour = load_tour();
     let server = TestServer::start().await.expect("start the test server");
-    let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .unwrap();
-    let url = server.url();
-
-    // oned's login tokens appear in later sessions; map each to the server's own token.
-    let mut tokens: HashMap<String, String> = HashMap::new();
+    let replies = replay_tour(&server.url(), &tour).await;
     let mut outcomes = Vec::with_capacity(tour.len());
-    for call in &tour {
-        let mut request = String::from_utf8(call.request.clone()).expect("UTF-8 request");
-        for (recorded, ours) in &tokens {
-            request = request.replace(recorded.as_str(), ours);
-        }
-        let (status, body) = match http
-            .post(&url)
-            .header("content-type", "text/xml")
-            .body(request)
-            .send()
-            .await
-        {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                (status, response.bytes().await.map(|b| b.to_vec()))
-            }
-            Err(e) => (0, Err(e)),
-        };
-        let mut differences = Vec::new();
-        if status != call.http_status {
-            differences.push(format!(
-                "HTTP status: expected {}, got {status}",
-                call.http_status
+    let mut waits = Vec::new();
+    for (call, reply) in tour.iter().zip(replies) {
+        if let Some(wait) = &reply.waited {
+            waits.push(format!(
+                "  {:03} {} {}: {} -> {} after {} polls, {:.2?}",
+                call.seq,
+                call.method,
+                call.label,
+                wait.reason,
+                if wait.reached {
+                    "caught up"
+                } else {
+                    "NOT reached"
+                },
+                wait.polls,
+                wait.elapsed
             ));
         }
-        match body {
+        let mut differences = Vec::new();
+        if reply.status != call.http_status {
+            differences.push(format!(
+                "HTTP status: expected {}, got {}",
+                call.http_status, reply.status
+            ));
+        }
+        match reply.body {
             Err(e) => differences.push(format!("transport error: {e}")),
             Ok(body) => {
                 let expected = normalise_response(&call.response, ctx(call));
                 let got = normalise_response(&body, ctx(call));
                 differences.extend(diff(&expected, &got, DIFF_LINES_PER_CALL));
-                if call.method == "one.user.login" {
-                    if let (Some(recorded), Some(ours)) =
-                        (login_token(&call.response), login_token(&body))
-                    {
-                        if !recorded.is_empty() && recorded != ours {
-                            tokens.insert(recorded, ours);
-                        }
-                    }
-                }
             }
         }
         outcomes.push(Outcome {
@@ -318,6 +299,15 @@ async fn replay_tour_against_fresh_test_server() {
             let _ = writeln!(report, "    {line}");
         }
     }
+    let _ = writeln!(
+        report,
+        "\nWaits for states only time brings (as the recorder's unrecorded polling did): {}",
+        waits.len()
+    );
+    for line in &waits {
+        let _ = writeln!(report, "{line}");
+    }
+    let _ = writeln!(summary, "waits for time-driven states: {}", waits.len());
     let mut methods: Vec<_> = by_method.into_iter().collect();
     methods.sort();
     let _ = writeln!(report, "\nPer method (identical/total):");

@@ -545,3 +545,252 @@ pub fn target_path(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("create target dir");
     dir.join(name)
 }
+
+/// What the server answered to one replayed tour call.
+#[derive(Debug)]
+pub struct Replayed {
+    /// HTTP status (0 when the request failed at the transport level).
+    pub status: u16,
+    /// The response body, or the transport error.
+    pub body: Result<Vec<u8>, String>,
+    /// When the replay waited for the server to catch up before this call's compared
+    /// answer (see [`behind`]).
+    pub waited: Option<Wait>,
+}
+
+/// A wait of the replay for a state that only time brings.
+#[derive(Debug, Clone)]
+pub struct Wait {
+    /// Why (the first answer's transient state).
+    pub reason: String,
+    /// Extra (uncompared) polls sent.
+    pub polls: u32,
+    /// Time spent.
+    pub elapsed: std::time::Duration,
+    /// Whether the server got there before the limit.
+    pub reached: bool,
+}
+
+/// How long the replay waits, at most, at one call for the server to catch up.
+pub const WAIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// Total waiting allowed in one replay (keeps a server that never catches up from making
+/// the test slow; later waits are skipped and reported).
+pub const WAIT_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
+/// Pause between two polls of a wait (the recorder polled too; the wait is bounded by
+/// [`WAIT_LIMIT`], and ends as soon as the state is reached).
+const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(20);
+
+async fn send(http: &reqwest::Client, url: &str, request: &str) -> Replayed {
+    let sent = http
+        .post(url)
+        .header("content-type", "text/xml")
+        .body(request.to_owned())
+        .send()
+        .await;
+    match sent {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let body = response
+                .bytes()
+                .await
+                .map(|b| b.to_vec())
+                .map_err(|e| e.to_string());
+            Replayed {
+                status,
+                body,
+                waited: None,
+            }
+        }
+        Err(e) => Replayed {
+            status: 0,
+            body: Err(e.to_string()),
+            waited: None,
+        },
+    }
+}
+
+fn behind_body(call: &TourCall, reply: &Replayed) -> Option<String> {
+    let body = reply.body.as_ref().ok()?;
+    let ctx = NormaliseContext {
+        method: &call.method,
+    };
+    behind(
+        &normalise_response(&call.response, ctx),
+        &normalise_response(body, ctx),
+    )
+}
+
+/// Sends every request of `tour`, in order and byte for byte, to the XML-RPC endpoint `url`.
+/// oned's random login tokens are the only thing rewritten: each token oned returned is
+/// replaced, in later requests, by the token the server returned to the same login call.
+/// Like the recorder, the replay waits (by repeating a read-only call) where oned's answer
+/// shows a state that only time brings and the server is not there yet (see [`behind`]).
+pub async fn replay_tour(url: &str, tour: &[TourCall]) -> Vec<Replayed> {
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .expect("HTTP client");
+    let mut tokens: Vec<(String, String)> = Vec::new();
+    let mut out = Vec::with_capacity(tour.len());
+    let mut waited_total = std::time::Duration::ZERO;
+    for call in tour {
+        let mut request = String::from_utf8(call.request.clone()).expect("UTF-8 request");
+        for (recorded, ours) in &tokens {
+            request = request.replace(recorded.as_str(), ours);
+        }
+        let mut reply = send(&http, url, &request).await;
+        if is_read_only(&call.method) && waited_total < WAIT_BUDGET {
+            if let Some(reason) = behind_body(call, &reply) {
+                let started = std::time::Instant::now();
+                let mut polls = 0;
+                let reached = loop {
+                    if started.elapsed() >= WAIT_LIMIT
+                        || waited_total + started.elapsed() >= WAIT_BUDGET
+                    {
+                        break false;
+                    }
+                    tokio::time::sleep(POLL_INTERVAL).await;
+                    polls += 1;
+                    reply = send(&http, url, &request).await;
+                    if behind_body(call, &reply).is_none() {
+                        break true;
+                    }
+                };
+                waited_total += started.elapsed();
+                reply.waited = Some(Wait {
+                    reason,
+                    polls,
+                    elapsed: started.elapsed(),
+                    reached,
+                });
+            }
+        }
+        if call.method == "one.user.login" {
+            if let (Some(recorded), Ok(body)) = (login_token(&call.response), &reply.body) {
+                if let Some(ours) = login_token(body) {
+                    if !recorded.is_empty() && recorded != ours {
+                        tokens.push((recorded, ours));
+                    }
+                }
+            }
+        }
+        out.push(reply);
+    }
+    out
+}
+
+/// VM LCM states that a driver ends (the VM is on its way somewhere). The `*_FAILURE` states,
+/// LCM_INIT, RUNNING and UNKNOWN are stable.
+fn vm_lcm_transient(lcm: u32) -> bool {
+    !matches!(lcm, 0 | 3 | 16 | 36..=42 | 44 | 46..=50 | 61)
+}
+
+/// Whether an object of type `kind` in `(state, lcm_state)` is in a transient state that
+/// changes with time alone (drivers, monitoring, the scheduler, hooks).
+fn transient(kind: &str, state: u32, lcm: Option<u32>) -> bool {
+    match kind {
+        "VM" => state == 1 || state == 10 || (state == 3 && lcm.is_some_and(vm_lcm_transient)),
+        "HOST" => matches!(state, 0 | 1 | 5 | 6 | 7),
+        "IMAGE" => matches!(state, 0 | 4 | 6 | 7 | 9 | 10),
+        "MARKETPLACEAPP" => matches!(state, 0 | 2),
+        "VNET" => matches!(state, 0 | 2 | 3),
+        _ => false,
+    }
+}
+
+fn leaf_u32(node: &XmlNode, name: &str) -> Option<u32> {
+    node.children
+        .iter()
+        .find(|c| c.name == name)
+        .and_then(|c| c.text.trim().parse().ok())
+}
+
+fn payload_document(normal: &Normal) -> Option<&XmlNode> {
+    match normal {
+        Normal::Params(NValue::Array(items)) => match items.get(1) {
+            Some(NValue::Document(doc)) => Some(doc),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Why the server's object `got` is still behind oned's `expected` on a progression that
+/// only time drives, if it is.
+fn object_behind(expected: &XmlNode, got: &XmlNode) -> Option<String> {
+    let kind = got.name.as_str();
+    let state = leaf_u32(got, "STATE")?;
+    let lcm = leaf_u32(got, "LCM_STATE");
+    let oned = (leaf_u32(expected, "STATE"), leaf_u32(expected, "LCM_STATE"));
+    if transient(kind, state, lcm) && oned != (Some(state), lcm) {
+        let id = leaf_u32(got, "ID").map_or(String::new(), |i| format!(" {i}"));
+        return Some(format!(
+            "{kind}{id} in transient state {state}/{lcm:?}, oned's was {:?}/{:?}",
+            oned.0, oned.1
+        ));
+    }
+    None
+}
+
+fn count_children(node: &XmlNode, name: &str) -> usize {
+    node.children.iter().filter(|c| c.name == name).count()
+}
+
+/// When an info call's answer differs from oned's only because the server has not yet got
+/// where oned was when the call was recorded (the recorder waited for host MONITORED, image
+/// READY, VM RUNNING, hook executions... with unrecorded polling calls), says why. The replay
+/// then polls the same request, as the recorder did, before comparing. A server that is ahead
+/// of oned, or in another stable state, is never waited for.
+pub fn behind(expected: &Normal, got: &Normal) -> Option<String> {
+    let (expected, got) = (payload_document(expected)?, payload_document(got)?);
+    if expected.name != got.name {
+        return None;
+    }
+    match got.name.as_str() {
+        "VM" | "HOST" | "IMAGE" | "MARKETPLACEAPP" | "VNET" => object_behind(expected, got),
+        "VM_POOL" | "HOST_POOL" | "IMAGE_POOL" | "MARKETPLACEAPP_POOL" | "VNET_POOL" => {
+            got.children.iter().find_map(|object| {
+                let id = leaf_u32(object, "ID");
+                let oned = expected
+                    .children
+                    .iter()
+                    .find(|o| o.name == object.name && leaf_u32(o, "ID") == id)?;
+                object_behind(oned, object)
+            })
+        }
+        // Hook executions and monitoring records only accumulate.
+        "HOOKLOG" => {
+            let (want, have) = (
+                count_children(expected, "HOOK_EXECUTION_RECORD"),
+                count_children(got, "HOOK_EXECUTION_RECORD"),
+            );
+            (have < want).then(|| format!("{have} hook executions logged, oned had {want}"))
+        }
+        "HOOK" => {
+            let log = |n: &XmlNode| {
+                n.children
+                    .iter()
+                    .find(|c| c.name == "HOOKLOG")
+                    .map_or(0, |l| count_children(l, "HOOK_EXECUTION_RECORD"))
+            };
+            let (want, have) = (log(expected), log(got));
+            (have < want).then(|| format!("{have} hook executions logged, oned had {want}"))
+        }
+        "MONITORING_DATA" => {
+            let (want, have) = (
+                count_children(expected, "MONITORING"),
+                count_children(got, "MONITORING"),
+            );
+            (have < want).then(|| format!("{have} monitoring records, oned had {want}"))
+        }
+        _ => None,
+    }
+}
+
+/// Read-only calls the replay may repeat while waiting (see [`behind`]).
+pub fn is_read_only(method: &str) -> bool {
+    method.ends_with(".info")
+        || method.ends_with(".infoextended")
+        || method.ends_with(".infoset")
+        || method.ends_with(".monitoring")
+}
