@@ -18,6 +18,11 @@ use opennebula::server::TestServer;
 use support_conformance::target_path;
 use tokio::process::Command;
 
+/// Checks of `tests/pyone/pyone_usage.py` (by key) the test server is known to fail. The
+/// script reports them as XFAIL, and fails if one of them passes, so this list can only
+/// shrink. Each entry says what the server does wrong (details in the final report).
+const KNOWN_FAILURES: &[(&str, &str)] = &[];
+
 /// Upper bound for the whole Python script (it makes a few dozen calls).
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
 
@@ -151,6 +156,13 @@ async fn pyone_drives_the_test_server_through_every_documented_use() {
             .arg(plain.session())
             .arg(tls.url())
             .arg(&cert_path)
+            .arg(
+                KNOWN_FAILURES
+                    .iter()
+                    .map(|(key, _)| *key)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )
             // PyONE must talk XML-RPC to the URL given, whatever the caller's environment.
             .env_remove("ONE_XMLRPC")
             .env_remove("ONE_GRPC")
@@ -169,7 +181,10 @@ async fn pyone_drives_the_test_server_through_every_documented_use() {
         output.status
     );
     assert!(
-        report.contains("PyONE checks passed") && !report.contains("FAIL "),
+        report.contains("PyONE checks passed"),
         "unexpected script output:\n{report}"
     );
+    for (key, why) in KNOWN_FAILURES {
+        println!("known PyONE failure [{key}]: {why}");
+    }
 }

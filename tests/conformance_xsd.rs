@@ -42,6 +42,17 @@ const NOT_BY_ROOT: &[&str] = &[
     "vnet_pool_extended.xsd",
 ];
 
+/// Invalid documents the test server is known to emit, as (schema file, element named by the
+/// first xmllint error, what is wrong). They are reported, not failed; an entry that no
+/// document matches any more fails the test, so this list can only shrink.
+const KNOWN_INVALID: &[(&str, &str, &str)] = &[];
+
+/// The element named by an xmllint error line ("line 1: element VCPU: Schemas validity...").
+fn error_element(error: &str) -> Option<&str> {
+    let rest = &error[error.find("element ")? + "element ".len()..];
+    Some(&rest[..rest.find(':')?])
+}
+
 /// One document the server emitted.
 struct Emitted {
     origin: String,
@@ -402,6 +413,7 @@ async fn every_emitted_document_validates_against_the_official_xsd() {
         failed.extend(validate(&xsd_dir().join(schema), files));
     }
     let mut failures = Vec::new();
+    let mut known_hits: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let (mut oned_checked, mut oned_invalid) = (0, 0);
     for (file, (origin, schema)) in &origin_of {
@@ -425,6 +437,14 @@ async fn every_emitted_document_validates_against_the_official_xsd() {
             Some(None) => "\n      (oned's document for this call validates)".to_string(),
             None => String::new(),
         };
+        let element = errors.first().and_then(|e| error_element(e));
+        if let Some((known_schema, known_element, _)) = KNOWN_INVALID
+            .iter()
+            .find(|(s, e, _)| *s == schema.as_str() && Some(*e) == element)
+        {
+            *known_hits.entry((known_schema, known_element)).or_default() += 1;
+            continue;
+        }
         failures.push(format!(
             "{origin} -> {} against {schema}:\n      {}{oned_note}",
             file.display(),
@@ -460,6 +480,17 @@ async fn every_emitted_document_validates_against_the_official_xsd() {
         .collect();
     println!("  schemas never exercised: {missing:?}");
 
+    let mut stale = Vec::new();
+    for (schema, element, why) in KNOWN_INVALID {
+        match known_hits.get(&(*schema, *element)) {
+            Some(n) => println!("  known invalid ({n} documents): {schema} at {element}: {why}"),
+            None => stale.push(format!("{schema} at {element}")),
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "KNOWN_INVALID entries no document hits any more (remove them): {stale:?}"
+    );
     assert!(
         failures.is_empty(),
         "{} of {} documents do not validate:\n  {}",
