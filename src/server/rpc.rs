@@ -39,7 +39,12 @@ pub(crate) fn handle_body(shared: &Shared, body: &[u8]) -> String {
         Ok(call) => call,
         Err(error) => {
             let detail = if body.trim_ascii_start().starts_with(b"<") {
-                format!("Invalid XML \"content\".  Problem with token at '...': {error}")
+                let problem = if error.to_string().contains("end of") {
+                    "no element found".to_string()
+                } else {
+                    error.to_string()
+                };
+                format!("Invalid XML \"content\".  Problem with token at '...': {problem}")
             } else {
                 "syntax error".to_string()
             };

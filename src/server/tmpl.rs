@@ -58,6 +58,27 @@ impl Tmpl {
             .unwrap_or_default()
     }
 
+    /// Mutable vector values of `name`.
+    pub(crate) fn vectors_mut(&mut self, name: &str) -> Vec<&mut BTreeMap<String, String>> {
+        self.attrs
+            .get_mut(name)
+            .map(|values| {
+                values
+                    .iter_mut()
+                    .filter_map(|a| match a {
+                        Attr::Vector(v) => Some(v),
+                        Attr::Single(_) => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The attribute names, in order.
+    pub(crate) fn names(&self) -> Vec<String> {
+        self.attrs.keys().cloned().collect()
+    }
+
     pub(crate) fn has(&self, name: &str) -> bool {
         self.attrs.contains_key(name)
     }

@@ -80,12 +80,21 @@ pub(crate) fn document(oned: &Oned, obj: &Obj, full: bool) -> String {
 
 /// A pool document with the objects `ids` (already filtered and ordered).
 pub(crate) fn pool(oned: &Oned, kind: Kind, ids: &[i32]) -> String {
+    pool_with(oned, kind, ids, false)
+}
+
+/// A pool document; `extended` writes full documents where oned's listing is abridged
+/// (`one.vmpool.infoextended`).
+pub(crate) fn pool_with(oned: &Oned, kind: Kind, ids: &[i32], extended: bool) -> String {
     let root = format!("{}_POOL", kind.root());
     let mut doc = Doc::new();
     doc.open(&root);
     for id in ids {
         if let Some(obj) = oned.get(kind, *id) {
-            write(&mut doc, oned, obj, false);
+            match (&obj.ext, extended) {
+                (Ext::Vm(vm), false) => vm_short(&mut doc, oned, obj, vm),
+                _ => write(&mut doc, oned, obj, extended),
+            }
             if matches!(kind, Kind::User | Kind::Group) {
                 doc.open("QUOTAS").text("ID", obj.id);
                 quotas(&mut doc);
@@ -231,7 +240,7 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
                 .text("MODTIME", image.modtime)
                 .cdata("SOURCE", &image.source)
                 .cdata("PATH", &image.path)
-                .cdata("FORMAT", "raw")
+                .cdata("FORMAT", &image.format)
                 .cdata("FS", "")
                 .text("SIZE", image.size)
                 .text("STATE", image.state)
@@ -266,7 +275,14 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
                 .text("STIME", vm.stime)
                 .text("ETIME", vm.etime)
                 .text("DEPLOY_ID", &vm.deploy_id)
-                .raw("<MONITORING></MONITORING><SCHED_ACTIONS></SCHED_ACTIONS>");
+                .raw("<MONITORING></MONITORING>");
+            ids(
+                doc,
+                "SCHED_ACTIONS",
+                vm.sched_actions
+                    .iter()
+                    .filter_map(|a| a.get("ID")?.parse().ok()),
+            );
             obj.template.write(doc, "TEMPLATE");
             vm.user_template.write(doc, "USER_TEMPLATE");
             if vm.history.is_empty() {
@@ -290,8 +306,8 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
                         .cdata("VM_MAD", &h.vm_mad)
                         .cdata("TM_MAD", "dummy")
                         .text("DS_ID", h.ds_id)
-                        .text("PLAN_ID", -1)
-                        .text("ACTION_ID", 0)
+                        .text("PLAN_ID", h.plan_id)
+                        .text("ACTION_ID", if h.plan_id == -2 { -1 } else { 0 })
                         .text("PSTIME", h.stime)
                         .text("PETIME", h.stime)
                         .text("RSTIME", h.stime)
@@ -299,8 +315,8 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
                         .text("ESTIME", 0)
                         .text("EETIME", 0)
                         .text("ACTION", h.action)
-                        .text("UID", -1)
-                        .text("GID", -1)
+                        .text("UID", h.uid)
+                        .text("GID", h.gid)
                         .text("REQUEST_ID", -1)
                         .close("HISTORY");
                 }
@@ -470,22 +486,59 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
                 permissions(doc, obj);
                 lock(doc, obj);
                 doc.open("ROLES");
-                for (index, role) in obj.template.vectors("ROLE").iter().enumerate() {
-                    doc.open("ROLE").text("ID", index);
+                for role in obj.template.vectors("ROLE") {
+                    let name = role.get("NAME").cloned().unwrap_or_default();
+                    let vms: Vec<String> = oned
+                        .pool(Kind::Vm)
+                        .values()
+                        .filter(|vm| {
+                            vm.template.vectors("VMGROUP").iter().any(|g| {
+                                g.get("VMGROUP_ID") == Some(&obj.id.to_string())
+                                    && g.get("ROLE") == Some(&name)
+                            }) && matches!(&vm.ext, Ext::Vm(v) if v.state != 6)
+                        })
+                        .map(|vm| vm.id.to_string())
+                        .collect();
+                    doc.open("ROLE");
                     for (k, v) in role.iter() {
-                        doc.text(k, v);
+                        doc.cdata(k, v);
+                    }
+                    if !vms.is_empty() {
+                        doc.cdata("VMS", &vms.join(","));
                     }
                     doc.close("ROLE");
                 }
                 doc.close("ROLES");
-                obj.template.write(doc, "TEMPLATE");
+                let mut template = obj.template.clone();
+                template.remove("ROLE");
+                template.write(doc, "TEMPLATE");
             }
             Kind::VRouter => {
                 owner(doc, oned, obj);
                 permissions(doc, obj);
                 lock(doc, obj);
-                doc.raw("<VMS></VMS>");
+                ids(doc, "VMS", super::vm::vrouter_vms(oned, obj.id));
                 obj.template.write(doc, "TEMPLATE");
+            }
+            Kind::BackupJob => {
+                owner(doc, oned, obj);
+                permissions(doc, obj);
+                lock(doc, obj);
+                doc.text("PRIORITY", obj.template.get("PRIORITY").unwrap_or("50"))
+                    .text("LAST_BACKUP_TIME", 0)
+                    .text("LAST_BACKUP_DURATION", 0);
+                ids(
+                    doc,
+                    "SCHED_ACTIONS",
+                    obj.template
+                        .vectors("SCHED_ACTION")
+                        .iter()
+                        .filter_map(|a| a.get("ID")?.parse().ok()),
+                );
+                doc.raw("<UPDATED_VMS></UPDATED_VMS><OUTDATED_VMS></OUTDATED_VMS><BACKING_UP_VMS></BACKING_UP_VMS><ERROR_VMS></ERROR_VMS>");
+                let mut template = obj.template.clone();
+                template.remove("PRIORITY");
+                template.write(doc, "TEMPLATE");
             }
             Kind::MarketApp => {
                 owner(doc, oned, obj);
@@ -503,6 +556,153 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
         },
     }
     doc.close(root);
+}
+
+/// The abridged VM of `one.vmpool.info` listings.
+fn vm_short(doc: &mut Doc, oned: &Oned, obj: &Obj, vm: &super::vm::VmData) {
+    doc.open("VM")
+        .text("ID", obj.id)
+        .text("UID", obj.uid)
+        .text("GID", obj.gid)
+        .text("UNAME", oned.uname(obj.uid))
+        .text("GNAME", oned.gname(obj.gid))
+        .text("NAME", &obj.name)
+        .text("LAST_POLL", 0)
+        .text("STATE", vm.state)
+        .text("LCM_STATE", vm.lcm_state)
+        .text("RESCHED", u8::from(vm.resched))
+        .text("STIME", vm.stime)
+        .text("ETIME", vm.etime)
+        .text("DEPLOY_ID", &vm.deploy_id);
+    doc.open("TEMPLATE")
+        .text("CPU", obj.template.get("CPU").unwrap_or(""))
+        .text("MEMORY", obj.template.get("MEMORY").unwrap_or(""))
+        .text("VCPU", obj.template.get("VCPU").unwrap_or(""));
+    for disk in obj.template.vectors("DISK") {
+        doc.open("DISK");
+        for key in [
+            "DISK_ID",
+            "DATASTORE",
+            "DATASTORE_ID",
+            "IMAGE",
+            "IMAGE_ID",
+            "SIZE",
+            "TYPE",
+            "CLONE",
+            "CLONE_TARGET",
+            "LN_TARGET",
+            "DISK_SNAPSHOT_TOTAL_SIZE",
+        ] {
+            doc.cdata(key, disk.get(key).map_or("", String::as_str));
+        }
+        doc.close("DISK");
+    }
+    for nic in obj.template.vectors("NIC") {
+        doc.open("NIC");
+        for key in [
+            "IP",
+            "MAC",
+            "NETWORK",
+            "NETWORK_ID",
+            "NIC_ID",
+            "SECURITY_GROUPS",
+        ] {
+            if let Some(value) = nic.get(key) {
+                doc.cdata(key, value);
+            }
+        }
+        doc.close("NIC");
+    }
+    for graphics in obj.template.vectors("GRAPHICS") {
+        doc.open("GRAPHICS");
+        for key in ["LISTEN", "PORT", "TYPE"] {
+            if let Some(value) = graphics.get(key) {
+                doc.cdata(key, value);
+            }
+        }
+        doc.close("GRAPHICS");
+    }
+    doc.close("TEMPLATE").empty("MONITORING");
+    let mut user = crate::server::tmpl::Tmpl::default();
+    for key in [
+        "LABELS",
+        "ERROR",
+        "SCHED_MESSAGE",
+        "SCHED_RANK",
+        "SCHED_REQUIREMENTS",
+    ] {
+        if let Some(value) = vm.user_template.get(key) {
+            user.set(key, value.to_string());
+        }
+    }
+    if user.names().is_empty() {
+        doc.empty("USER_TEMPLATE");
+    } else {
+        user.write(doc, "USER_TEMPLATE");
+    }
+    match vm.history.last() {
+        None => {
+            doc.empty("HISTORY_RECORDS");
+        }
+        Some(h) => {
+            doc.open("HISTORY_RECORDS")
+                .open("HISTORY")
+                .text("OID", obj.id)
+                .text("SEQ", h.seq)
+                .cdata("HOSTNAME", &h.hostname)
+                .text("HID", h.hid)
+                .text("CID", h.cid)
+                .text("DS_ID", h.ds_id)
+                .cdata("VM_MAD", &h.vm_mad)
+                .cdata("TM_MAD", "dummy")
+                .cdata("ACTION", &h.action.to_string())
+                .close("HISTORY")
+                .close("HISTORY_RECORDS");
+        }
+    }
+    doc.close("VM");
+}
+
+/// `<HISTORY_RECORDS>` of `one.vmpool.accounting`.
+pub(crate) fn accounting(oned: &Oned, vms: &[i32]) -> String {
+    let mut doc = Doc::new();
+    doc.open("HISTORY_RECORDS");
+    for id in vms.iter().rev() {
+        let Some(Obj {
+            ext: Ext::Vm(vm), ..
+        }) = oned.get(Kind::Vm, *id)
+        else {
+            continue;
+        };
+        for h in &vm.history {
+            doc.open("HISTORY")
+                .text("OID", id)
+                .text("SEQ", h.seq)
+                .text("HOSTNAME", &h.hostname)
+                .text("HID", h.hid)
+                .text("CID", h.cid)
+                .text("STIME", h.stime)
+                .text("ETIME", h.etime)
+                .cdata("VM_MAD", &h.vm_mad)
+                .cdata("TM_MAD", "dummy")
+                .text("DS_ID", h.ds_id)
+                .text("PLAN_ID", h.plan_id)
+                .text("ACTION_ID", if h.plan_id == -2 { -1 } else { 0 })
+                .text("PSTIME", h.stime)
+                .text("PETIME", h.stime)
+                .text("RSTIME", h.stime)
+                .text("RETIME", h.etime)
+                .text("ESTIME", 0)
+                .text("EETIME", 0)
+                .text("ACTION", h.action)
+                .text("UID", h.uid)
+                .text("GID", h.gid)
+                .text("REQUEST_ID", -1)
+                .close("HISTORY");
+        }
+    }
+    doc.close("HISTORY_RECORDS");
+    doc.finish()
 }
 
 /// `<MONITORING_DATA>` for hosts.

@@ -319,17 +319,17 @@ impl Oned {
 
     /// The built-in scheduler: deploys pending VMs on hosts with room. Returns how many.
     pub(crate) fn schedule(&mut self) -> usize {
-        objects::monitor_hosts(self);
+        objects::monitor_hosts(self, false);
         if !self.auto_schedule {
             return 0;
         }
-        vm::schedule(self)
+        vm::schedule(self, false)
     }
 
     /// Runs the scheduler even with automatic scheduling off.
     pub(crate) fn schedule_now(&mut self) -> usize {
-        objects::monitor_hosts(self);
-        vm::schedule(self)
+        objects::monitor_hosts(self, true);
+        vm::schedule(self, true)
     }
 
     pub(crate) fn new_token(&mut self, uid: i32, expires: i64, egid: i32) -> String {
@@ -375,7 +375,7 @@ impl Oned {
             ];
             let _ = self.call(admin, "one.host.allocate", &params);
         }
-        objects::monitor_hosts(self);
+        objects::monitor_hosts(self, true);
         // Give every seeded host room for its share of VMs.
         let per_host = if hosts == 0 {
             0
@@ -404,7 +404,7 @@ impl Oned {
             );
         }
         if hosts > 0 {
-            vm::schedule(self);
+            vm::schedule(self, true);
         }
     }
 }

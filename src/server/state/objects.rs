@@ -81,6 +81,7 @@ pub(crate) struct HostData {
     pub(crate) total_mem: i64,
     pub(crate) cpu_usage: i64,
     pub(crate) mem_usage: i64,
+    pub(crate) settle_ticks: u8,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -114,6 +115,8 @@ pub(crate) struct ImageData {
     pub(crate) vms: BTreeSet<i32>,
     pub(crate) clones: BTreeSet<i32>,
     pub(crate) modtime: i64,
+    pub(crate) format: String,
+    pub(crate) settle_ticks: u8,
 }
 
 #[derive(Debug, Clone)]
@@ -706,6 +709,7 @@ fn allocate_host(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
         total_mem: 0,
         cpu_usage: 0,
         mem_usage: 0,
+        settle_ticks: 2,
     });
     oned.insert(host);
     if let Some(Ext::Cluster(c)) = oned.get_mut(Kind::Cluster, cluster).map(|c| &mut c.ext) {
@@ -714,11 +718,29 @@ fn allocate_host(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
     Ok(Value::Int(id))
 }
 
-/// Hosts in INIT are monitored by the dummy IM driver: 800 CPU and 16 GiB.
-pub(crate) fn monitor_hosts(oned: &mut Oned) {
+/// Hosts in INIT are monitored by the dummy IM driver (800 CPU and 16 GiB) and images being
+/// copied become READY, one call after they were created (`force`: at once).
+pub(crate) fn monitor_hosts(oned: &mut Oned, force: bool) {
+    for image in oned.pool_mut(Kind::Image).values_mut() {
+        if let Ext::Image(data) = &mut image.ext {
+            if data.state == 4 {
+                if data.settle_ticks > 1 && !force {
+                    data.settle_ticks -= 1;
+                    continue;
+                }
+                data.state = if data.path.starts_with("/etc/") { 5 } else { 1 };
+                data.prev_state = 4;
+                data.format = "raw".into();
+            }
+        }
+    }
     for host in oned.pool_mut(Kind::Host).values_mut() {
         if let Ext::Host(data) = &mut host.ext {
             if data.state == 0 {
+                if data.settle_ticks > 1 && !force {
+                    data.settle_ticks -= 1;
+                    continue;
+                }
                 data.state = 2;
                 data.prev_state = 2;
                 data.total_cpu = 800;
@@ -790,14 +812,15 @@ fn allocate_image(
     let id = oned.take_id(Kind::Image);
     let mut image = Obj::new(Kind::Image, id, &name, caller.uid, caller.gid, now);
     image.template = template;
-    let restricted = path.starts_with("/etc/");
     image.ext = Ext::Image(ImageData {
         image_type,
         persistent,
-        // The dummy datastore driver copies at once: READY (1), or ERROR (5) for a
-        // restricted path.
-        state: if restricted { 5 } else { 1 },
+        // LOCKED while the datastore driver copies; READY (or ERROR for a restricted
+        // path) one call later.
+        state: 4,
         prev_state: 0,
+        format: String::new(),
+        settle_ticks: 2,
         source: format!(
             "/var/lib/one//datastores/{ds_id}/{}",
             &super::sha256_hex(&format!("{id}{name}{now}"))[..32]
@@ -964,13 +987,16 @@ fn allocate_from_template(
                     return Err(fail(INTERNAL, "Role already exists"));
                 }
             }
+            for (index, role) in template.vectors_mut("ROLE").into_iter().enumerate() {
+                role.insert("ID".into(), index.to_string());
+            }
         }
         Kind::Market => {
             let mad = template.get("MARKET_MAD").unwrap_or("");
             if mad == "http" && template.get("BASE_URL").is_none() {
                 return Err(fail(
                     ALLOCATE,
-                    format!("{prefix}MarketPlace template is missing the \"BASE_URL\" attribute or it is empty."),
+                    format!("{prefix}MarketPlace template is missing the \"BASE_URL\" attribute or it's empty."),
                 ));
             }
             ext = Ext::Market(0);
@@ -982,16 +1008,18 @@ fn allocate_from_template(
         }
         Kind::Vdc => ext = Ext::Vdc(VdcData::default()),
         Kind::VRouter => {
-            for nic in template.vectors("NIC") {
-                if let Some(net) = nic.get("NETWORK_ID") {
+            for (index, nic) in template.vectors_mut("NIC").into_iter().enumerate() {
+                if let Some(net) = nic.get("NETWORK_ID").cloned() {
                     let net_id = net.parse::<i32>().unwrap_or(-1);
-                    if oned.get(Kind::Vnet, net_id).is_none() {
+                    let Some(vnet) = oned.get(Kind::Vnet, net_id) else {
                         return Err(fail(
                             INTERNAL,
                             format!("Virtual network with ID: {net} does not exist"),
                         ));
-                    }
+                    };
+                    nic.insert("NETWORK".into(), vnet.name.clone());
                 }
+                nic.insert("NIC_ID".into(), index.to_string());
             }
         }
         _ => {}
@@ -1084,6 +1112,14 @@ fn update(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handle
     if let Ext::Image(image) = &mut obj.ext {
         image.modtime = super::now_epoch();
     }
+    if let Ext::Datastore(ds) = &mut obj.ext {
+        if let Some(tm) = obj.template.get("TM_MAD") {
+            ds.tm_mad = tm.to_string();
+        }
+        if let Some(mad) = obj.template.get("DS_MAD") {
+            ds.ds_mad = mad.to_string();
+        }
+    }
     Ok(Value::Int(id))
 }
 
@@ -1115,7 +1151,8 @@ fn rename(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handle
 
 fn chown(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled {
     let (id, uid, gid) = (p.int(0), p.int(1), p.int(2));
-    fetch(oned, caller, kind, id, Op::Admin, 3)?;
+    // A lock at ADMIN level still lets oned's chown through (it checks MANAGE locks).
+    fetch(oned, caller, kind, id, Op::Admin, 2)?;
     if uid >= 0 && oned.get(Kind::User, uid).is_none() {
         return Err(no_exists(Kind::User, uid));
     }
@@ -1204,6 +1241,9 @@ fn delete(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handle
         Ext::User(_) if id == 0 => return cannot("oneadmin cannot be deleted."),
         _ => {}
     }
+    if kind == Kind::VRouter {
+        super::vm::vrouter_deleted(oned, caller, id);
+    }
     if kind == Kind::SecGroup && id == 0 {
         return Err(fail(
             ACTION,
@@ -1280,7 +1320,8 @@ fn clone(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled
         image.vms.clear();
         image.clones.clear();
         image.persistent = false;
-        image.state = 1;
+        image.state = 4;
+        image.settle_ticks = 2;
         image.modtime = now;
         image.source = format!(
             "/var/lib/one//datastores/{}/{}",
@@ -1312,6 +1353,13 @@ pub(crate) fn handle_pool(
     action: &str,
     p: &Params<'_>,
 ) -> Option<Handled> {
+    if kind == Kind::Vm {
+        return Some(super::vm::vm_pool(oned, caller, action, p));
+    }
+    if kind == Kind::Host && action == "monitoring" {
+        let ids: Vec<i32> = oned.pool(Kind::Host).keys().copied().collect();
+        return Some(Ok(Value::from(docs::host_monitoring(oned, &ids))));
+    }
     if action != "info" {
         return None;
     }
@@ -1604,6 +1652,48 @@ fn specific(
             }
             Ok(Value::Int(id))
         })(),
+        (Kind::BackupJob, "schedadd" | "schedupdate" | "scheddelete") => {
+            super::vm::backupjob_sched(oned, caller, action, p)
+        }
+        (Kind::VmGroup, "roleadd" | "roleupdate" | "roledelete") => {
+            vmgroup_role(oned, caller, action, p)
+        }
+        (Kind::VRouter, "instantiate") => super::vm::vrouter_instantiate(oned, caller, p),
+        (Kind::VRouter, "attachnic" | "detachnic") => (|| {
+            fetch(oned, caller, kind, id, Op::Manage, 2)?;
+            let obj = oned.get_mut(kind, id).expect("fetched");
+            if action == "attachnic" {
+                let t = parse_template(p.str(1))?;
+                let Some(mut nic) = t.vectors("NIC").first().map(|n| (*n).clone()) else {
+                    return Err(fail(ACTION, "No NIC in template"));
+                };
+                let next = obj
+                    .template
+                    .vectors("NIC")
+                    .iter()
+                    .filter_map(|n| n.get("NIC_ID")?.parse::<i32>().ok())
+                    .max()
+                    .map_or(0, |m| m + 1);
+                nic.insert("NIC_ID".into(), next.to_string());
+                obj.template.push("NIC", Attr::Vector(nic));
+            } else {
+                let nic = p.int(1).to_string();
+                let nics = obj.template.remove("NIC");
+                let before = nics.len();
+                let kept: Vec<Attr> = nics
+                    .into_iter()
+                    .filter(|a| !matches!(a, Attr::Vector(v) if v.get("NIC_ID") == Some(&nic)))
+                    .collect();
+                let after = kept.len();
+                for n in kept {
+                    obj.template.push("NIC", n);
+                }
+                if before == after {
+                    return Err(fail(ACTION, format!("NIC with NIC_ID {nic} does not exist.")));
+                }
+            }
+            Ok(Value::Int(id))
+        })(),
         (Kind::BackupJob, "backup" | "cancel" | "retry") => (|| {
             fetch(oned, caller, kind, id, Op::Manage, 2)?;
             Ok(Value::Int(id))
@@ -1611,6 +1701,62 @@ fn specific(
         _ => return None,
     };
     Some(result)
+}
+
+fn vmgroup_role(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Handled {
+    let id = p.int(0);
+    fetch(oned, caller, Kind::VmGroup, id, Op::Manage, 2)?;
+    let obj = oned.get_mut(Kind::VmGroup, id).expect("fetched");
+    let mut roles: Vec<BTreeMap<String, String>> =
+        obj.template.vectors("ROLE").into_iter().cloned().collect();
+    match action {
+        "roleadd" => {
+            let t = parse_template(p.str(1))?;
+            let Some(mut role) = t.vectors("ROLE").first().map(|r| (*r).clone()) else {
+                return Err(fail(INTERNAL, "No ROLE in template"));
+            };
+            if roles.iter().any(|r| r.get("NAME") == role.get("NAME")) {
+                return Err(fail(INTERNAL, "Role already exists"));
+            }
+            let next = roles
+                .iter()
+                .filter_map(|r| r.get("ID")?.parse::<i32>().ok())
+                .max()
+                .map_or(0, |m| m + 1);
+            role.insert("ID".into(), next.to_string());
+            roles.push(role);
+        }
+        "roleupdate" => {
+            let role_id = p.int(1).to_string();
+            let t = parse_template(p.str(2))?;
+            let update = t
+                .vectors("ROLE")
+                .first()
+                .map(|r| (*r).clone())
+                .unwrap_or_default();
+            let Some(role) = roles.iter_mut().find(|r| r.get("ID") == Some(&role_id)) else {
+                return Err(fail(INTERNAL, format!("Role {role_id} does not exist")));
+            };
+            for (k, v) in update {
+                if k != "ID" && k != "NAME" {
+                    role.insert(k, v);
+                }
+            }
+        }
+        _ => {
+            let role_id = p.int(1).to_string();
+            let before = roles.len();
+            roles.retain(|r| r.get("ID") != Some(&role_id));
+            if roles.len() == before {
+                return Err(fail(INTERNAL, format!("Role {role_id} does not exist")));
+            }
+        }
+    }
+    obj.template.remove("ROLE");
+    for role in roles {
+        obj.template.push("ROLE", Attr::Vector(role));
+    }
+    Ok(Value::Int(id))
 }
 
 fn user_chgrp(oned: &mut Oned, caller: Caller, id: i32, gid: i32) -> Handled {

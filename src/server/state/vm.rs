@@ -34,7 +34,12 @@ pub(crate) struct History {
     pub(crate) etime: i64,
     pub(crate) vm_mad: String,
     pub(crate) ds_id: i32,
+    /// The action that closed the record (0 while open), and who ran it.
     pub(crate) action: i32,
+    pub(crate) uid: i32,
+    pub(crate) gid: i32,
+    /// -1 for the scheduler, -2 for a manual deploy.
+    pub(crate) plan_id: i32,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -53,6 +58,11 @@ pub(crate) struct VmData {
     pub(crate) next_snapshot: i32,
     pub(crate) cpu: f64,
     pub(crate) memory_mb: i64,
+    /// Scheduler ticks left before a PENDING VM may be placed (see `schedule`).
+    pub(crate) pending_ticks: u8,
+    /// Scheduled actions (SCHED_ACTION vectors with their ids).
+    pub(crate) sched_actions: Vec<BTreeMap<String, String>>,
+    pub(crate) next_sched: i32,
 }
 
 const STATE_NAMES: &[(i32, &str)] = &[
@@ -102,11 +112,49 @@ impl VmData {
         }
     }
 
+    /// Moves to a new state. The dummy drivers finish every transition within the call, so
+    /// oned reports the previous state equal to the new one once it settles.
     fn set_state(&mut self, state: i32, lcm: i32) {
-        self.prev_state = self.state;
-        self.prev_lcm_state = self.lcm_state;
+        self.prev_state = state;
+        self.prev_lcm_state = lcm;
         self.state = state;
         self.lcm_state = lcm;
+        if state == PENDING {
+            self.pending_ticks = 2;
+        }
+    }
+
+    /// Closes the open history record with `action` run by `caller`.
+    fn close_history(&mut self, action: i32, caller: Caller, now: i64) {
+        if let Some(last) = self.history.last_mut() {
+            if last.etime == 0 {
+                last.etime = now;
+                last.action = action;
+                last.uid = caller.uid;
+                last.gid = caller.gid;
+            }
+        }
+    }
+
+    /// Records a driver action on a VM that stays on its host: the open record is closed
+    /// with the action and a copy opened, as oned does for accounting.
+    pub(crate) fn record_action(&mut self, action: i32, caller: Caller, now: i64) {
+        let Some(last) = self.history.last().cloned() else {
+            return;
+        };
+        if last.etime != 0 {
+            return;
+        }
+        self.close_history(action, caller, now);
+        self.history.push(History {
+            seq: last.seq + 1,
+            stime: now,
+            etime: 0,
+            action: 0,
+            uid: -1,
+            gid: -1,
+            ..last
+        });
     }
 }
 
@@ -249,11 +297,15 @@ pub(crate) fn handle(
             }
             if p.bool_or(2, false) {
                 if let Some(mem) = t.get("MEMORY").and_then(|m| m.parse::<i64>().ok()) {
-                    let total = 16 * 1024 * 1024;
-                    if mem * 1024 > total {
+                    let host = vm_data(obj).history.last().map(|h| h.hid);
+                    let free = match host.and_then(|h| oned.get(Kind::Host, h)).map(|h| &h.ext) {
+                        Some(Ext::Host(h)) => h.total_mem - used_by(oned, &h.vms).1,
+                        _ => 0,
+                    };
+                    if mem * 1024 > free {
                         return Err(fail(
                             ACTION,
-                            format!("Not enough memory: {}/{}", mem * 1024 * 1024, total),
+                            format!("Not enough memory: {}/{free}", mem * 1024),
                         ));
                     }
                 }
@@ -304,6 +356,9 @@ pub(crate) fn handle(
             if let Some(nic) = released {
                 release_nic(oned, id, &nic);
             }
+            refresh_context(oned, id);
+            let now = oned.now();
+            vm_mut(oned, id).record_action(action_code("nic-detach"), caller, now);
             Ok(Value::Int(id))
         })(),
         "attach" => (|| {
@@ -312,54 +367,737 @@ pub(crate) fn handle(
             let Some(disk) = t.vectors("DISK").first().map(|d| (*d).clone()) else {
                 return Err(fail(ACTION, "No DISK in template"));
             };
-            let mut disk = disk;
-            if let Some(image) = disk.get("IMAGE_ID").cloned() {
+            if let Some(image) = disk.get("IMAGE_ID") {
                 let image_id = image.parse::<i32>().unwrap_or(-1);
-                let Some(img) = oned.get(Kind::Image, image_id) else {
+                if oned.get(Kind::Image, image_id).is_none() {
                     return Err(fail(
                         ACTION,
                         format!("Image with ID: {image} does not exist"),
                     ));
-                };
-                disk.insert("IMAGE".into(), img.name.clone());
-                if let Some(Ext::Image(i)) = oned.get_mut(Kind::Image, image_id).map(|i| &mut i.ext)
-                {
-                    i.vms.insert(id);
-                    i.state = 2;
                 }
             }
+            let mut disk = expand_disks(oned, vec![disk], false)?.remove(0);
+            let obj = oned.get(Kind::Vm, id).expect("fetched");
+            let used_ids: BTreeSet<i32> = obj
+                .template
+                .vectors("DISK")
+                .into_iter()
+                .chain(obj.template.vectors("CONTEXT"))
+                .filter_map(|d| d.get("DISK_ID")?.parse().ok())
+                .collect();
+            let used_targets: BTreeSet<String> = obj
+                .template
+                .vectors("DISK")
+                .into_iter()
+                .chain(obj.template.vectors("CONTEXT"))
+                .filter_map(|d| d.get("TARGET").cloned())
+                .collect();
+            let next_id = (0..).find(|i| !used_ids.contains(i)).unwrap_or(0);
+            let target = (0..26)
+                .map(disk_target)
+                .find(|t| !used_targets.contains(t))
+                .unwrap_or_else(|| disk_target(0));
+            disk.insert("DISK_ID".into(), next_id.to_string());
+            disk.insert("TARGET".into(), target);
+            let image_id = disk.get("IMAGE_ID").and_then(|i| i.parse::<i32>().ok());
+            if let Some(Ext::Image(i)) = image_id
+                .and_then(|i| oned.get_mut(Kind::Image, i))
+                .map(|i| &mut i.ext)
+            {
+                i.vms.insert(id);
+                i.state = 2;
+            }
             let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
-            let next =
-                obj.template.vectors("DISK").len() + usize::from(obj.template.has("CONTEXT"));
-            disk.insert("DISK_ID".into(), next.to_string());
             obj.template.push("DISK", Attr::Vector(disk));
+            let now = oned.now();
+            vm_mut(oned, id).record_action(action_code("disk-attach"), caller, now);
             Ok(Value::Int(id))
         })(),
         "detach" => (|| {
             fetch(oned, caller, Kind::Vm, id, Op::Manage, 2)?;
             let disk_id = p.int(1).to_string();
             let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
-            let disks = obj.template.remove("DISK");
-            let before = disks.len();
-            let kept: Vec<Attr> = disks
+            let image = obj
+                .template
+                .vectors("DISK")
                 .into_iter()
-                .filter(|a| !matches!(a, Attr::Vector(v) if v.get("DISK_ID") == Some(&disk_id)))
-                .collect();
-            let after = kept.len();
-            for d in kept {
-                obj.template.push("DISK", d);
-            }
-            if before == after {
+                .find(|d| d.get("DISK_ID") == Some(&disk_id))
+                .and_then(|d| d.get("IMAGE_ID")?.parse::<i32>().ok());
+            if !remove_by_id(obj, "DISK", "DISK_ID", &disk_id) {
                 return Err(fail(ACTION, "VM disk does not exist"));
             }
+            if let Some(Ext::Image(i)) = image
+                .and_then(|i| oned.get_mut(Kind::Image, i))
+                .map(|i| &mut i.ext)
+            {
+                i.vms.remove(&id);
+                if i.vms.is_empty() && i.state == 2 {
+                    i.state = 1;
+                }
+            }
+            let now = oned.now();
+            vm_mut(oned, id).record_action(action_code("disk-detach"), caller, now);
             Ok(Value::Int(id))
         })(),
-        "delete" | "chown" | "chmod" | "rename" | "update" | "info" | "lock" | "unlock" => {
-            return None
-        }
-        _ => return None,
+        _ => return vm_extra(oned, caller, action, p),
     };
     Some(result)
+}
+
+/// Parses a `SCHED_ACTION=[...]` template into a scheduled action for `parent`.
+fn sched_action(
+    text: &str,
+    id: i32,
+    parent: i32,
+    kind: &str,
+    now: i64,
+    existing: Option<&BTreeMap<String, String>>,
+) -> Result<BTreeMap<String, String>, super::Failure> {
+    let t = parse_template(text)?;
+    let Some(new) = t.vectors("SCHED_ACTION").first().map(|v| (*v).clone()) else {
+        return Err(fail(ACTION, "No SCHED_ACTION in template"));
+    };
+    let mut action = existing.cloned().unwrap_or_else(|| {
+        BTreeMap::from([
+            ("ID".into(), id.to_string()),
+            ("PARENT_ID".into(), parent.to_string()),
+            ("TYPE".into(), kind.into()),
+            (
+                "ACTION".into(),
+                if kind == "BACKUPJOB" {
+                    "backup".into()
+                } else {
+                    String::new()
+                },
+            ),
+            ("ARGS".into(), String::new()),
+            ("REPEAT".into(), "-1".into()),
+            ("DAYS".into(), String::new()),
+            ("END_TYPE".into(), "-1".into()),
+            ("END_VALUE".into(), "-1".into()),
+            ("DONE".into(), "-1".into()),
+            ("MESSAGE".into(), String::new()),
+            ("WARNING".into(), "0".into()),
+        ])
+    });
+    for (k, v) in new {
+        action.insert(k, v);
+    }
+    if kind == "VM" {
+        let name = action.get("ACTION").cloned().unwrap_or_default();
+        if allowed_from(&name).is_none()
+            && !matches!(
+                name.as_str(),
+                "snapshot-create"
+                    | "snapshot-revert"
+                    | "snapshot-delete"
+                    | "disk-snapshot-create"
+                    | "disk-snapshot-revert"
+                    | "disk-snapshot-delete"
+                    | "backup"
+            )
+        {
+            return Err(fail(ACTION, format!("{name} is not supported.")));
+        }
+    }
+    let time = action.get("TIME").cloned().unwrap_or_default();
+    let resolved = match time.strip_prefix('+') {
+        Some(rel) if kind == "VM" => rel.parse::<i64>().ok().map(|r| now + r),
+        Some(_) => None,
+        None => time.parse::<i64>().ok(),
+    };
+    let Some(resolved) = resolved else {
+        return Err(fail(
+            ACTION,
+            format!("Unable to parse the time value or value is empty: {time}"),
+        ));
+    };
+    action.insert("TIME".into(), resolved.to_string());
+    Ok(action)
+}
+
+/// Writes the scheduled actions of an object back into its template.
+fn store_sched_actions(obj: &mut Obj, actions: &[BTreeMap<String, String>]) {
+    obj.template.remove("SCHED_ACTION");
+    for action in actions {
+        obj.template
+            .push("SCHED_ACTION", Attr::Vector(action.clone()));
+    }
+}
+
+fn remove_by_id(obj: &mut Obj, name: &str, key: &str, id: &str) -> bool {
+    let all = obj.template.remove(name);
+    let before = all.len();
+    let kept: Vec<Attr> = all
+        .into_iter()
+        .filter(|a| !matches!(a, Attr::Vector(v) if v.get(key).map(String::as_str) == Some(id)))
+        .collect();
+    let removed = kept.len() != before;
+    for a in kept {
+        obj.template.push(name, a);
+    }
+    removed
+}
+
+/// The less common VM methods: scheduled actions, disk snapshots, hotplug, groups, backup.
+fn vm_extra(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Option<Handled> {
+    if matches!(
+        action,
+        "info" | "update" | "rename" | "chown" | "chmod" | "lock" | "unlock" | "delete"
+    ) {
+        // The generic object handlers.
+        return None;
+    }
+    let id = p.int(0);
+    let result = (|| {
+        let obj = fetch(oned, caller, Kind::Vm, id, Op::Manage, 2)?;
+        let vm = vm_data(obj).clone();
+        let now = oned.now();
+        let running = vm.state == ACTIVE;
+        let disk_of = |oned: &Oned, disk: i32| -> Option<BTreeMap<String, String>> {
+            oned.get(Kind::Vm, id).and_then(|o| {
+                o.template
+                    .vectors("DISK")
+                    .into_iter()
+                    .find(|d| d.get("DISK_ID") == Some(&disk.to_string()))
+                    .cloned()
+            })
+        };
+        let no_sched = |sid: i32| {
+            fail_id(
+                NO_EXISTS,
+                format!("Error getting scheduled action [{sid}]."),
+                sid,
+            )
+        };
+        match action {
+            "schedadd" | "schedupdate" => {
+                let (sid, text, existing) = if action == "schedadd" {
+                    (vm.next_sched, p.str(1), None)
+                } else {
+                    let sid = p.int(1);
+                    let existing = vm
+                        .sched_actions
+                        .iter()
+                        .find(|a| a.get("ID") == Some(&sid.to_string()))
+                        .cloned();
+                    if existing.is_none() {
+                        return Err(no_sched(sid));
+                    }
+                    (sid, p.str(2), existing)
+                };
+                let new = sched_action(text, sid, id, "VM", now, existing.as_ref())?;
+                let vm = vm_mut(oned, id);
+                vm.sched_actions
+                    .retain(|a| a.get("ID") != Some(&sid.to_string()));
+                vm.sched_actions.push(new);
+                if action == "schedadd" {
+                    vm.next_sched += 1;
+                }
+                let actions = vm.sched_actions.clone();
+                store_sched_actions(oned.get_mut(Kind::Vm, id).expect("fetched"), &actions);
+                Ok(Value::Int(sid))
+            }
+            "scheddelete" => {
+                let sid = p.int(1);
+                let vm = vm_mut(oned, id);
+                let before = vm.sched_actions.len();
+                vm.sched_actions
+                    .retain(|a| a.get("ID") != Some(&sid.to_string()));
+                if vm.sched_actions.len() == before {
+                    return Err(no_sched(sid));
+                }
+                let actions = vm.sched_actions.clone();
+                store_sched_actions(oned.get_mut(Kind::Vm, id).expect("fetched"), &actions);
+                Ok(Value::Int(id))
+            }
+            "disksnapshotcreate" => {
+                if disk_of(oned, p.int(1)).is_none() {
+                    return Err(fail(ACTION, "VM disk does not exist"));
+                }
+                vm_mut(oned, id).record_action(action_code("disk-snapshot-create"), caller, now);
+                Ok(Value::Int(0))
+            }
+            "disksnapshotrename" | "disksnapshotrevert" | "disksnapshotdelete" => {
+                if action == "disksnapshotrevert" && running {
+                    return Err(fail(
+                        ACTION,
+                        format!(
+                            "Could not revert to disk snapshot for VM {id}, wrong state RUNNING."
+                        ),
+                    ));
+                }
+                let code = match action {
+                    "disksnapshotrevert" => Some("disk-snapshot-revert"),
+                    "disksnapshotdelete" => Some("disk-snapshot-delete"),
+                    _ => None,
+                };
+                if let Some(code) = code {
+                    vm_mut(oned, id).record_action(action_code(code), caller, now);
+                }
+                Ok(Value::Int(id))
+            }
+            "diskresize" => {
+                let disk = p.int(1).to_string();
+                let size = p.str(2).parse::<i64>().unwrap_or(0);
+                let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
+                let mut found = false;
+                for d in obj.template.vectors_mut("DISK") {
+                    if d.get("DISK_ID") == Some(&disk) {
+                        found = true;
+                        let current = d
+                            .get("SIZE")
+                            .and_then(|s| s.parse::<i64>().ok())
+                            .unwrap_or(0);
+                        if size <= current {
+                            return Err(fail(
+                                ACTION,
+                                "New disk size has to be greater than current one",
+                            ));
+                        }
+                        d.insert("SIZE".into(), size.to_string());
+                    }
+                }
+                if !found {
+                    return Err(fail(ACTION, "VM disk does not exist"));
+                }
+                vm_mut(oned, id).record_action(action_code("disk-resize"), caller, now);
+                Ok(Value::Int(id))
+            }
+            "attachpci" => {
+                let t = parse_template(p.str(1))?;
+                let Some(mut pci) = t.vectors("PCI").first().map(|v| (*v).clone()) else {
+                    return Err(fail(ACTION, "No PCI in template"));
+                };
+                let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
+                let next = obj.template.vectors("PCI").len();
+                pci.insert("PCI_ID".into(), next.to_string());
+                obj.template.push("PCI", Attr::Vector(pci));
+                vm_mut(oned, id).record_action(action_code("pci-attach"), caller, now);
+                Ok(Value::Int(id))
+            }
+            "detachpci" => {
+                let pci = p.int(1).to_string();
+                let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
+                if !remove_by_id(obj, "PCI", "PCI_ID", &pci) {
+                    return Err(fail(ACTION, "PCI device not found"));
+                }
+                vm_mut(oned, id).record_action(action_code("pci-detach"), caller, now);
+                Ok(Value::Int(id))
+            }
+            "disksaveas" => {
+                let (disk, name) = (p.int(1), p.str(2));
+                let Some(disk_attrs) = disk_of(oned, disk) else {
+                    return Err(fail(ACTION, "VM disk does not exist"));
+                };
+                super::objects::check_name(oned, Kind::Image, name, caller.uid, INTERNAL, "")?;
+                let source_image = disk_attrs
+                    .get("IMAGE_ID")
+                    .and_then(|i| i.parse::<i32>().ok());
+                let Some(mut image) = source_image.and_then(|i| oned.get(Kind::Image, i)).cloned()
+                else {
+                    return Err(fail(ACTION, "Cannot save a volatile disk"));
+                };
+                let new_id = oned.take_id(Kind::Image);
+                image.id = new_id;
+                image.name = name.to_string();
+                image.uid = caller.uid;
+                image.gid = caller.gid;
+                image.lock = None;
+                image.regtime = now;
+                image.template.set("SAVED_DISK_ID", disk.to_string());
+                image
+                    .template
+                    .set("SAVED_IMAGE_ID", source_image.unwrap_or(-1).to_string());
+                image.template.set("SAVED_VM_ID", id.to_string());
+                image.template.set("SAVE_AS_HOT", "YES");
+                let mut ds = 1;
+                if let Ext::Image(data) = &mut image.ext {
+                    data.vms.clear();
+                    data.clones.clear();
+                    data.persistent = false;
+                    data.state = 4;
+                    data.settle_ticks = 2;
+                    ds = data.datastore_id;
+                }
+                oned.insert(image);
+                if let Some(Ext::Datastore(d)) =
+                    oned.get_mut(Kind::Datastore, ds).map(|d| &mut d.ext)
+                {
+                    d.images.insert(new_id);
+                }
+                vm_mut(oned, id).record_action(action_code("disk-saveas"), caller, now);
+                Ok(Value::Int(new_id))
+            }
+            "updatenic" => {
+                let nic = p.int(1).to_string();
+                let t = parse_template(p.str(2))?;
+                let update = t
+                    .vectors("NIC")
+                    .first()
+                    .map(|v| (*v).clone())
+                    .unwrap_or_default();
+                let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
+                let mut found = false;
+                for n in obj.template.vectors_mut("NIC") {
+                    if n.get("NIC_ID") == Some(&nic) {
+                        found = true;
+                        n.extend(update.clone());
+                    }
+                }
+                if !found {
+                    return Err(fail(ACTION, format!("VM {id}: NIC {nic} does not exist")));
+                }
+                vm_mut(oned, id).record_action(action_code("nic-update"), caller, now);
+                Ok(Value::Int(id))
+            }
+            "attachsg" | "detachsg" => {
+                let (nic, sg) = (p.int(1).to_string(), p.int(2));
+                if oned.get(Kind::SecGroup, sg).is_none() {
+                    return Err(no_exists(Kind::SecGroup, sg));
+                }
+                let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
+                let mut found = false;
+                for n in obj.template.vectors_mut("NIC") {
+                    if n.get("NIC_ID") == Some(&nic) {
+                        found = true;
+                        let mut list: Vec<String> = n
+                            .get("SECURITY_GROUPS")
+                            .map(|l| l.split(',').map(str::to_string).collect())
+                            .unwrap_or_default();
+                        list.retain(|x| x != &sg.to_string());
+                        if action == "attachsg" {
+                            list.push(sg.to_string());
+                        }
+                        n.insert("SECURITY_GROUPS".into(), list.join(","));
+                    }
+                }
+                if !found {
+                    return Err(fail(ACTION, format!("VM {id}: NIC {nic} does not exist")));
+                }
+                let code = if action == "attachsg" {
+                    "sg-attach"
+                } else {
+                    "sg-detach"
+                };
+                vm_mut(oned, id).record_action(action_code(code), caller, now);
+                Ok(Value::Int(id))
+            }
+            "vmgroupadd" => {
+                let (group, role) = (p.int(1), p.str(2));
+                let g = oned
+                    .get(Kind::VmGroup, group)
+                    .ok_or_else(|| no_exists(Kind::VmGroup, group))?;
+                if !g
+                    .template
+                    .vectors("ROLE")
+                    .iter()
+                    .any(|r| r.get("NAME").map(String::as_str) == Some(role))
+                {
+                    return Err(fail(
+                        ACTION,
+                        format!("Role {role} does not exist in VM group {group}"),
+                    ));
+                }
+                let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
+                obj.template.remove("VMGROUP");
+                obj.template.push(
+                    "VMGROUP",
+                    Attr::Vector(BTreeMap::from([
+                        ("ROLE".into(), role.to_string()),
+                        ("VMGROUP_ID".into(), group.to_string()),
+                    ])),
+                );
+                Ok(Value::Int(id))
+            }
+            "vmgroupdel" => {
+                oned.get_mut(Kind::Vm, id)
+                    .expect("fetched")
+                    .template
+                    .remove("VMGROUP");
+                Ok(Value::Int(id))
+            }
+            "backup" => Err(fail(
+                INTERNAL,
+                "Unable to start an individual backup for the Virtual Machine, it is part of \
+                 Backup Job ID -1",
+            )),
+            "backupcancel" => Err(fail(
+                INTERNAL,
+                format!("Could not cancel backup for VM {id}, no backup in progress"),
+            )),
+            "restore" => {
+                let image = p.int(1);
+                if oned.get(Kind::Image, image).is_none() {
+                    return Err(no_exists(Kind::Image, image));
+                }
+                Err(fail(ACTION, "Can only restore images of type BACKUP"))
+            }
+            "exec" | "retryexec" => {
+                let busy = oned
+                    .get(Kind::Vm, id)
+                    .is_some_and(|o| o.template.has("QEMU_GA_EXEC"));
+                if busy {
+                    return Err(fail(
+                        ACTION,
+                        "Could not execute command, a command is already being executed",
+                    ));
+                }
+                if action == "retryexec" {
+                    return Err(fail(
+                        ACTION,
+                        "Could not execute command, no command to retry",
+                    ));
+                }
+                let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
+                obj.template.push(
+                    "QEMU_GA_EXEC",
+                    Attr::Vector(BTreeMap::from([
+                        ("COMMAND".into(), p.str(1).to_string()),
+                        ("STDIN".into(), p.str(2).to_string()),
+                    ])),
+                );
+                Ok(Value::Int(id))
+            }
+            "cancelexec" => {
+                oned.get_mut(Kind::Vm, id)
+                    .expect("fetched")
+                    .template
+                    .remove("QEMU_GA_EXEC");
+                Ok(Value::Int(id))
+            }
+            _ => Err(fail(
+                ACTION,
+                format!("one.vm.{action} is not supported by the test server"),
+            )),
+        }
+    })();
+    Some(result)
+}
+
+/// Scheduled actions of backup jobs.
+pub(crate) fn backupjob_sched(
+    oned: &mut Oned,
+    caller: Caller,
+    action: &str,
+    p: &Params<'_>,
+) -> Handled {
+    let id = p.int(0);
+    fetch(oned, caller, Kind::BackupJob, id, Op::Manage, 2)?;
+    let now = oned.now();
+    let obj = oned.get(Kind::BackupJob, id).expect("fetched");
+    let mut actions: Vec<BTreeMap<String, String>> = obj
+        .template
+        .vectors("SCHED_ACTION")
+        .into_iter()
+        .cloned()
+        .collect();
+    let no_sched = |sid: i32| {
+        fail_id(
+            NO_EXISTS,
+            format!("Error getting scheduled action [{sid}]."),
+            sid,
+        )
+    };
+    let sid = match action {
+        "schedadd" => {
+            // Scheduled action ids are shared by every object in oned.
+            let sid = oned
+                .pool(Kind::Vm)
+                .values()
+                .filter_map(|v| match &v.ext {
+                    Ext::Vm(d) => Some(d.next_sched),
+                    _ => None,
+                })
+                .chain(
+                    actions
+                        .iter()
+                        .filter_map(|a| a.get("ID")?.parse::<i32>().ok().map(|i| i + 1)),
+                )
+                .max()
+                .unwrap_or(0);
+            actions.push(sched_action(p.str(1), sid, id, "BACKUPJOB", now, None)?);
+            sid
+        }
+        "schedupdate" => {
+            let sid = p.int(1);
+            let Some(pos) = actions
+                .iter()
+                .position(|a| a.get("ID") == Some(&sid.to_string()))
+            else {
+                return Err(no_sched(sid));
+            };
+            let updated = sched_action(p.str(2), sid, id, "BACKUPJOB", now, Some(&actions[pos]))?;
+            actions[pos] = updated;
+            sid
+        }
+        _ => {
+            let sid = p.int(1);
+            let before = actions.len();
+            actions.retain(|a| a.get("ID") != Some(&sid.to_string()));
+            if actions.len() == before {
+                return Err(no_sched(sid));
+            }
+            sid
+        }
+    };
+    store_sched_actions(
+        oned.get_mut(Kind::BackupJob, id).expect("fetched"),
+        &actions,
+    );
+    Ok(Value::Int(sid))
+}
+
+/// Attributes oned keeps in a VM's TEMPLATE; everything else goes to USER_TEMPLATE.
+const VM_TEMPLATE_ATTRIBUTES: &[&str] = &[
+    "AS_GID",
+    "AS_UID",
+    "AUTOMATIC_DS_REQUIREMENTS",
+    "AUTOMATIC_NIC_REQUIREMENTS",
+    "AUTOMATIC_REQUIREMENTS",
+    "BACKUP_CONFIG",
+    "CONTEXT",
+    "CPU",
+    "CPU_MODEL",
+    "DISK",
+    "EMULATOR",
+    "FEATURES",
+    "GRAPHICS",
+    "HYPERV_OPTIONS",
+    "INPUT",
+    "MEMORY",
+    "MEMORY_MAX",
+    "MEMORY_RESIZE_MODE",
+    "MEMORY_SLOTS",
+    "NIC",
+    "NIC_ALIAS",
+    "NIC_DEFAULT",
+    "NUMA_NODE",
+    "OS",
+    "PCI",
+    "RAW",
+    "SCHED_ACTION",
+    "SECURITY_GROUP_RULE",
+    "SNAPSHOT",
+    "SPICE_OPTIONS",
+    "SUBMIT_ON_HOLD",
+    "TEMPLATE_ID",
+    "TM_MAD_SYSTEM",
+    "TOPOLOGY",
+    "VCPU",
+    "VCPU_MAX",
+    "VMGROUP",
+    "VMID",
+    "VROUTER_ID",
+    "VROUTER_KEEPALIVED_ID",
+    "VROUTER_KEEPALIVED_PASSWORD",
+    "VIDEO",
+];
+
+fn disk_target(index: usize) -> String {
+    format!("sd{}", (b'a' + (index % 26) as u8) as char)
+}
+
+/// Fills in what oned adds to each DISK of a new VM (from its image and datastore).
+fn expand_disks(
+    oned: &Oned,
+    disks: Vec<BTreeMap<String, String>>,
+    has_context: bool,
+) -> Result<Vec<BTreeMap<String, String>>, super::Failure> {
+    let mut expanded = Vec::with_capacity(disks.len());
+    for (index, mut disk) in disks.into_iter().enumerate() {
+        let image = match (disk.get("IMAGE_ID").cloned(), disk.get("IMAGE").cloned()) {
+            (Some(image), _) => {
+                let image_id = image.parse::<i32>().unwrap_or(-1);
+                Some(oned.get(Kind::Image, image_id).ok_or_else(|| {
+                    fail(
+                        INTERNAL,
+                        format!("DISK {index}: Image with ID: {image} does not exist"),
+                    )
+                })?)
+            }
+            (None, Some(name)) => Some(
+                oned.pool(Kind::Image)
+                    .values()
+                    .find(|i| i.name == name)
+                    .ok_or_else(|| {
+                        fail(
+                            INTERNAL,
+                            format!("DISK {index}: Image {name} does not exist"),
+                        )
+                    })?,
+            ),
+            _ => None,
+        };
+        disk.insert("DISK_ID".into(), index.to_string());
+        disk.entry("DEV_PREFIX".into())
+            .or_insert_with(|| "sd".into());
+        if let Some(img) = image {
+            let Ext::Image(data) = &img.ext else {
+                unreachable!("image pool")
+            };
+            let ds = oned.get(Kind::Datastore, data.datastore_id);
+            let tm_mad = match ds.map(|d| &d.ext) {
+                Some(Ext::Datastore(d)) => d.tm_mad.clone(),
+                _ => String::new(),
+            };
+            let persistent = if data.persistent { "YES" } else { "NO" };
+            for (k, v) in [
+                ("ALLOW_ORPHANS", "NO".to_string()),
+                (
+                    "CLONE",
+                    if data.persistent { "NO" } else { "YES" }.to_string(),
+                ),
+                ("CLONE_TARGET", "SYSTEM".to_string()),
+                ("CLUSTER_ID", "0".to_string()),
+                ("DATASTORE", ds.map(|d| d.name.clone()).unwrap_or_default()),
+                ("DATASTORE_ID", data.datastore_id.to_string()),
+                ("DISK_SNAPSHOT_TOTAL_SIZE", "0".to_string()),
+                ("DISK_TYPE", "FILE".to_string()),
+                ("DRIVER", "raw".to_string()),
+                ("FORMAT", "raw".to_string()),
+                ("IMAGE", img.name.clone()),
+                ("IMAGE_ID", img.id.to_string()),
+                ("IMAGE_STATE", "2".to_string()),
+                ("LN_TARGET", "NONE".to_string()),
+                ("ORIGINAL_SIZE", data.size.to_string()),
+                ("PERSISTENT_SNAPSHOTS", "YES".to_string()),
+                ("READONLY", "NO".to_string()),
+                ("SAVE", persistent.to_string()),
+                ("SIZE", data.size.to_string()),
+                ("SOURCE", data.source.clone()),
+                ("TM_MAD", tm_mad),
+                ("TYPE", "FILE".to_string()),
+            ] {
+                disk.entry(k.into()).or_insert(v);
+            }
+            if let Some(prefix) = img.template.get("DEV_PREFIX") {
+                disk.insert("DEV_PREFIX".into(), prefix.to_string());
+            }
+        }
+        expanded.push(disk);
+    }
+    // Targets: image disks first, then the context CD-ROM, then volatile disks.
+    let mut next = 0;
+    for disk in expanded.iter_mut().filter(|d| d.contains_key("IMAGE_ID")) {
+        disk.entry("TARGET".into())
+            .or_insert_with(|| disk_target(next));
+        next += 1;
+    }
+    if has_context {
+        next += 1;
+    }
+    for disk in expanded.iter_mut().filter(|d| !d.contains_key("IMAGE_ID")) {
+        disk.entry("TARGET".into())
+            .or_insert_with(|| disk_target(next));
+        next += 1;
+    }
+    Ok(expanded)
+}
+
+/// The CONTEXT target: the letter after the image disks.
+fn context_target(disks: &[BTreeMap<String, String>]) -> String {
+    disk_target(disks.iter().filter(|d| d.contains_key("IMAGE_ID")).count())
 }
 
 /// Creates a VM from a template (vm.allocate, template.instantiate).
@@ -390,53 +1128,51 @@ pub(crate) fn create_vm(
         .get("CPU")
         .and_then(|c| c.parse::<f64>().ok())
         .unwrap_or(1.0);
-    // Disks: images must exist.
-    let mut disks = Vec::new();
-    for (index, disk) in template.remove("DISK").into_iter().enumerate() {
-        let Attr::Vector(mut disk) = disk else {
-            continue;
-        };
-        if let Some(image) = disk.get("IMAGE_ID").cloned() {
-            let image_id = image.parse::<i32>().unwrap_or(-1);
-            let Some(img) = oned.get(Kind::Image, image_id) else {
+    let has_context = template.has("CONTEXT");
+    let disks: Vec<BTreeMap<String, String>> = template
+        .remove("DISK")
+        .into_iter()
+        .filter_map(|d| match d {
+            Attr::Vector(v) => Some(v),
+            Attr::Single(_) => None,
+        })
+        .collect();
+    let disks = expand_disks(oned, disks, has_context)?;
+    for nic in template.vectors("NIC") {
+        if let Some(net) = nic.get("NETWORK_ID") {
+            let net_id = net.parse::<i32>().unwrap_or(-1);
+            if oned.get(Kind::Vnet, net_id).is_none() {
                 return Err(fail(
                     INTERNAL,
-                    format!("DISK {index}: Image with ID: {image} does not exist"),
-                ));
-            };
-            disk.insert("IMAGE".into(), img.name.clone());
-            if let Ext::Image(i) = &img.ext {
-                disk.insert("DATASTORE_ID".into(), i.datastore_id.to_string());
-                disk.insert("SIZE".into(), i.size.to_string());
-                disk.insert("SOURCE".into(), i.source.clone());
-            }
-        } else if let Some(image) = disk.get("IMAGE").cloned() {
-            if !oned.pool(Kind::Image).values().any(|i| i.name == image) {
-                return Err(fail(
-                    INTERNAL,
-                    format!("DISK {index}: Image {image} does not exist"),
+                    format!("NIC 0: Virtual network with ID: {net} does not exist"),
                 ));
             }
         }
-        disk.insert("DISK_ID".into(), index.to_string());
-        disk.insert(
-            "TARGET".into(),
-            format!("sd{}", (b'a' + index as u8) as char),
-        );
-        disks.push(disk);
     }
     let now = oned.now();
     let id = oned.take_id(Kind::Vm);
-    let vm_name = name
-        .filter(|n| !n.is_empty())
-        .or_else(|| template.get("NAME").map(str::to_string))
-        .unwrap_or_else(|| format!("one-{id}"));
+    let vm_name = match name.filter(|n| !n.is_empty()) {
+        Some(n) => n,
+        None => match (template.get("NAME"), template_id) {
+            (_, Some(t)) => format!(
+                "{}-{id}",
+                oned.get(Kind::Template, t)
+                    .map(|t| t.name.clone())
+                    .unwrap_or_default()
+            ),
+            (Some(n), None) => n.to_string(),
+            (None, None) => format!("one-{id}"),
+        },
+    };
     template.remove("NAME");
-    // Move the user attributes out, as oned splits TEMPLATE and USER_TEMPLATE.
+    // oned splits the attributes between TEMPLATE and USER_TEMPLATE.
     let mut user_template = Tmpl::default();
-    for attr in ["DESCRIPTION", "LABELS", "LOGO", "OWNER_NOTE"] {
-        for value in template.remove(attr) {
-            user_template.push(attr, value);
+    let names: Vec<String> = template.names();
+    for attr in names {
+        if !VM_TEMPLATE_ATTRIBUTES.contains(&attr.as_str()) {
+            for value in template.remove(&attr) {
+                user_template.push(&attr, value);
+            }
         }
     }
     for disk in &disks {
@@ -447,6 +1183,29 @@ pub(crate) fn create_vm(
             }
         }
     }
+    let image_disks = disks.iter().any(|d| d.contains_key("IMAGE_ID"));
+    // $USER[ATTR] in the context reads the owner's template.
+    let owner_template = oned
+        .get(Kind::User, caller.uid)
+        .map(|u| u.template.clone())
+        .unwrap_or_default();
+    for context in template.vectors_mut("CONTEXT") {
+        for value in context.values_mut() {
+            while let Some(start) = value.find("$USER[") {
+                let Some(len) = value[start..].find(']') else { break };
+                let attr = value[start + 6..start + len].to_string();
+                let replacement = owner_template.get(&attr).unwrap_or("").to_string();
+                value.replace_range(start..start + len + 1, &replacement);
+            }
+        }
+    }
+    if has_context {
+        let target = context_target(&disks);
+        for context in template.vectors_mut("CONTEXT") {
+            context.insert("DISK_ID".into(), disks.len().to_string());
+            context.insert("TARGET".into(), target.clone());
+        }
+    }
     for disk in disks {
         template.push("DISK", Attr::Vector(disk));
     }
@@ -454,9 +1213,43 @@ pub(crate) fn create_vm(
     if let Some(t) = template_id {
         template.set("TEMPLATE_ID", t.to_string());
     }
-    template.set_default("CPU", cpu.to_string());
+    if hold {
+        template.set("SUBMIT_ON_HOLD", "YES");
+    }
+    let in_cluster = image_disks || template.has("NIC");
+    if image_disks {
+        template.set("AUTOMATIC_DS_REQUIREMENTS", "(\"CLUSTERS/ID\" @> 0)");
+    }
+    if template.has("NIC") {
+        template.set("AUTOMATIC_NIC_REQUIREMENTS", "(\"CLUSTERS/ID\" @> 0)");
+    }
+    template.set(
+        "AUTOMATIC_REQUIREMENTS",
+        if in_cluster {
+            "(CLUSTER_ID = 0) & !(PIN_POLICY = PINNED)"
+        } else {
+            "!(PIN_POLICY = PINNED)"
+        },
+    );
+    let uuid = super::sha256_hex(&format!("{id}-{now}-{vm_name}"));
+    let uuid = format!(
+        "{}-{}-4{}-8{}-{}",
+        &uuid[0..8],
+        &uuid[8..12],
+        &uuid[13..16],
+        &uuid[17..20],
+        &uuid[20..32]
+    );
+    let mut os = template
+        .vectors("OS")
+        .first()
+        .map(|o| (*o).clone())
+        .unwrap_or_default();
+    os.entry("MACHINE".into()).or_insert_with(|| "q35".into());
+    os.insert("UUID".into(), uuid);
+    template.remove("OS");
+    template.push("OS", Attr::Vector(os));
     let mut obj = Obj::new(Kind::Vm, id, &vm_name, caller.uid, caller.gid, now);
-    // NICs take leases.
     let nics = template.remove("NIC");
     obj.template = template;
     let state = if hold { HOLD } else { PENDING };
@@ -465,6 +1258,7 @@ pub(crate) fn create_vm(
         lcm_state: 0,
         prev_state: state,
         prev_lcm_state: 0,
+        pending_ticks: 2,
         stime: now,
         user_template,
         cpu,
@@ -476,12 +1270,108 @@ pub(crate) fn create_vm(
         if let Attr::Vector(nic) = nic {
             let text = nic_text(&nic);
             if let Err(e) = attach_nic_inner(oned, id, &text) {
+                release_resources(oned, id);
                 oned.pool_mut(Kind::Vm).remove(&id);
                 return Err(e);
             }
         }
     }
+    refresh_context(oned, id);
     Ok(Value::Int(id))
+}
+
+/// Recomputes the ETHn_* context variables and the security group rules from the NICs.
+fn refresh_context(oned: &mut Oned, id: i32) {
+    let Some(obj) = oned.get(Kind::Vm, id) else {
+        return;
+    };
+    let nics: Vec<BTreeMap<String, String>> =
+        obj.template.vectors("NIC").into_iter().cloned().collect();
+    let mut rules = Vec::new();
+    let mut seen = BTreeSet::new();
+    for nic in &nics {
+        for sg in nic
+            .get("SECURITY_GROUPS")
+            .map(|l| {
+                l.split(',')
+                    .filter_map(|s| s.trim().parse::<i32>().ok())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+        {
+            if !seen.insert(sg) {
+                continue;
+            }
+            if let Some(group) = oned.get(Kind::SecGroup, sg) {
+                for rule in group.template.vectors("RULE") {
+                    let mut rule = rule.clone();
+                    rule.insert("SECURITY_GROUP_ID".into(), sg.to_string());
+                    rule.insert("SECURITY_GROUP_NAME".into(), group.name.clone());
+                    rules.push(rule);
+                }
+            }
+        }
+    }
+    let mut networks = BTreeMap::new();
+    for nic in &nics {
+        if let Some(net) = nic.get("NETWORK_ID").and_then(|n| n.parse::<i32>().ok()) {
+            if let Some(vnet) = oned.get(Kind::Vnet, net) {
+                networks.insert(net, vnet.template.clone());
+            }
+        }
+    }
+    let obj = oned.get_mut(Kind::Vm, id).expect("VM exists");
+    obj.template.remove("SECURITY_GROUP_RULE");
+    for rule in rules {
+        obj.template.push("SECURITY_GROUP_RULE", Attr::Vector(rule));
+    }
+    for context in obj.template.vectors_mut("CONTEXT") {
+        if !context
+            .get("NETWORK")
+            .is_some_and(|n| n.eq_ignore_ascii_case("yes"))
+        {
+            continue;
+        }
+        context.retain(|k, _| !(k.starts_with("ETH") && k.contains('_')));
+        for nic in &nics {
+            let index = nic.get("NIC_ID").cloned().unwrap_or_default();
+            let net = nic
+                .get("NETWORK_ID")
+                .and_then(|n| n.parse::<i32>().ok())
+                .and_then(|n| networks.get(&n));
+            let from_net = |attr: &str| {
+                net.and_then(|t| t.get(attr))
+                    .map(str::to_string)
+                    .unwrap_or_default()
+            };
+            for (key, value) in [
+                ("DNS", from_net("DNS")),
+                ("EXTERNAL", String::new()),
+                ("GATEWAY", from_net("GATEWAY")),
+                ("IP", nic.get("IP").cloned().unwrap_or_default()),
+                ("IP6", String::new()),
+                ("IP6_GATEWAY", String::new()),
+                ("IP6_METHOD", String::new()),
+                ("IP6_METRIC", String::new()),
+                ("IP6_PREFIX_LENGTH", String::new()),
+                ("IP6_ULA", String::new()),
+                ("MAC", nic.get("MAC").cloned().unwrap_or_default()),
+                ("MASK", from_net("NETWORK_MASK")),
+                ("METHOD", String::new()),
+                ("METRIC", String::new()),
+                ("MTU", String::new()),
+                ("NETWORK", from_net("NETWORK_ADDRESS")),
+                ("ROUTES", String::new()),
+                ("SEARCH_DOMAIN", String::new()),
+                ("VLAN_ID", String::new()),
+                ("VROUTER_IP", String::new()),
+                ("VROUTER_IP6", String::new()),
+                ("VROUTER_MANAGEMENT", String::new()),
+            ] {
+                context.insert(format!("ETH{index}_{key}"), value);
+            }
+        }
+    }
 }
 
 fn nic_text(nic: &BTreeMap<String, String>) -> String {
@@ -545,37 +1435,110 @@ fn vm_action(oned: &mut Oned, caller: Caller, action: &str, id: i32) -> Handled 
     }
     let now = oned.now();
     let state = vm.state;
+    let code = action_code(action);
     match action {
         // terminate on a DONE VM succeeds and changes nothing, as in oned.
         "terminate" | "terminate-hard" if state != DONE => {
+            vm_mut(oned, id).close_history(code, caller, now);
             leave_host(oned, id, now);
             release_resources(oned, id);
             let vm = vm_mut(oned, id);
             vm.set_state(DONE, 0);
             vm.etime = now;
         }
-        "undeploy" | "undeploy-hard" => {
+        "undeploy" | "undeploy-hard" | "stop" => {
+            vm_mut(oned, id).close_history(code, caller, now);
             leave_host(oned, id, now);
-            vm_mut(oned, id).set_state(UNDEPLOYED, 0);
+            let new_state = if action == "stop" {
+                STOPPED
+            } else {
+                UNDEPLOYED
+            };
+            vm_mut(oned, id).set_state(new_state, 0);
         }
-        "poweroff" | "poweroff-hard" => vm_mut(oned, id).set_state(POWEROFF, 0),
+        "poweroff" | "poweroff-hard" | "suspend" => {
+            let vm = vm_mut(oned, id);
+            vm.close_history(code, caller, now);
+            vm.set_state(
+                if action == "suspend" {
+                    SUSPENDED
+                } else {
+                    POWEROFF
+                },
+                0,
+            );
+        }
         "reboot" | "reboot-hard" => {}
         "hold" => vm_mut(oned, id).set_state(HOLD, 0),
         "release" => vm_mut(oned, id).set_state(PENDING, 0),
-        "stop" => {
-            leave_host(oned, id, now);
-            vm_mut(oned, id).set_state(STOPPED, 0);
-        }
-        "suspend" => vm_mut(oned, id).set_state(SUSPENDED, 0),
         "resume" => match state {
             STOPPED | UNDEPLOYED => vm_mut(oned, id).set_state(PENDING, 0),
-            _ => vm_mut(oned, id).set_state(ACTIVE, RUNNING),
+            _ => {
+                // Back to RUNNING on the same host: a new history record.
+                let vm = vm_mut(oned, id);
+                if let Some(last) = vm.history.last().cloned() {
+                    vm.history.push(History {
+                        seq: last.seq + 1,
+                        stime: now,
+                        etime: 0,
+                        action: 0,
+                        uid: -1,
+                        gid: -1,
+                        ..last
+                    });
+                }
+                vm.set_state(ACTIVE, RUNNING);
+            }
         },
         "resched" => vm_mut(oned, id).resched = true,
         "unresched" => vm_mut(oned, id).resched = false,
         _ => {}
     }
     Ok(Value::Int(id))
+}
+
+/// oned's history action codes (VMActions).
+pub(crate) fn action_code(action: &str) -> i32 {
+    match action {
+        "migrate" => 1,
+        "live-migrate" => 2,
+        "undeploy" => 5,
+        "undeploy-hard" => 6,
+        "hold" => 7,
+        "release" => 8,
+        "stop" => 9,
+        "suspend" => 10,
+        "resume" => 11,
+        "delete" => 13,
+        "delete-recreate" => 14,
+        "reboot" => 15,
+        "reboot-hard" => 16,
+        "resched" => 17,
+        "unresched" => 18,
+        "poweroff" => 19,
+        "poweroff-hard" => 20,
+        "disk-attach" => 21,
+        "disk-detach" => 22,
+        "nic-attach" => 23,
+        "nic-detach" => 24,
+        "disk-snapshot-create" => 25,
+        "disk-snapshot-delete" => 26,
+        "terminate" => 27,
+        "terminate-hard" => 28,
+        "disk-resize" => 29,
+        "snapshot-create" => 33,
+        "snapshot-revert" => 34,
+        "snapshot-delete" => 35,
+        "disk-snapshot-revert" => 41,
+        "disk-saveas" => 42,
+        "disk-snapshot-rename" => 43,
+        "nic-update" => 51,
+        "sg-attach" => 52,
+        "sg-detach" => 53,
+        "pci-attach" => 58,
+        "pci-detach" => 59,
+        _ => 0,
+    }
 }
 
 /// Closes the current history record and frees the host.
@@ -648,12 +1611,12 @@ fn deploy_call(oned: &mut Oned, caller: Caller, id: i32, hid: i32, ds: i32) -> H
             ),
         ));
     }
-    place(oned, id, hid, if ds < 0 { 0 } else { ds });
+    place(oned, id, hid, if ds < 0 { 0 } else { ds }, -2);
     Ok(Value::Int(id))
 }
 
 /// Puts VM `id` on host `hid`: a new history record, ACTIVE/RUNNING.
-fn place(oned: &mut Oned, id: i32, hid: i32, ds: i32) {
+fn place(oned: &mut Oned, id: i32, hid: i32, ds: i32, plan_id: i32) {
     let now = oned.now();
     let (hostname, cid, vm_mad) = match oned.get(Kind::Host, hid) {
         Some(Obj {
@@ -684,9 +1647,47 @@ fn place(oned: &mut Oned, id: i32, hid: i32, ds: i32) {
         vm_mad: vm_mad.clone(),
         ds_id: ds,
         action: 0,
+        uid: -1,
+        gid: -1,
+        plan_id,
     });
     vm.deploy_id = format!("{hostname}:{vm_name}:{vm_mad}");
     vm.set_state(ACTIVE, RUNNING);
+    // What the deployment adds to the template: the system datastore's transfer driver, the
+    // attributes of volatile disks created there, and the VNC port.
+    let (system_ds, system_tm) = match oned.get(Kind::Datastore, ds) {
+        Some(Obj {
+            name,
+            ext: Ext::Datastore(d),
+            ..
+        }) => (name.clone(), d.tm_mad.clone()),
+        _ => ("system".to_string(), "dummy".to_string()),
+    };
+    let obj = oned.get_mut(Kind::Vm, id).expect("VM exists");
+    obj.template.set("TM_MAD_SYSTEM", system_tm.clone());
+    for disk in obj.template.vectors_mut("DISK") {
+        if disk.contains_key("IMAGE_ID") {
+            continue;
+        }
+        for (k, v) in [
+            ("ALLOW_ORPHANS", "NO".to_string()),
+            ("CLUSTER_ID", "0".to_string()),
+            ("DATASTORE", system_ds.clone()),
+            ("DATASTORE_ID", ds.to_string()),
+            ("DISK_TYPE", "FILE".to_string()),
+            ("DRIVER", "raw".to_string()),
+            ("FORMAT", "raw".to_string()),
+            ("PERSISTENT_SNAPSHOTS", "YES".to_string()),
+            ("TM_MAD", system_tm.clone()),
+        ] {
+            disk.entry(k.into()).or_insert(v);
+        }
+    }
+    for graphics in obj.template.vectors_mut("GRAPHICS") {
+        graphics
+            .entry("PORT".into())
+            .or_insert_with(|| (5900 + id).to_string());
+    }
     if let Some(Ext::Host(h)) = oned.get_mut(Kind::Host, hid).map(|h| &mut h.ext) {
         h.vms.insert(id);
     }
@@ -723,17 +1724,25 @@ fn migrate(oned: &mut Oned, caller: Caller, id: i32, hid: i32, live: bool, ds: i
             format!("VM is already running on host [{hid}] and datastore [{ds}]"),
         ));
     }
-    let _ = live;
+    let now = oned.now();
+    let plan_id = vm.history.last().map_or(-1, |h| h.plan_id);
+    vm_mut(oned, id).close_history(
+        action_code(if live { "live-migrate" } else { "migrate" }),
+        caller,
+        now,
+    );
     if let Some((old, _)) = current {
         if let Some(Ext::Host(h)) = oned.get_mut(Kind::Host, old).map(|h| &mut h.ext) {
             h.vms.remove(&id);
         }
     }
     let state = (vm.state, vm.lcm_state);
-    place(oned, id, hid, ds);
+    place(oned, id, hid, ds, plan_id);
     let vm = vm_mut(oned, id);
     vm.state = state.0;
     vm.lcm_state = state.1;
+    vm.prev_state = state.0;
+    vm.prev_lcm_state = state.1;
     Ok(Value::Int(id))
 }
 
@@ -743,6 +1752,7 @@ fn recover(oned: &mut Oned, caller: Caller, id: i32, operation: i32) -> Handled 
     match operation {
         0..=2 => {}
         3 => {
+            vm_mut(oned, id).close_history(action_code("delete"), caller, now);
             leave_host(oned, id, now);
             release_resources(oned, id);
             let vm = vm_mut(oned, id);
@@ -750,6 +1760,7 @@ fn recover(oned: &mut Oned, caller: Caller, id: i32, operation: i32) -> Handled 
             vm.etime = now;
         }
         4 => {
+            vm_mut(oned, id).close_history(action_code("delete-recreate"), caller, now);
             leave_host(oned, id, now);
             vm_mut(oned, id).set_state(PENDING, 0);
         }
@@ -763,14 +1774,25 @@ fn recover(oned: &mut Oned, caller: Caller, id: i32, operation: i32) -> Handled 
     Ok(Value::Int(id))
 }
 
-/// Deploys every PENDING VM on the host with the fewest VMs that has room.
-pub(crate) fn schedule(oned: &mut Oned) -> usize {
-    let pending: Vec<i32> = oned
-        .pool(Kind::Vm)
-        .values()
-        .filter(|o| vm_data(o).state == PENDING)
-        .map(|o| o.id)
-        .collect();
+/// Deploys PENDING VMs on the host with the fewest VMs that has room.
+///
+/// Like oned's scheduler, which runs on its own period, it does not place a VM within the
+/// call that made it PENDING: a VM stays PENDING for the next call (so `hold` right after
+/// `allocate` works) and is placed after it. `force` places every PENDING VM at once.
+pub(crate) fn schedule(oned: &mut Oned, force: bool) -> usize {
+    let mut pending = Vec::new();
+    for vm in oned.pool_mut(Kind::Vm).values_mut() {
+        if let Ext::Vm(data) = &mut vm.ext {
+            if data.state != PENDING {
+                continue;
+            }
+            if data.pending_ticks > 1 && !force {
+                data.pending_ticks -= 1;
+                continue;
+            }
+            pending.push(vm.id);
+        }
+    }
     let mut deployed = 0;
     for id in pending {
         let (cpu, mem) = {
@@ -793,7 +1815,7 @@ pub(crate) fn schedule(oned: &mut Oned) -> usize {
             }
         }
         if let Some((_, hid)) = best {
-            place(oned, id, hid, 0);
+            place(oned, id, hid, 0, -1);
             deployed += 1;
         }
     }
@@ -917,6 +1939,9 @@ fn take_lease(data: &mut VnetData, vm: i32, ip: Option<&str>) -> Option<(i32, u3
 fn attach_nic(oned: &mut Oned, caller: Caller, id: i32, text: &str) -> Handled {
     fetch(oned, caller, Kind::Vm, id, Op::Manage, 2)?;
     attach_nic_inner(oned, id, text)?;
+    refresh_context(oned, id);
+    let now = oned.now();
+    vm_mut(oned, id).record_action(action_code("nic-attach"), caller, now);
     Ok(Value::Int(id))
 }
 
@@ -962,6 +1987,7 @@ fn attach_nic_inner(oned: &mut Oned, id: i32, text: &str) -> Result<(), super::F
         nic.insert("NETWORK_ID".into(), net_id.to_string());
         nic.insert("BRIDGE".into(), data.bridge.clone());
         nic.insert("VN_MAD".into(), data.vn_mad.clone());
+        nic.insert("CLUSTER_ID".into(), "0".into());
         for attr in ["DNS", "GATEWAY", "SECURITY_GROUPS", "BRIDGE_TYPE"] {
             if let Some(v) = net_template.get(attr) {
                 nic.insert(attr.into(), v.to_string());
@@ -1212,4 +2238,153 @@ pub(crate) fn vntemplate_instantiate(oned: &mut Oned, caller: Caller, p: &Params
     obj.ext = Ext::Vnet(data);
     oned.insert(obj);
     Ok(Value::Int(new_id))
+}
+
+/// `one.vrouter.instantiate`: VMs from a template, each with the router's NICs.
+pub(crate) fn vrouter_instantiate(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
+    let (id, count, template_id, pattern, hold, extra) = (
+        p.int(0),
+        p.int(1),
+        p.int(2),
+        p.str(3),
+        p.bool_or(4, false),
+        p.str(5),
+    );
+    let router = fetch(oned, caller, Kind::VRouter, id, Op::Manage, 2)?.clone();
+    let template = fetch(oned, caller, Kind::Template, template_id, Op::Use, 1)?
+        .template
+        .clone();
+    let mut base = template;
+    if !extra.is_empty() {
+        base.merge(parse_template(extra)?);
+    }
+    base.remove("NIC");
+    for nic in router.template.vectors("NIC") {
+        let mut nic = nic.clone();
+        nic.remove("NIC_ID");
+        nic.remove("NETWORK");
+        base.push("NIC", Attr::Vector(nic));
+    }
+    base.set("VROUTER_ID", id.to_string());
+    for index in 0..count.max(0) {
+        let name = if pattern.contains("%i") {
+            pattern.replace("%i", &index.to_string())
+        } else {
+            format!("{pattern}-{index}")
+        };
+        create_vm(
+            oned,
+            caller,
+            base.clone(),
+            Some(name),
+            hold,
+            Some(template_id),
+        )?;
+    }
+    if let Some(obj) = oned.get_mut(Kind::VRouter, id) {
+        obj.template.set("TEMPLATE_ID", template_id.to_string());
+    }
+    Ok(Value::Int(id))
+}
+
+/// The VMs of a virtual router are terminated with it.
+pub(crate) fn vrouter_deleted(oned: &mut Oned, caller: Caller, id: i32) {
+    let vms: Vec<i32> = vrouter_vms(oned, id);
+    let now = oned.now();
+    for vm in vms {
+        if vm_data(oned.get(Kind::Vm, vm).expect("listed")).state == DONE {
+            continue;
+        }
+        vm_mut(oned, vm).close_history(action_code("terminate-hard"), caller, now);
+        leave_host(oned, vm, now);
+        release_resources(oned, vm);
+        let data = vm_mut(oned, vm);
+        data.set_state(DONE, 0);
+        data.etime = now;
+    }
+}
+
+/// The ids of the VMs of virtual router `id`.
+pub(crate) fn vrouter_vms(oned: &Oned, id: i32) -> Vec<i32> {
+    oned.pool(Kind::Vm)
+        .values()
+        .filter(|v| v.template.get("VROUTER_ID") == Some(&id.to_string()))
+        .filter(|v| vm_data(v).state != DONE)
+        .map(|v| v.id)
+        .collect()
+}
+
+/// The `one.vmpool.*` methods.
+pub(crate) fn vm_pool(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Handled {
+    let state_filter = |state: i32, wanted: i32| match wanted {
+        -2 => true,
+        -1 => state != DONE,
+        s => state == s,
+    };
+    let by_state = |oned: &Oned, filter: i32, start: i32, end: i32, wanted: i32| {
+        super::objects::pool_ids(oned, caller, Kind::Vm, filter, start, end, |o| {
+            state_filter(vm_data(o).state, wanted)
+        })
+    };
+    match action {
+        "info" | "infoextended" => {
+            if !p.str(4).is_empty() {
+                return Err(fail(
+                    INTERNAL,
+                    "JSON query search is not supported by the SQL backend",
+                ));
+            }
+            let ids = by_state(oned, p.int(0), p.int(1), p.int(2), p.int(3));
+            Ok(Value::from(super::docs::pool_with(
+                oned,
+                Kind::Vm,
+                &ids,
+                action == "infoextended",
+            )))
+        }
+        "infoset" => {
+            let wanted: BTreeSet<i32> = p
+                .str(0)
+                .split(',')
+                .filter_map(|s| s.trim().parse().ok())
+                .collect();
+            let ids: Vec<i32> = by_state(oned, -2, -1, -1, -2)
+                .into_iter()
+                .filter(|id| wanted.contains(id))
+                .collect();
+            Ok(Value::from(super::docs::pool_with(
+                oned,
+                Kind::Vm,
+                &ids,
+                p.bool_or(1, false),
+            )))
+        }
+        "monitoring" => {
+            let ids = by_state(oned, p.int(0), -1, -1, -2);
+            let mut doc = crate::server::xmlout::Doc::new();
+            doc.open("MONITORING_DATA");
+            for id in ids.iter().rev() {
+                if vm_data(oned.get(Kind::Vm, *id).expect("listed")).state == ACTIVE {
+                    doc.open("MONITORING")
+                        .cdata("CPU", "0")
+                        .cdata("ID", &id.to_string())
+                        .cdata("MEMORY", "0")
+                        .cdata("TIMESTAMP", &oned.now().to_string())
+                        .close("MONITORING");
+                }
+            }
+            doc.close("MONITORING_DATA");
+            Ok(Value::from(doc.finish()))
+        }
+        "accounting" => {
+            let ids = by_state(oned, p.int(0), -1, -1, -2);
+            Ok(Value::from(super::docs::accounting(oned, &ids)))
+        }
+        "showback" => Ok(Value::from("<SHOWBACK_RECORDS></SHOWBACK_RECORDS>")),
+        "calculateshowback" => Ok(Value::from(" ")),
+        _ => Err(fail(
+            ACTION,
+            format!("one.vmpool.{action} is not supported by the test server"),
+        )),
+    }
 }
