@@ -571,14 +571,17 @@ pub struct Wait {
     pub reached: bool,
 }
 
-/// How long the replay waits, at most, at one call for the server to catch up.
-pub const WAIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
-/// Total waiting allowed in one replay (keeps a server that never catches up from making
+/// How many extra polls the replay sends, at most, at one call while waiting for the server
+/// to catch up. A count, not a time: every poll is a call, and a server that settles objects
+/// after a number of calls (as the test server does) must see the same calls on every run.
+pub const WAIT_POLLS: u32 = 40;
+/// Total extra polls allowed in one replay (keeps a server that never catches up from making
 /// the test slow; later waits are skipped and reported).
-pub const WAIT_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
-/// Pause between two polls of a wait (the recorder polled too; the wait is bounded by
-/// [`WAIT_LIMIT`], and ends as soon as the state is reached).
-const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(20);
+pub const WAIT_POLL_BUDGET: u32 = 600;
+/// Pause between two polls of a wait, so that a server settling on wall-clock time gets some
+/// (at most [`WAIT_POLLS`] times this per call); it is pacing, not synchronisation: the wait
+/// ends on the state, or on the poll count.
+const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(5);
 
 async fn send(http: &reqwest::Client, url: &str, request: &str) -> Replayed {
     let sent = http
@@ -632,21 +635,19 @@ pub async fn replay_tour(url: &str, tour: &[TourCall]) -> Vec<Replayed> {
         .expect("HTTP client");
     let mut tokens: Vec<(String, String)> = Vec::new();
     let mut out = Vec::with_capacity(tour.len());
-    let mut waited_total = std::time::Duration::ZERO;
+    let mut polls_total = 0;
     for call in tour {
         let mut request = String::from_utf8(call.request.clone()).expect("UTF-8 request");
         for (recorded, ours) in &tokens {
             request = request.replace(recorded.as_str(), ours);
         }
         let mut reply = send(&http, url, &request).await;
-        if is_read_only(&call.method) && waited_total < WAIT_BUDGET {
+        if is_read_only(&call.method) && polls_total < WAIT_POLL_BUDGET {
             if let Some(reason) = behind_body(call, &reply) {
                 let started = std::time::Instant::now();
                 let mut polls = 0;
                 let reached = loop {
-                    if started.elapsed() >= WAIT_LIMIT
-                        || waited_total + started.elapsed() >= WAIT_BUDGET
-                    {
+                    if polls >= WAIT_POLLS || polls_total + polls >= WAIT_POLL_BUDGET {
                         break false;
                     }
                     tokio::time::sleep(POLL_INTERVAL).await;
@@ -656,7 +657,7 @@ pub async fn replay_tour(url: &str, tour: &[TourCall]) -> Vec<Replayed> {
                         break true;
                     }
                 };
-                waited_total += started.elapsed();
+                polls_total += polls;
                 reply.waited = Some(Wait {
                     reason,
                     polls,
