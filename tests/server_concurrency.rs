@@ -28,7 +28,10 @@ async fn two_hundred_clients_doing_mixed_calls() {
             for round in 0..ROUNDS {
                 let name = format!("c{client_no}-r{round}");
                 let template = int(client
-                    .call("one.template.allocate", (format!("NAME=\"{name}\"\nMEMORY=\"8\""),))
+                    .call(
+                        "one.template.allocate",
+                        (format!("NAME=\"{name}\"\nMEMORY=\"8\""),),
+                    )
                     .await
                     .unwrap());
                 client
@@ -38,7 +41,10 @@ async fn two_hundred_clients_doing_mixed_calls() {
                 let info = doc(client.call("one.template.info", (template,)).await.unwrap());
                 assert!(info.contains(&format!("<NAME>{name}</NAME>")));
                 let vm = int(client
-                    .call("one.template.instantiate", (template, name.as_str(), false, "", false))
+                    .call(
+                        "one.template.instantiate",
+                        (template, name.as_str(), false, "", false),
+                    )
                     .await
                     .unwrap());
                 client.call("one.hostpool.info", ()).await.unwrap();
@@ -52,16 +58,25 @@ async fn two_hundred_clients_doing_mixed_calls() {
     let mut vms = BTreeSet::new();
     for task in tasks {
         for (template, vm) in task.await.expect("no client failed") {
-            assert!(templates.insert(template), "template id {template} given twice");
+            assert!(
+                templates.insert(template),
+                "template id {template} given twice"
+            );
             assert!(vms.insert(vm), "vm id {vm} given twice");
         }
     }
     assert_eq!(templates.len(), CLIENTS * ROUNDS);
     // Every allocation is visible in the pools afterwards.
-    let pool = doc(admin.call("one.templatepool.info", (-2, -1, -1)).await.unwrap());
+    let pool = doc(admin
+        .call("one.templatepool.info", (-2, -1, -1))
+        .await
+        .unwrap());
     let listed: BTreeSet<i32> = pool_ids(&pool, "VMTEMPLATE").into_iter().collect();
     assert_eq!(listed, templates);
-    let pool = doc(admin.call("one.vmpool.info", (-2, -1, -1, -2)).await.unwrap());
+    let pool = doc(admin
+        .call("one.vmpool.info", (-2, -1, -1, -2))
+        .await
+        .unwrap());
     let listed: BTreeSet<i32> = pool_ids(&pool, "VM").into_iter().collect();
     assert_eq!(listed, vms);
     let calls = server.received_calls().len();

@@ -36,10 +36,17 @@ async fn setup(server: &TestServer) -> (Client, i32) {
 
 #[tokio::test]
 async fn instantiate_schedule_and_walk_the_state_table() {
-    let server = TestServer::builder().auto_schedule(false).start().await.unwrap();
+    let server = TestServer::builder()
+        .auto_schedule(false)
+        .start()
+        .await
+        .unwrap();
     let (client, template) = setup(&server).await;
     let vm = int(client
-        .call("one.template.instantiate", (template, "vm-1", false, "", false))
+        .call(
+            "one.template.instantiate",
+            (template, "vm-1", false, "", false),
+        )
         .await
         .unwrap());
     assert_eq!(state(&client, vm).await, (1, 0), "PENDING");
@@ -101,12 +108,18 @@ async fn instantiate_schedule_and_walk_the_state_table() {
         "[one.vm.deploy] Deploy action is not available for state RUNNING",
     );
 
-    client.call("one.vm.action", ("terminate", vm)).await.unwrap();
+    client
+        .call("one.vm.action", ("terminate", vm))
+        .await
+        .unwrap();
     assert_eq!(state(&client, vm).await, (6, 0), "DONE");
     let info = doc(client.call("one.vm.info", (vm,)).await.unwrap());
     assert_ne!(field(&info, "ETIME").as_deref(), Some("0"));
     // terminate on a DONE VM succeeds, as in oned; anything else is refused.
-    client.call("one.vm.action", ("terminate", vm)).await.unwrap();
+    client
+        .call("one.vm.action", ("terminate", vm))
+        .await
+        .unwrap();
     assert_one_error(
         client.call("one.vm.action", ("resume", vm)).await,
         ErrorCode::Action,
@@ -118,10 +131,17 @@ async fn instantiate_schedule_and_walk_the_state_table() {
 
 #[tokio::test]
 async fn hold_release_and_manual_deploy() {
-    let server = TestServer::builder().auto_schedule(false).start().await.unwrap();
+    let server = TestServer::builder()
+        .auto_schedule(false)
+        .start()
+        .await
+        .unwrap();
     let (client, template) = setup(&server).await;
     let vm = int(client
-        .call("one.template.instantiate", (template, "held", true, "", false))
+        .call(
+            "one.template.instantiate",
+            (template, "held", true, "", false),
+        )
         .await
         .unwrap());
     assert_eq!(state(&client, vm).await, (2, 0), "HOLD");
@@ -139,7 +159,10 @@ async fn hold_release_and_manual_deploy() {
         ErrorCode::NoExists,
         "[one.vm.deploy] Error getting host [7].",
     );
-    client.call("one.vm.deploy", (vm, 0, false, 0)).await.unwrap();
+    client
+        .call("one.vm.deploy", (vm, 0, false, 0))
+        .await
+        .unwrap();
     assert_eq!(state(&client, vm).await, (3, 3));
     let info = doc(client.call("one.vm.info", (vm,)).await.unwrap());
     assert_eq!(field(&info, "PLAN_ID").as_deref(), Some("-2"));
@@ -163,7 +186,11 @@ async fn automatic_scheduling_places_vms_one_call_later() {
 
 #[tokio::test]
 async fn scheduler_respects_host_capacity() {
-    let server = TestServer::builder().auto_schedule(false).start().await.unwrap();
+    let server = TestServer::builder()
+        .auto_schedule(false)
+        .start()
+        .await
+        .unwrap();
     let client = server.client().unwrap();
     client
         .call("one.host.allocate", ("tiny", "dummy", "dummy", -1))
@@ -173,11 +200,17 @@ async fn scheduler_respects_host_capacity() {
     let big = "NAME=\"big\"\nCPU=\"3\"\nMEMORY=\"1024\"";
     let mut vms = Vec::new();
     for _ in 0..3 {
-        vms.push(int(client.call("one.vm.allocate", (big, false)).await.unwrap()));
+        vms.push(int(client
+            .call("one.vm.allocate", (big, false))
+            .await
+            .unwrap()));
     }
     assert_eq!(server.schedule(), 2, "only two 3-CPU VMs fit in 8 CPUs");
     assert_eq!(state(&client, vms[2]).await, (1, 0));
-    client.call("one.vm.action", ("terminate", vms[0])).await.unwrap();
+    client
+        .call("one.vm.action", ("terminate", vms[0]))
+        .await
+        .unwrap();
     assert_eq!(server.schedule(), 1);
     assert_eq!(state(&client, vms[2]).await, (3, 3));
 }
@@ -272,12 +305,18 @@ async fn disks_nics_and_leases() {
     );
     assert_one_error(
         client
-            .call("one.vm.attachnic", (vm, "NIC=[NETWORK_ID=\"0\", IP=\"10.0.0.10\"]"))
+            .call(
+                "one.vm.attachnic",
+                (vm, "NIC=[NETWORK_ID=\"0\", IP=\"10.0.0.10\"]"),
+            )
             .await,
         ErrorCode::Action,
         "[one.vm.attachnic] Cannot get IP/MAC lease from virtual network 0.",
     );
-    client.call("one.vm.action", ("terminate", vm)).await.unwrap();
+    client
+        .call("one.vm.action", ("terminate", vm))
+        .await
+        .unwrap();
     let vnet = doc(client.call("one.vn.info", (net,)).await.unwrap());
     assert_eq!(field(&vnet, "USED_LEASES").as_deref(), Some("0"));
     client.call("one.image.delete", (image,)).await.unwrap();

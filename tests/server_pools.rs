@@ -21,7 +21,10 @@ async fn populated() -> (TestServer, Client, Client, Client) {
         .await
         .unwrap());
     let bob = int(admin
-        .call("one.user.allocate", ("bob", "bobpw", "", Value::Array(vec![])))
+        .call(
+            "one.user.allocate",
+            ("bob", "bobpw", "", Value::Array(vec![])),
+        )
         .await
         .unwrap());
     assert_eq!((devs, alice, bob), (100, 2, 3));
@@ -29,7 +32,10 @@ async fn populated() -> (TestServer, Client, Client, Client) {
     let bob_client = Client::new(server.url(), "bob:bobpw").unwrap();
     for i in 0..3 {
         admin
-            .call("one.template.allocate", (format!("NAME=\"t{i}\"\nMEMORY=\"8\""),))
+            .call(
+                "one.template.allocate",
+                (format!("NAME=\"t{i}\"\nMEMORY=\"8\""),),
+            )
             .await
             .unwrap();
     }
@@ -55,13 +61,29 @@ async fn template_ids(client: &Client, filter: i32, start: i32, end: i32) -> Vec
 #[tokio::test]
 async fn pool_filters_and_ranges() {
     let (_server, admin, alice, bob) = populated().await;
-    assert_eq!(template_ids(&admin, -2, -1, -1).await, [4, 3, 2, 1, 0], "all, descending");
+    assert_eq!(
+        template_ids(&admin, -2, -1, -1).await,
+        [4, 3, 2, 1, 0],
+        "all, descending"
+    );
     assert_eq!(template_ids(&admin, -3, -1, -1).await, [2, 1, 0], "mine");
     assert_eq!(template_ids(&admin, 2, -1, -1).await, [3], "by uid");
     assert_eq!(template_ids(&admin, -2, 1, 3).await, [3, 2, 1], "range");
-    assert_eq!(template_ids(&admin, -2, 3, 1).await, Vec::<i32>::new(), "reversed range");
-    assert_eq!(template_ids(&admin, -2, 50, 60).await, Vec::<i32>::new(), "past the end");
-    assert_eq!(template_ids(&alice, -1, -1, -1).await, [3], "a user sees only hers");
+    assert_eq!(
+        template_ids(&admin, -2, 3, 1).await,
+        Vec::<i32>::new(),
+        "reversed range"
+    );
+    assert_eq!(
+        template_ids(&admin, -2, 50, 60).await,
+        Vec::<i32>::new(),
+        "past the end"
+    );
+    assert_eq!(
+        template_ids(&alice, -1, -1, -1).await,
+        [3],
+        "a user sees only hers"
+    );
     assert_eq!(template_ids(&alice, -2, -1, -1).await, [3]);
     assert_eq!(template_ids(&bob, -4, -1, -1).await, [4], "group filter");
     // Sharing with the group (chmod GROUP_U) makes alice's template visible to group mates.
@@ -69,21 +91,35 @@ async fn pool_filters_and_ranges() {
         .call("one.template.chmod", (0, -1, -1, -1, 1, -1, -1, 1, -1, -1))
         .await
         .unwrap();
-    assert_eq!(template_ids(&bob, -2, -1, -1).await, [4, 0], "OTHER_U shares");
+    assert_eq!(
+        template_ids(&bob, -2, -1, -1).await,
+        [4, 0],
+        "OTHER_U shares"
+    );
 }
 
 #[tokio::test]
 async fn vm_pool_state_filter() {
-    let server = TestServer::builder().auto_schedule(false).start().await.unwrap();
+    let server = TestServer::builder()
+        .auto_schedule(false)
+        .start()
+        .await
+        .unwrap();
     let admin = server.client().unwrap();
     let mut vms = Vec::new();
     for i in 0..3 {
         vms.push(int(admin
-            .call("one.vm.allocate", (format!("NAME=\"v{i}\"\nMEMORY=\"8\""), i == 2))
+            .call(
+                "one.vm.allocate",
+                (format!("NAME=\"v{i}\"\nMEMORY=\"8\""), i == 2),
+            )
             .await
             .unwrap()));
     }
-    admin.call("one.vm.action", ("terminate", vms[0])).await.unwrap();
+    admin
+        .call("one.vm.action", ("terminate", vms[0]))
+        .await
+        .unwrap();
     let ids = |state: i32| {
         let admin = admin.clone();
         async move {
@@ -102,8 +138,14 @@ async fn vm_pool_state_filter() {
         .call("one.vmpool.infoextended", (-2, -1, -1, -1))
         .await
         .unwrap());
-    assert!(extended.contains("<PERMISSIONS>"), "infoextended gives full documents");
-    let set = doc(admin.call("one.vmpool.infoset", ("0,2,999", false)).await.unwrap());
+    assert!(
+        extended.contains("<PERMISSIONS>"),
+        "infoextended gives full documents"
+    );
+    let set = doc(admin
+        .call("one.vmpool.infoset", ("0,2,999", false))
+        .await
+        .unwrap());
     assert_eq!(pool_ids(&set, "VM"), [2, 0]);
     assert_one_error(
         admin
@@ -140,12 +182,17 @@ async fn ownership_permissions_and_admin_only_actions() {
         "[one.template.update] User [3] : Not authorized to perform MANAGE TEMPLATE [3].",
     );
     // The owner may, and chown moves ownership.
-    alice.call("one.template.update", (3, "X=\"1\"", 1)).await.unwrap();
+    alice
+        .call("one.template.update", (3, "X=\"1\"", 1))
+        .await
+        .unwrap();
     admin.call("one.template.chown", (3, 3, 1)).await.unwrap();
     let t = doc(admin.call("one.template.info", (3,)).await.unwrap());
     assert_eq!(field(&t, "UNAME").as_deref(), Some("bob"));
     assert_eq!(field(&t, "GNAME").as_deref(), Some("users"));
-    bob.call("one.template.update", (3, "Y=\"2\"", 1)).await.unwrap();
+    bob.call("one.template.update", (3, "Y=\"2\"", 1))
+        .await
+        .unwrap();
     // chmod is recorded.
     admin
         .call("one.template.chmod", (3, 1, 1, 1, 1, 0, 0, 1, 0, 0))
@@ -163,13 +210,23 @@ async fn update_replace_merge_and_rename() {
         .call("one.template.update", (0, "A=\"1\"\nB=\"2\"", 0))
         .await
         .unwrap();
-    admin.call("one.template.update", (0, "B=\"3\"\nC=\"4\"", 1)).await.unwrap();
+    admin
+        .call("one.template.update", (0, "B=\"3\"\nC=\"4\"", 1))
+        .await
+        .unwrap();
     let t = doc(admin.call("one.template.info", (0,)).await.unwrap());
     assert_eq!(field(&t, "A").as_deref(), Some("1"));
     assert_eq!(field(&t, "B").as_deref(), Some("3"));
     assert_eq!(field(&t, "C").as_deref(), Some("4"));
-    assert_eq!(field(&t, "MEMORY"), None, "replace dropped the old attributes");
-    admin.call("one.template.rename", (0, "renamed")).await.unwrap();
+    assert_eq!(
+        field(&t, "MEMORY"),
+        None,
+        "replace dropped the old attributes"
+    );
+    admin
+        .call("one.template.rename", (0, "renamed"))
+        .await
+        .unwrap();
     let t = doc(admin.call("one.template.info", (0,)).await.unwrap());
     assert_eq!(field(&t, "NAME").as_deref(), Some("renamed"));
     assert_one_error(
@@ -197,14 +254,20 @@ async fn locks_block_by_level() {
         "[one.template.rename] User [0] : TEMPLATE is locked. [1].",
     );
     // lock with test=true on a locked object: ACTION, with the lock time as message.
-    let err = admin.call("one.template.lock", (1, 1, true)).await.unwrap_err();
+    let err = admin
+        .call("one.template.lock", (1, 1, true))
+        .await
+        .unwrap_err();
     let one = err.one_error().unwrap();
     assert_eq!(one.code, ErrorCode::Action);
     assert!(one.message["[one.template.lock] ".len()..]
         .parse::<i64>()
         .is_ok());
     admin.call("one.template.unlock", (1,)).await.unwrap();
-    admin.call("one.template.update", (1, "X=\"1\"", 1)).await.unwrap();
+    admin
+        .call("one.template.update", (1, "X=\"1\"", 1))
+        .await
+        .unwrap();
     // A VM locked at USE level refuses actions.
     let vm = int(admin
         .call("one.vm.allocate", ("NAME=\"v\"\nMEMORY=\"8\"", true))
@@ -225,7 +288,11 @@ async fn users_groups_and_tokens() {
     let (server, admin, alice, _) = populated().await;
     admin.call("one.user.passwd", (2, "newpw")).await.unwrap();
     assert_eq!(
-        alice.call("one.system.version", ()).await.unwrap_err().code(),
+        alice
+            .call("one.system.version", ())
+            .await
+            .unwrap_err()
+            .code(),
         Some(ErrorCode::Authentication)
     );
     let alice = Client::new(server.url(), "alice:newpw").unwrap();
@@ -241,13 +308,21 @@ async fn users_groups_and_tokens() {
         .await
         .unwrap();
     assert_eq!(
-        with_token.call("one.user.info", (-1,)).await.unwrap_err().code(),
+        with_token
+            .call("one.user.info", (-1,))
+            .await
+            .unwrap_err()
+            .code(),
         Some(ErrorCode::Authentication),
         "a revoked token no longer logs in"
     );
     admin.call("one.user.enable", (2, false)).await.unwrap();
     assert_eq!(
-        alice.call("one.system.version", ()).await.unwrap_err().code(),
+        alice
+            .call("one.system.version", ())
+            .await
+            .unwrap_err()
+            .code(),
         Some(ErrorCode::Authentication),
         "a disabled user cannot log in"
     );

@@ -96,11 +96,17 @@ async fn parameter_types_are_checked_as_xmlrpc_c_does() {
     };
     assert_eq!(
         fault(client.call("one.vm.info", ("7",)).await),
-        (-501, "Parameter that is supposed to be integer is not".into())
+        (
+            -501,
+            "Parameter that is supposed to be integer is not".into()
+        )
     );
     assert_eq!(
         fault(client.call("one.vm.info", (Value::I8(0),)).await),
-        (-501, "Parameter that is supposed to be integer is not".into())
+        (
+            -501,
+            "Parameter that is supposed to be integer is not".into()
+        )
     );
     assert_eq!(
         fault(client.call("one.vm.info", ()).await),
@@ -108,7 +114,10 @@ async fn parameter_types_are_checked_as_xmlrpc_c_does() {
     );
     assert_eq!(
         fault(client.call("one.vm.info", (0, 1)).await),
-        (-501, "Parameter that is supposed to be boolean is not".into())
+        (
+            -501,
+            "Parameter that is supposed to be boolean is not".into()
+        )
     );
     assert_eq!(
         fault(client.call("one.no.such.method", ()).await),
@@ -163,13 +172,14 @@ async fn introspection_and_multicall() {
     };
     let batch = Value::Array(vec![
         call("one.system.version", vec!["oneadmin:onepass".into()]),
-        call("one.user.info", vec!["oneadmin:onepass".into(), Value::Int(999)]),
+        call(
+            "one.user.info",
+            vec!["oneadmin:onepass".into(), Value::Int(999)],
+        ),
         call("one.nope", vec![]),
     ]);
-    let MethodResponse::Params(params) = client
-        .call_raw("system.multicall", &[batch])
-        .await
-        .unwrap()
+    let MethodResponse::Params(params) =
+        client.call_raw("system.multicall", &[batch]).await.unwrap()
     else {
         panic!("multicall faulted");
     };
@@ -183,7 +193,10 @@ async fn introspection_and_multicall() {
         ])])
     );
     let failed = results[1].as_array().unwrap()[0].as_array().unwrap();
-    assert_eq!(failed[1], Value::from("[one.user.info] Error getting user [999]."));
+    assert_eq!(
+        failed[1],
+        Value::from("[one.user.info] Error getting user [999].")
+    );
     assert_eq!(failed[2], Value::Int(0x400));
     assert_eq!(failed[3], Value::Int(999));
     match &results[2] {
@@ -211,11 +224,20 @@ async fn bootstrap_objects_match_a_fresh_oned() {
     let groups = doc(client.call("one.grouppool.info", ()).await.unwrap());
     assert_eq!(server_support::pool_ids(&groups, "GROUP"), [1, 0]);
     let datastores = doc(client.call("one.datastorepool.info", ()).await.unwrap());
-    assert_eq!(server_support::pool_ids(&datastores, "DATASTORE"), [2, 1, 0]);
+    assert_eq!(
+        server_support::pool_ids(&datastores, "DATASTORE"),
+        [2, 1, 0]
+    );
     let zone = doc(client.call("one.zone.info", (0,)).await.unwrap());
     assert_eq!(field(&zone, "NAME").as_deref(), Some("OpenNebula"));
     // New objects take oned's first ids.
-    assert_eq!(client.call_as::<i32>("one.group.allocate", ("g",)).await.unwrap(), 100);
+    assert_eq!(
+        client
+            .call_as::<i32>("one.group.allocate", ("g",))
+            .await
+            .unwrap(),
+        100
+    );
     assert_eq!(
         client
             .call_as::<i32>("one.user.allocate", ("u", "pw", "", Value::Array(vec![])))
@@ -236,7 +258,13 @@ async fn bootstrap_objects_match_a_fresh_oned() {
         "[one.group.allocate] NAME is already taken by GROUP 100.",
     );
     // A failed allocation used no id.
-    assert_eq!(client.call_as::<i32>("one.group.allocate", ("g2",)).await.unwrap(), 101);
+    assert_eq!(
+        client
+            .call_as::<i32>("one.group.allocate", ("g2",))
+            .await
+            .unwrap(),
+        101
+    );
 }
 
 #[test]

@@ -8,7 +8,9 @@ use opennebula::{Client, Error};
 async fn tls_works_with_the_certificate_as_root_ca_and_fails_without() {
     let server = TestServer::builder().tls(true).start().await.unwrap();
     assert!(server.url().starts_with("https://127.0.0.1:"));
-    let pem = server.certificate_pem().expect("TLS mode has a certificate");
+    let pem = server
+        .certificate_pem()
+        .expect("TLS mode has a certificate");
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
 
     // `client()` trusts the generated certificate.
@@ -21,9 +23,7 @@ async fn tls_works_with_the_certificate_as_root_ca_and_fails_without() {
     assert_eq!(version, "7.5.80");
 
     // So does a client given the PEM explicitly, by IP and by name.
-    let localhost = server
-        .url()
-        .replace("127.0.0.1", "localhost");
+    let localhost = server.url().replace("127.0.0.1", "localhost");
     for url in [server.url(), localhost] {
         let client = Client::builder()
             .endpoint(url)

@@ -252,8 +252,6 @@ fn normalise_value(value: &Value) -> NValue {
                 .map(|(k, v)| (k.clone(), normalise_value(v)))
                 .collect(),
         ),
-        #[allow(unreachable_patterns)]
-        other => NValue::Scalar(format!("{other:?}")),
     }
 }
 
