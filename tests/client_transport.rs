@@ -398,3 +398,136 @@ async fn opennebula_errors_and_faults_are_never_retried() {
     assert_eq!(err.code(), Some(ErrorCode::NoExists));
     assert_eq!(server.requests().len(), 1);
 }
+
+#[tokio::test]
+async fn hostile_documents_hit_the_limits_instead_of_the_memory() {
+    // An entity-expansion bomb: refused at the DOCTYPE, nothing expanded.
+    let bomb = "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">]><methodResponse><params><param><value><string>&lol2;</string></value></param></params></methodResponse>";
+    // Nesting far beyond any OpenNebula document.
+    let deep = format!(
+        "<methodResponse><params><param><value>{}{}</value></param></params></methodResponse>",
+        "<array><data><value>".repeat(200),
+        "</value></data></array>".repeat(200)
+    );
+    // The same inside the escaped document payload.
+    let deep_document = one_success(&format!(
+        "<string>{}{}</string>",
+        "&lt;A&gt;".repeat(500),
+        "&lt;/A&gt;".repeat(500)
+    ));
+    let server = FakeServer::start(vec![
+        Reply::xml(bomb.as_bytes().to_vec()),
+        Reply::xml(deep.into_bytes()),
+        Reply::xml(deep_document),
+    ])
+    .await;
+    let one = client(&server.url);
+    let err = one.call("vm.info", (1,)).await.unwrap_err();
+    assert!(err.to_string().contains("DOCTYPE"), "{err}");
+    let err = one.call("vm.info", (1,)).await.unwrap_err();
+    assert!(err.to_string().contains("nested deeper"), "{err}");
+    let err = one
+        .call_document::<Group>("group.info", (1,))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Decode {
+                stage: DecodeStage::Document,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("nested deeper"), "{err}");
+}
+
+#[tokio::test]
+async fn slow_answers_succeed_within_the_timeout_and_fail_beyond_it() {
+    let server = FakeServer::start(vec![
+        Reply::Slow {
+            delay: Duration::from_millis(100),
+            body: one_success("<i4>4</i4>"),
+        },
+        Reply::Slow {
+            delay: Duration::from_secs(30),
+            body: one_success("<i4>4</i4>"),
+        },
+        Reply::xml(one_success("<i4>5</i4>")),
+    ])
+    .await;
+    let one = Client::builder()
+        .endpoint(&server.url)
+        .session("oneadmin:onepass")
+        .timeout(Duration::from_millis(600))
+        .build()
+        .unwrap();
+    assert_eq!(one.call_as::<i32>("vm.info", (4,)).await.unwrap(), 4);
+    let started = Instant::now();
+    let err = one.call("vm.info", (4,)).await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(one.call_as::<i32>("vm.info", (5,)).await.unwrap(), 5);
+}
+
+#[tokio::test]
+async fn gateway_errors_with_html_bodies_are_http_errors() {
+    let server = FakeServer::start(vec![Reply::Full {
+        status: 502,
+        content_type: "text/html",
+        body: b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+            .to_vec(),
+    }])
+    .await;
+    let err = client(&server.url).call("vm.info", (1,)).await.unwrap_err();
+    assert_eq!(err.status(), Some(502));
+    assert!(err.to_string().contains("Bad Gateway"), "{err}");
+}
+
+#[tokio::test]
+async fn response_arrays_of_the_wrong_shape_or_types_are_decode_errors() {
+    let envelope = |inner: &str| {
+        format!("<?xml version=\"1.0\"?><methodResponse><params><param><value>{inner}</value></param></params></methodResponse>").into_bytes()
+    };
+    let shapes = [
+        envelope("<array><data></data></array>"),
+        envelope("<array><data><value><i4>1</i4></value><value><i4>2</i4></value></data></array>"),
+        envelope("<array><data><value><boolean>1</boolean></value></data></array>"),
+        envelope("<array><data><value><boolean>0</boolean></value><value><string>failed</string></value></data></array>"),
+        envelope("<string>not an array</string>"),
+        envelope("<struct><member><name>a</name><value><i4>1</i4></value></member></struct>"),
+    ];
+    let server = FakeServer::start(shapes.iter().cloned().map(Reply::xml).collect()).await;
+    let one = client(&server.url);
+    for _ in 0..shapes.len() {
+        let err = one.call("vm.info", (1,)).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Decode {
+                    stage: DecodeStage::ResponseArray,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+    // A well-shaped response whose payload has the wrong type for the typed call.
+    let server = FakeServer::start(vec![Reply::xml(one_success("<string>abc</string>"))]).await;
+    let err = client(&server.url)
+        .call_as::<i32>("vm.allocate", ("x",))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Decode {
+                stage: DecodeStage::Value,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("expected int"), "{err}");
+}

@@ -102,7 +102,7 @@ impl Client {
     }
 
     /// The user name of the session.
-    pub fn user(&self) -> &str {
+    pub fn session_user(&self) -> &str {
         self.inner.session.user()
     }
 

@@ -1,78 +1,654 @@
-//! OpenNebula template dictionaries (TEMPLATE, USER_TEMPLATE, and template parameters).
+//! OpenNebula template dictionaries: TEMPLATE, USER_TEMPLATE, and every API parameter that
+//! takes a template.
 //!
-//! PLACEHOLDER: the template issue replaces this module with the full type (text parser,
-//! attribute-vector writer, serde, macro). The shape below is the contract the generated
-//! models rely on: `Template: FromXml + ToXml + Serialize + Clone + PartialEq + Debug + Default`.
+//! In OpenNebula almost everything a user configures lives in a template: `NAME = "vm1"`,
+//! `MEMORY = "1024"`, `DISK = [ IMAGE_ID = "1" ]`, `DISK = [ IMAGE_ID = "2" ]`. A [`Template`]
+//! models that structure exactly: an ordered map from an attribute name to **one or more**
+//! [`Value`]s, each either a single string or a [`Vector`] attribute. Reading does not depend
+//! on how many values there are, so a lone `SNAPSHOT` and two `SNAPSHOT`s are read the same
+//! way ([`Template::vectors`]), and two `DISK`s are no problem.
+//!
+//! Names are case-insensitive on the way in and upper-case on the way out, as OpenNebula
+//! treats them.
+//!
+//! # Reading: PyONE's `host.TEMPLATE['ARCH']`
+//!
+//! Responses carry templates as XML; the generated models read them into a [`Template`]
+//! (here the XML is parsed directly, as a model would):
+//!
+//! ```
+//! use opennebula::template::Template;
+//! use opennebula::xml::FromXml;
+//!
+//! let host_template = Template::from_xml(
+//!     "<TEMPLATE><ARCH><![CDATA[x86_64]]></ARCH><CPUSPEED>2400</CPUSPEED>\
+//!      <PCI><ADDRESS>0000:00:02:0</ADDRESS><CLASS>0300</CLASS></PCI>\
+//!      <PCI><ADDRESS>0000:00:1f:3</ADDRESS><CLASS>0403</CLASS></PCI></TEMPLATE>",
+//! )?;
+//!
+//! // PyONE: arch = host.TEMPLATE['ARCH']
+//! assert_eq!(host_template.get("ARCH"), Some("x86_64"));
+//! assert_eq!(&host_template["ARCH"], "x86_64"); // indexing sugar, panics when missing
+//! assert_eq!(host_template.get("arch"), Some("x86_64")); // names are case-insensitive
+//!
+//! // Repeated vector attributes, whatever their count:
+//! let classes: Vec<&str> = host_template.vectors("PCI").filter_map(|pci| pci.get("CLASS")).collect();
+//! assert_eq!(classes, ["0300", "0403"]);
+//! assert_eq!(host_template.vector("PCI").and_then(|pci| pci.get("ADDRESS")), Some("0000:00:02:0"));
+//! # Ok::<(), opennebula::xml::XmlError>(())
+//! ```
+//!
+//! # Changing and sending back: PyONE's `host.update(0, host.TEMPLATE, 1)`
+//!
+//! Every API method that takes a template accepts anything implementing [`TemplateArg`]. A
+//! [`Template`] is sent in OpenNebula's attribute-vector syntax (`KEY="value"` lines), escaped
+//! so that no value can add, remove or change another attribute:
+//!
+//! ```
+//! use opennebula::template::{Template, TemplateArg};
+//! use opennebula::xml::FromXml;
+//!
+//! let mut template = Template::from_xml("<TEMPLATE><ARCH>x86_64</ARCH></TEMPLATE>")?;
+//! // PyONE: host.TEMPLATE['NOTES'] = "Just updated"
+//! template.set("NOTES", "Just updated");
+//! // PyONE: one.host.update(0, host.TEMPLATE, 1). The API namespace passes `template` through
+//! // `TemplateArg`; this is the string that reaches oned:
+//! let wire = template.clone().into_template_string();
+//! assert_eq!(wire, "ARCH=\"x86_64\"\nNOTES=\"Just updated\"\n");
+//! // Reading it back gives exactly the same attributes:
+//! assert_eq!(wire.parse::<Template>()?, template);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! PyONE's `one.host.update(0, {"LABELS": "HD"}, 1)` works with a flat map too (an
+//! `IndexMap`, `BTreeMap` or `HashMap` of strings), or with the [`template!`](crate::template!)
+//! macro:
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use opennebula::template;
+//! use opennebula::template::TemplateArg;
+//!
+//! let labels = BTreeMap::from([("LABELS", "HD")]);
+//! assert_eq!(labels.into_template_string(), "LABELS=\"HD\"\n");
+//! assert_eq!(template! { LABELS = "HD" }.into_template_string(), "LABELS=\"HD\"\n");
+//! ```
+//!
+//! # A template with a root element: PyONE's `vm.update` with `{'TEMPLATE': {...}}`
+//!
+//! PyONE sends a dictionary with a single root dictionary as XML of that root. Here that is
+//! explicit: [`Template::rooted`] makes a [`RootedTemplate`], which is always sent as XML
+//! (escaped text, never CDATA, so `]]>` in a value is harmless):
+//!
+//! ```
+//! use opennebula::template;
+//! use opennebula::template::{Template, TemplateArg};
+//!
+//! let update = Template::rooted("TEMPLATE", template! {
+//!     NAME = "abc",
+//!     MEMORY = 1024,
+//!     ATT1 = "value1",
+//! });
+//! assert_eq!(
+//!     update.into_template_string(),
+//!     "<TEMPLATE><NAME>abc</NAME><MEMORY>1024</MEMORY><ATT1>value1</ATT1></TEMPLATE>"
+//! );
+//! ```
+//!
+//! # A raw string: PyONE's `template.allocate('''NAME="test100" ... DISK=[...] ...''')`
+//!
+//! A `&str` or `String` is sent untouched: it is already in OpenNebula's syntax. Parsing it
+//! first ([`str::parse`]) checks it and gives access to its attributes; two `DISK`s are no
+//! problem for a [`Template`], so the raw form is never *needed* for them:
+//!
+//! ```
+//! use opennebula::template::{Template, TemplateArg};
+//!
+//! let raw = r#"NAME="test100"
+//!    MEMORY="1024"
+//!    DISK=[ IMAGE_ID= "1" ]
+//!    DISK=[ IMAGE_ID= "2" ]
+//!    CPU="1"
+//!    VCPU="2"
+//! "#;
+//! assert_eq!(raw.into_template_string(), raw); // sent exactly as written
+//!
+//! let parsed: Template = raw.parse()?;
+//! let image_ids: Vec<&str> = parsed.vectors("DISK").filter_map(|d| d.get("IMAGE_ID")).collect();
+//! assert_eq!(image_ids, ["1", "2"]);
+//!
+//! // The same template built in code:
+//! let built = opennebula::template! {
+//!     NAME = "test100", MEMORY = 1024,
+//!     DISK = [IMAGE_ID = 1], DISK = [IMAGE_ID = 2],
+//!     CPU = 1, VCPU = 2,
+//! };
+//! assert_eq!(built, parsed);
+//! # Ok::<(), opennebula::template::ParseError>(())
+//! ```
+//!
+//! # The wire forms and their escaping
+//!
+//! oned reads a template parameter as XML when its first byte is `<`, and in its
+//! attribute-vector syntax otherwise. The facts below come from oned's lexer
+//! (`src/parsers/template_parser.l`) and parser (`template_syntax.y`):
+//!
+//! * A quoted value may contain anything but a bare `"`; oned's only unescaping turns `\"` into
+//!   `"`. Other backslashes are literal, so `\\` stays two backslashes. Writing every `"` of a
+//!   value as `\"` is therefore exact, with one exception: a value that **ends with a
+//!   backslash** would turn the closing quote into `\"`. Such a value is written unquoted
+//!   when it has no blank, `"`, `=`, `#`, `,`, `[`, `]` or newline (`PATH=C:\dir\`), and the
+//!   whole template goes as XML otherwise.
+//! * oned rejects a value when `]]>` appears on the line where it starts; a template with `]]>`
+//!   in a value goes as XML.
+//! * oned reads the string up to the first NUL byte, so a template with a NUL in a value goes as
+//!   XML (where libxml2 refuses the NUL: the call fails instead of silently cutting the template).
+//! * Attribute-vector names are `[A-Za-z0-9_]+`; other names need the XML form.
+//! * oned's XML reader drops empty elements (`<NOTES/>`) and attributes nested deeper than a
+//!   vector, so empty values are only sent in the attribute-vector form, and nested values only
+//!   as XML.
+//!
+//! [`Template::to_wire_string`] chooses: the attribute-vector form whenever it is exact, else
+//! the XML form whenever that is exact, else an error ([`WireError`]) naming the attribute.
+//! Through [`TemplateArg`] (which cannot fail) that error becomes a template oned is certain to
+//! reject as a whole, so a call never applies a template that differs from the one given.
+//!
+//! Send templates with `\n` line ends: after a quoted value, oned's lexer reads `"x"\r` as the
+//! unquoted value `"x"\r` (a longer match), quotes included. [`Template::parse`] does the same,
+//! so parsing a raw string first shows what oned will store.
+//!
+//! XML text is escaped (`<`, `&`, `>` and carriage returns), never wrapped in CDATA. Control
+//! characters other than tab, line feed and carriage return cannot travel in XML-RPC at all
+//! (XML 1.0 has no way to carry them): oned refuses a request holding one.
+//!
+//! # Reading XML
+//!
+//! Every element of a TEMPLATE/USER_TEMPLATE becomes an attribute, in document order: a leaf
+//! becomes a single value (CDATA and entities resolved, empty elements give `""`), an element
+//! whose children are all leaves with distinct names becomes a [`Vector`], and anything else
+//! (grandchildren, or a repeated child name) becomes a [`Value::Nested`] sub-template, so
+//! nothing is lost. Two notes: values of one name are kept together, in order (oned's
+//! templates are sorted multimaps, so it never interleaves names); text mixed with child
+//! elements (which oned never writes) is dropped.
+//!
+//! # JSON
+//!
+//! With serde, a template is a natural JSON object: a single value is a string, a vector is an
+//! object, and a name with several values is an array:
+//! `{"NAME":"vm1","DISK":[{"IMAGE_ID":"1"},{"IMAGE_ID":"2"}]}`. Deserializing accepts the same
+//! shape (numbers and booleans become strings).
+
+mod parse;
+mod serde_impl;
+mod value;
+mod wire;
+
+use std::borrow::Cow;
+use std::fmt;
 
 use indexmap::IndexMap;
-use serde::Serialize;
 
 use crate::xml::{Element, FromXml, Node, ToXml, XmlError, XmlReader, XmlWriter};
 
-/// A template attribute value: a single string or a vector attribute.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
-pub enum TemplateValue {
-    /// `NAME = "value"`
-    Single(String),
-    /// `DISK = [ IMAGE_ID = "1" ]`
-    Vector(IndexMap<String, String>),
+pub use parse::{ParseError, ParseErrorKind};
+pub use value::{ToTemplateString, Value, Vector};
+pub use wire::{RootedTemplate, TemplateArg, WireError, WireForm};
+
+/// An ordered OpenNebula template: each upper-case attribute name maps to one or more
+/// [`Value`]s. See the [module docs](self) for reading, writing and sending templates.
+///
+/// Equality compares the values of each name in order; the order of distinct names (and of
+/// the keys of a vector) does not matter, as for oned, which keeps both sorted.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Template {
+    attributes: IndexMap<String, Vec<Value>>,
 }
 
-/// An ordered OpenNebula template: each attribute name maps to one or more values.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
-pub struct Template {
-    attributes: IndexMap<String, Vec<TemplateValue>>,
+/// Upper-cases `name` (ASCII only, as oned's `toupper`), borrowing when it already is.
+pub(crate) fn upper(name: &str) -> Cow<'_, str> {
+    if name.bytes().any(|b| b.is_ascii_lowercase()) {
+        Cow::Owned(name.to_ascii_uppercase())
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
+impl Template {
+    /// An empty template.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Parses OpenNebula's template syntax (`KEY = "value"` lines, vectors, comments). The
+    /// same as `text.parse::<Template>()`.
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        parse::parse(text)
+    }
+
+    /// Wraps `template` in a root element (usually `"TEMPLATE"`), so that it is sent as XML of
+    /// that root: PyONE's "dictionary with a root" form.
+    pub fn rooted(root: impl Into<String>, template: Template) -> RootedTemplate {
+        RootedTemplate::new(root, template)
+    }
+
+    /// The first single value of `name`: PyONE's `TEMPLATE['ARCH']`. `None` when `name` is
+    /// missing or only has vector values.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.get_all(name).iter().find_map(Value::as_str)
+    }
+
+    /// Every value of `name`, in order (an empty slice when missing).
+    pub fn get_all(&self, name: &str) -> &[Value] {
+        self.attributes
+            .get(upper(name).as_ref())
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// Every single (string) value of `name`, in order.
+    pub fn strings<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> + 'a {
+        self.get_all(name).iter().filter_map(Value::as_str)
+    }
+
+    /// The first vector value of `name`, e.g. the first `NIC`.
+    pub fn vector(&self, name: &str) -> Option<&Vector> {
+        self.get_all(name).iter().find_map(Value::as_vector)
+    }
+
+    /// Every vector value of `name`, e.g. every `DISK`, whether there is one or many.
+    pub fn vectors<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a Vector> + 'a {
+        self.get_all(name).iter().filter_map(Value::as_vector)
+    }
+
+    /// The first vector value of `name`, mutably (to insert into or change a vector).
+    pub fn vector_mut(&mut self, name: &str) -> Option<&mut Vector> {
+        self.get_all_mut(name)?
+            .iter_mut()
+            .find_map(Value::as_vector_mut)
+    }
+
+    /// Every vector value of `name`, mutably.
+    pub fn vectors_mut<'a>(&'a mut self, name: &str) -> impl Iterator<Item = &'a mut Vector> + 'a {
+        self.get_all_mut(name)
+            .into_iter()
+            .flat_map(|values| values.iter_mut().filter_map(Value::as_vector_mut))
+    }
+
+    /// The first nested sub-template of `name` (see [`Value::Nested`]).
+    pub fn nested(&self, name: &str) -> Option<&Template> {
+        self.get_all(name).iter().find_map(Value::as_nested)
+    }
+
+    /// Every value of `name`, mutably; `None` when missing.
+    pub fn get_all_mut(&mut self, name: &str) -> Option<&mut Vec<Value>> {
+        self.attributes.get_mut(upper(name).as_ref())
+    }
+
+    /// `true` when `name` has at least one value.
+    pub fn contains(&self, name: &str) -> bool {
+        self.attributes.contains_key(upper(name).as_ref())
+    }
+
+    /// Sets `name` to the single `value`, replacing every earlier value of `name` (the
+    /// attribute keeps its position) or appending it.
+    ///
+    /// `value` may be a string, a number, a `bool` (`YES`/`NO`), a [`Vector`] or a [`Value`].
+    pub fn set(&mut self, name: &str, value: impl Into<Value>) -> &mut Self {
+        let values = self.attributes.entry(upper(name).into_owned()).or_default();
+        values.clear();
+        values.push(value.into());
+        self
+    }
+
+    /// Sets `name` to the vector `vector` (same as [`set`](Self::set) with a [`Vector`]).
+    pub fn set_vector(&mut self, name: &str, vector: impl Into<Vector>) -> &mut Self {
+        self.set(name, Value::Vector(vector.into()))
+    }
+
+    /// Appends one more value to `name`, keeping the earlier ones: a second `DISK`.
+    pub fn push(&mut self, name: &str, value: impl Into<Value>) -> &mut Self {
+        self.attributes
+            .entry(upper(name).into_owned())
+            .or_default()
+            .push(value.into());
+        self
+    }
+
+    /// Builder form of [`push`](Self::push).
+    pub fn with(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.push(name, value);
+        self
+    }
+
+    /// Appends every attribute of `other` after the attributes of `self`.
+    pub fn append(&mut self, other: Template) -> &mut Self {
+        for (name, values) in other.attributes {
+            self.attributes.entry(name).or_default().extend(values);
+        }
+        self
+    }
+
+    /// Removes every value of `name`, returning them (empty when missing). The other
+    /// attributes keep their order.
+    pub fn remove(&mut self, name: &str) -> Vec<Value> {
+        self.attributes
+            .shift_remove(upper(name).as_ref())
+            .unwrap_or_default()
+    }
+
+    /// Keeps only the values for which `keep(name, value)` is `true`.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &Value) -> bool) {
+        self.attributes.retain(|name, values| {
+            values.retain(|value| keep(name, value));
+            !values.is_empty()
+        });
+    }
+
+    /// Every `(NAME, value)` pair in order; a name with several values appears several times.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> + '_ {
+        self.attributes
+            .iter()
+            .flat_map(|(name, values)| values.iter().map(move |v| (name.as_str(), v)))
+    }
+
+    /// The attribute names in order, each once.
+    pub fn names(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.attributes.keys().map(String::as_str)
+    }
+
+    /// Each name with all its values, in order.
+    pub fn entries(&self) -> impl ExactSizeIterator<Item = (&str, &[Value])> + '_ {
+        self.attributes
+            .iter()
+            .map(|(name, values)| (name.as_str(), values.as_slice()))
+    }
+
+    /// Number of distinct attribute names.
+    pub fn len(&self) -> usize {
+        self.attributes.len()
+    }
+
+    /// `true` when the template has no attribute.
+    pub fn is_empty(&self) -> bool {
+        self.attributes.is_empty()
+    }
+
+    /// Appends a value under a name that is already upper-case.
+    pub(crate) fn push_raw(&mut self, name: String, value: Value) {
+        self.attributes.entry(name).or_default().push(value);
+    }
+
+    /// A [`Value`] for an element's children: a [`Vector`] when every child is a single value
+    /// with a distinct name, the sub-template itself otherwise.
+    fn into_element_value(self) -> Value {
+        let flat = self
+            .attributes
+            .values()
+            .all(|values| values.len() == 1 && values[0].is_single());
+        if !flat {
+            return Value::Nested(self);
+        }
+        let mut vector = Vector::new();
+        for (name, mut values) in self.attributes {
+            if let Some(Value::Single(s)) = values.pop() {
+                vector.insert_raw(name, s);
+            }
+        }
+        Value::Vector(vector)
+    }
+}
+
+/// `template["ARCH"]`: the first single value of `ARCH`, mirroring PyONE's
+/// `host.TEMPLATE['ARCH']`. Panics when there is none, like indexing a `HashMap`; use
+/// [`Template::get`] when it may be missing.
+impl std::ops::Index<&str> for Template {
+    type Output = str;
+
+    fn index(&self, name: &str) -> &str {
+        match self.get(name) {
+            Some(v) => v,
+            None => panic!("template has no single attribute named {name:?}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Template {
+    type Err = ParseError;
+
+    fn from_str(text: &str) -> Result<Self, ParseError> {
+        parse::parse(text)
+    }
+}
+
+impl<K: AsRef<str>, V: Into<Value>> FromIterator<(K, V)> for Template {
+    /// Pushes each pair in order: a repeated name gets several values.
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut template = Template::new();
+        for (k, v) in iter {
+            template.push(k.as_ref(), v);
+        }
+        template
+    }
+}
+
+impl<K: AsRef<str>, V: Into<Value>> Extend<(K, V)> for Template {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        for (k, v) in iter {
+            self.push(k.as_ref(), v);
+        }
+    }
+}
+
+impl fmt::Display for Template {
+    /// The wire form ([`Template::to_wire_string`]): attribute-vector syntax when exact, XML
+    /// otherwise; for a template neither can carry, the error.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.to_wire_string() {
+            Ok(s) => f.write_str(&s),
+            Err(e) => write!(f, "<unsendable template: {e}>"),
+        }
+    }
+}
+
+fn read_element_value(
+    reader: &mut XmlReader<'_>,
+    element: &Element<'_>,
+) -> Result<Value, XmlError> {
+    let mut text = String::new();
+    let mut children: Option<Template> = None;
+    while let Some(node) = reader.next_node(element)? {
+        match node {
+            Node::Text(piece) => text.push_str(&piece),
+            Node::Element(child) => {
+                let name = upper(&child.name_str()).into_owned();
+                let value = read_element_value(reader, &child)?;
+                children
+                    .get_or_insert_with(Template::new)
+                    .push_raw(name, value);
+            }
+        }
+    }
+    Ok(match children {
+        None => Value::Single(text),
+        Some(children) => children.into_element_value(),
+    })
 }
 
 impl FromXml for Template {
     fn read_xml(reader: &mut XmlReader<'_>, start: &Element<'_>) -> Result<Self, XmlError> {
-        let mut template = Template::default();
+        let mut template = Template::new();
         while let Some(child) = reader.next_child(start)? {
-            let name = child.name_str().to_ascii_uppercase();
-            let mut vector: Option<IndexMap<String, String>> = None;
-            let mut text = String::new();
-            while let Some(node) = reader.next_node(&child)? {
-                match node {
-                    Node::Text(t) => text.push_str(&t),
-                    Node::Element(grandchild) => {
-                        let key = grandchild.name_str().to_ascii_uppercase();
-                        let value = reader.read_text(&grandchild)?.into_owned();
-                        vector.get_or_insert_with(IndexMap::new).insert(key, value);
-                    }
-                }
-            }
-            let value = match vector {
-                Some(v) => TemplateValue::Vector(v),
-                None => TemplateValue::Single(text),
-            };
-            template.attributes.entry(name).or_default().push(value);
+            let name = upper(&child.name_str()).into_owned();
+            let value = read_element_value(reader, &child)?;
+            template.push_raw(name, value);
         }
         Ok(template)
+    }
+}
+
+/// Writes `name` as an XML element name. Names read from XML or the text syntax are always
+/// valid; a name set in code that is not (say `"MY NAME"`) has each offending character
+/// replaced by `_` here, so it can never inject markup. (The wire path refuses such names
+/// instead, see [`WireError`].)
+pub(crate) fn xml_name(name: &str) -> Cow<'_, str> {
+    if wire::is_xml_name(name) {
+        return Cow::Borrowed(name);
+    }
+    let mut out = String::with_capacity(name.len() + 1);
+    for (i, c) in name.chars().enumerate() {
+        let ok = c.is_ascii_alphanumeric() || c == '_' || (i > 0 && (c == '-' || c == '.'));
+        if i == 0 && c.is_ascii_digit() {
+            out.push('_');
+        }
+        out.push(if ok { c } else { '_' });
+    }
+    if out.is_empty() {
+        out.push('_');
+    }
+    Cow::Owned(out)
+}
+
+pub(crate) fn write_template_body(template: &Template, writer: &mut XmlWriter) {
+    for (name, value) in template.iter() {
+        let name = xml_name(name);
+        match value {
+            Value::Single(s) => writer.text_element(&name, s),
+            Value::Vector(v) => {
+                writer.start(&name);
+                for (k, s) in v.iter() {
+                    writer.text_element(&xml_name(k), s);
+                }
+                writer.end(&name);
+            }
+            Value::Nested(t) => {
+                writer.start(&name);
+                write_template_body(t, writer);
+                writer.end(&name);
+            }
+        }
     }
 }
 
 impl ToXml for Template {
     fn write_xml(&self, writer: &mut XmlWriter, name: &str) {
         writer.start(name);
-        for (key, values) in &self.attributes {
-            for value in values {
-                match value {
-                    TemplateValue::Single(s) => writer.text_element(key, s),
-                    TemplateValue::Vector(v) => {
-                        writer.start(key);
-                        for (k, s) in v {
-                            writer.text_element(k, s);
-                        }
-                        writer.end(key);
-                    }
-                }
-            }
-        }
+        write_template_body(self, writer);
         writer.end(name);
     }
 
     fn root_name(&self) -> &'static str {
         "TEMPLATE"
+    }
+}
+
+/// Builds a [`Template`] literal.
+///
+/// Each entry is `NAME = value` (a string, number or `bool`, or any expression converting
+/// into a [`Value`]) or `NAME = [ KEY = value, ... ]` for a vector attribute. A repeated name
+/// adds another value, as in OpenNebula's syntax.
+///
+/// ```
+/// use opennebula::template;
+///
+/// let vm = template! {
+///     NAME = "vm1",
+///     MEMORY = 1024,
+///     DISK = [IMAGE_ID = 1],
+///     DISK = [IMAGE_ID = 2, SIZE = 10240],
+///     CONTEXT = [NETWORK = true, SSH_PUBLIC_KEY = "$USER[SSH_PUBLIC_KEY]"],
+/// };
+/// assert_eq!(vm.get("MEMORY"), Some("1024"));
+/// assert_eq!(vm.vectors("DISK").count(), 2);
+/// assert_eq!(vm.vector("CONTEXT").unwrap().get("NETWORK"), Some("YES"));
+/// ```
+#[macro_export]
+macro_rules! template {
+    () => { $crate::template::Template::new() };
+    ($($body:tt)+) => {{
+        let mut template = $crate::template::Template::new();
+        $crate::__template_entries!(template; $($body)+);
+        template
+    }};
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __template_entries {
+    ($t:ident;) => {};
+    ($t:ident; $name:ident = [ $($key:ident = $value:expr),* $(,)? ] $(, $($rest:tt)*)?) => {
+        $t.push(
+            stringify!($name),
+            $crate::template::Value::Vector({
+                #[allow(unused_mut)]
+                let mut vector = $crate::template::Vector::new();
+                $( vector.set(stringify!($key), $value); )*
+                vector
+            }),
+        );
+        $crate::__template_entries!($t; $($($rest)*)?);
+    };
+    ($t:ident; $name:ident = $value:expr $(, $($rest:tt)*)?) => {
+        $t.push(stringify!($name), $value);
+        $crate::__template_entries!($t; $($($rest)*)?);
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_reading_keeps_vectors_nested_and_empty_values() {
+        let xml = "<TEMPLATE><a>1</a><DISK><IMAGE_ID>1</IMAGE_ID><X/></DISK><E/>\
+                   <DEEP><B><C>1</C></B></DEEP><REP><R>1</R><R>2</R></REP>\
+                   <A>2</A></TEMPLATE>";
+        let t = Template::from_xml(xml).unwrap();
+        assert_eq!(t.strings("A").collect::<Vec<_>>(), ["1", "2"]);
+        let disk = t.vector("disk").unwrap();
+        assert_eq!(disk.get("image_id"), Some("1"));
+        assert_eq!(disk.get("X"), Some(""));
+        assert_eq!(t.get("E"), Some(""));
+        let deep = t.nested("DEEP").unwrap();
+        assert_eq!(deep.vector("B").unwrap().get("C"), Some("1"));
+        let rep = t.nested("REP").unwrap();
+        assert_eq!(rep.strings("R").collect::<Vec<_>>(), ["1", "2"]);
+        let again = Template::from_xml(&t.to_xml()).unwrap();
+        assert_eq!(again, t);
+    }
+
+    #[test]
+    fn writing_replaces_appends_and_removes_in_place() {
+        let mut t = crate::template! { A = 1, B = 2, C = 3 };
+        t.set("b", "two");
+        t.push("A", "one more");
+        assert_eq!(t.names().collect::<Vec<_>>(), ["A", "B", "C"]);
+        assert_eq!(t.get_all("A").len(), 2);
+        assert_eq!(t.remove("B"), vec![Value::from("two")]);
+        assert_eq!(t.names().collect::<Vec<_>>(), ["A", "C"]);
+        assert!(t.remove("missing").is_empty());
+        t.set_vector("NIC", [("IP", "10.0.0.1")]);
+        t.vector_mut("nic").unwrap().set("mac", "02:00");
+        assert_eq!(t.vector("NIC").unwrap().get("MAC"), Some("02:00"));
+        for disk in t.vectors_mut("NIC") {
+            disk.remove("IP");
+        }
+        assert_eq!(t.vector("NIC").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn invalid_names_never_inject_markup_in_xml() {
+        let mut t = Template::new();
+        t.set("A><B", "x").set("", "y").set("1X", "z");
+        let xml = t.to_xml();
+        assert_eq!(
+            xml,
+            "<TEMPLATE><A__B>x</A__B><_>y</_><_1X>z</_1X></TEMPLATE>"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "no single attribute named \"MISSING\"")]
+    fn index_panics_on_missing_names() {
+        let _ = &Template::new()["MISSING"];
     }
 }

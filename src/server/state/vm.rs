@@ -1192,7 +1192,9 @@ pub(crate) fn create_vm(
     for context in template.vectors_mut("CONTEXT") {
         for value in context.values_mut() {
             while let Some(start) = value.find("$USER[") {
-                let Some(len) = value[start..].find(']') else { break };
+                let Some(len) = value[start..].find(']') else {
+                    break;
+                };
                 let attr = value[start + 6..start + len].to_string();
                 let replacement = owner_template.get(&attr).unwrap_or("").to_string();
                 value.replace_range(start..start + len + 1, &replacement);
@@ -1793,28 +1795,38 @@ pub(crate) fn schedule(oned: &mut Oned, force: bool) -> usize {
             pending.push(vm.id);
         }
     }
+    if pending.is_empty() {
+        return 0;
+    }
+    // Free capacity of each monitored host, computed once per pass:
+    // (load, host id, free cpu, free memory).
+    let mut hosts: Vec<(usize, i32, i64, i64)> = oned
+        .pool(Kind::Host)
+        .values()
+        .filter_map(|host| match &host.ext {
+            Ext::Host(h) if h.state == 2 => {
+                let (cpu, mem) = used_by(oned, &h.vms);
+                Some((h.vms.len(), host.id, h.total_cpu - cpu, h.total_mem - mem))
+            }
+            _ => None,
+        })
+        .collect();
     let mut deployed = 0;
     for id in pending {
         let (cpu, mem) = {
             let vm = vm_data(oned.get(Kind::Vm, id).expect("listed"));
             ((vm.cpu * 100.0) as i64, vm.memory_mb * 1024)
         };
-        let mut best: Option<(usize, i32)> = None;
-        for host in oned.pool(Kind::Host).values() {
-            let Ext::Host(h) = &host.ext else { continue };
-            if h.state != 2 {
-                continue;
-            }
-            let (used_cpu, used_mem) = used_by(oned, &h.vms);
-            if used_cpu + cpu > h.total_cpu || used_mem + mem > h.total_mem {
-                continue;
-            }
-            let load = h.vms.len();
-            if best.is_none_or(|(l, _)| load <= l) {
-                best = Some((load, host.id));
-            }
-        }
-        if let Some((_, hid)) = best {
+        // The least loaded host with room; ties go to the highest id.
+        let best = hosts
+            .iter_mut()
+            .filter(|h| h.2 >= cpu && h.3 >= mem)
+            .min_by_key(|h| (h.0, std::cmp::Reverse(h.1)));
+        if let Some(host) = best {
+            host.0 += 1;
+            host.2 -= cpu;
+            host.3 -= mem;
+            let hid = host.1;
             place(oned, id, hid, 0, -1);
             deployed += 1;
         }
