@@ -38,7 +38,13 @@ fn main() {
         println!("cargo:rustc-cfg=opennebula_root=\"{root}\"");
     }
     write(&out_dir.join("models.rs"), &source);
-    generate_api(&out_dir, defined_types(&source).into_iter().map(String::from).collect());
+    generate_api(
+        &out_dir,
+        defined_types(&source)
+            .into_iter()
+            .map(String::from)
+            .collect(),
+    );
 
     // The generator's own test fixture (used by the library's unit tests only).
     let fixture = manifest_dir.join("src/models/fixture");

@@ -99,6 +99,10 @@ pub(crate) struct Oned {
     pub(crate) auto_schedule: bool,
     /// A fixed clock for tests (`None`: the system clock).
     clock: Option<i64>,
+    /// Quota limits of users and groups, as `VM=[...]` / `DATASTORE=[...]` vectors.
+    pub(crate) quotas: BTreeMap<(Kind, i32), Tmpl>,
+    /// Default quotas, under `userquota` / `groupquota`.
+    pub(crate) default_quotas: BTreeMap<String, Tmpl>,
 }
 
 pub(crate) fn now_epoch() -> i64 {
@@ -158,6 +162,8 @@ impl Oned {
             token_counter: 0,
             auto_schedule: true,
             clock: None,
+            quotas: BTreeMap::new(),
+            default_quotas: BTreeMap::new(),
         };
         objects::bootstrap(&mut oned, admin_password);
         oned
@@ -346,6 +352,42 @@ impl Oned {
             egid,
         });
         token
+    }
+
+    /// The live login tokens of `uid`: (token, expiration, egid), ordered by token.
+    pub(crate) fn login_tokens(&self, uid: i32) -> Vec<(String, i64, i32)> {
+        let now = self.now();
+        let mut tokens: Vec<(String, i64, i32)> = self
+            .tokens
+            .get(&uid)
+            .map(|list| {
+                list.iter()
+                    .filter(|t| t.expires < 0 || t.expires > now)
+                    .map(|t| (t.token.clone(), t.expires, t.egid))
+                    .collect()
+            })
+            .unwrap_or_default();
+        tokens.sort();
+        tokens
+    }
+
+    /// Merges quota limits (`VM=[...]`, `DATASTORE=[ID=..., ...]` ...) into `current`.
+    pub(crate) fn merge_quotas(current: &mut Tmpl, update: &Tmpl) {
+        for section in ["DATASTORE", "NETWORK", "VM", "IMAGE"] {
+            for entry in update.vectors(section) {
+                let id = entry.get("ID").cloned();
+                let mut merged = false;
+                for existing in current.vectors_mut(section) {
+                    if existing.get("ID") == id.as_ref() {
+                        existing.extend(entry.clone());
+                        merged = true;
+                    }
+                }
+                if !merged {
+                    current.push(section, super::tmpl::Attr::Vector(entry.clone()));
+                }
+            }
+        }
     }
 
     pub(crate) fn revoke_token(&mut self, uid: i32, token: &str) -> bool {

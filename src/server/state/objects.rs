@@ -536,6 +536,24 @@ fn info(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled 
     if !(kind == Kind::User && id == caller.uid) {
         authorize(oned, caller, obj, Op::Use)?;
     }
+    if kind == Kind::Template && p.bool_or(1, false) {
+        // `extended`: the DISKs as a VM would get them from their images.
+        let mut extended = obj.clone();
+        let disks: Vec<BTreeMap<String, String>> = extended
+            .template
+            .remove("DISK")
+            .into_iter()
+            .filter_map(|d| match d {
+                Attr::Vector(v) => Some(v),
+                Attr::Single(_) => None,
+            })
+            .collect();
+        let has_context = extended.template.has("CONTEXT");
+        for disk in super::vm::expand_disks(oned, disks, has_context, false)? {
+            extended.template.push("DISK", Attr::Vector(disk));
+        }
+        return Ok(Value::from(docs::document(oned, &extended, true)));
+    }
     Ok(Value::from(docs::document(oned, obj, true)))
 }
 
@@ -729,8 +747,10 @@ pub(crate) fn monitor_hosts(oned: &mut Oned, force: bool) {
                     continue;
                 }
                 data.state = if data.path.starts_with("/etc/") { 5 } else { 1 };
-                data.prev_state = 4;
-                data.format = "raw".into();
+                data.prev_state = data.state;
+                if data.format.is_empty() {
+                    data.format = "raw".into();
+                }
             }
         }
     }
@@ -803,6 +823,7 @@ fn allocate_image(
     let persistent = template
         .get("PERSISTENT")
         .is_some_and(|v| v.eq_ignore_ascii_case("yes"));
+    let format = template.remove("FORMAT");
     template.remove("PATH");
     template.remove("TYPE");
     template.remove("PERSISTENT");
@@ -819,7 +840,10 @@ fn allocate_image(
         // path) one call later.
         state: 4,
         prev_state: 0,
-        format: String::new(),
+        format: match format.first() {
+            Some(Attr::Single(f)) => f.clone(),
+            _ => String::new(),
+        },
         settle_ticks: 2,
         source: format!(
             "/var/lib/one//datastores/{ds_id}/{}",
@@ -962,6 +986,7 @@ fn allocate_from_template(
                 }
             }
             template.remove("TYPE");
+            template.set_default("REMOTE", "NO");
             ext = Ext::Hook(hook_type);
         }
         Kind::SecGroup => {
@@ -1081,7 +1106,6 @@ fn update(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handle
         }
         // Attributes oned keeps on a replace.
         let keep: &[&str] = match kind {
-            Kind::User => &["TOKEN_PASSWORD"],
             Kind::Host => &["IM_MAD", "VM_MAD", "RESERVED_CPU", "RESERVED_MEM"],
             _ => &[],
         };
@@ -1527,7 +1551,9 @@ fn specific(
         (Kind::User | Kind::Group, "quota") => (|| {
             admin_only(oned)?;
             oned.get(kind, id).ok_or_else(|| no_exists(kind, id))?;
-            parse_template(p.str(1))?;
+            let update = parse_template(p.str(1))?;
+            let current = oned.quotas.entry((kind, id)).or_default();
+            Oned::merge_quotas(current, &update);
             Ok(Value::Int(id))
         })(),
         (Kind::Group, "addadmin") | (Kind::Group, "deladmin") => (|| {
@@ -2082,7 +2108,7 @@ pub(crate) fn handle_other(
 ) -> Option<Handled> {
     let admin = oned.is_admin(caller.uid);
     let result = match (object, action) {
-        ("userquota" | "groupquota", "info") => Ok(Value::from(docs::default_quotas(object))),
+        ("userquota" | "groupquota", "info") => Ok(Value::from(docs::default_quotas(oned, object))),
         ("userquota" | "groupquota", "update") => (|| {
             if !admin {
                 return Err(fail(
@@ -2107,7 +2133,9 @@ pub(crate) fn handle_other(
                     ));
                 }
             }
-            Ok(Value::from(docs::default_quotas(object)))
+            let current = oned.default_quotas.entry(object.to_string()).or_default();
+            Oned::merge_quotas(current, &t);
+            Ok(Value::from(docs::default_quotas(oned, object)))
         })(),
         ("hooklog", "info") => (|| {
             if !admin {

@@ -376,7 +376,7 @@ pub(crate) fn handle(
                     ));
                 }
             }
-            let mut disk = expand_disks(oned, vec![disk], false)?.remove(0);
+            let mut disk = expand_disks(oned, vec![disk], false, true)?.remove(0);
             let obj = oned.get(Kind::Vm, id).expect("fetched");
             let used_ids: BTreeSet<i32> = obj
                 .template
@@ -999,10 +999,11 @@ fn disk_target(index: usize) -> String {
 }
 
 /// Fills in what oned adds to each DISK of a new VM (from its image and datastore).
-fn expand_disks(
+pub(crate) fn expand_disks(
     oned: &Oned,
     disks: Vec<BTreeMap<String, String>>,
     has_context: bool,
+    for_vm: bool,
 ) -> Result<Vec<BTreeMap<String, String>>, super::Failure> {
     let mut expanded = Vec::with_capacity(disks.len());
     for (index, mut disk) in disks.into_iter().enumerate() {
@@ -1058,7 +1059,11 @@ fn expand_disks(
                 ("FORMAT", "raw".to_string()),
                 ("IMAGE", img.name.clone()),
                 ("IMAGE_ID", img.id.to_string()),
-                ("IMAGE_STATE", "2".to_string()),
+                // A VM's disk holds its image in USED (2); a template shows the image's state.
+                (
+                    "IMAGE_STATE",
+                    if for_vm { 2 } else { data.state }.to_string(),
+                ),
                 ("LN_TARGET", "NONE".to_string()),
                 ("ORIGINAL_SIZE", data.size.to_string()),
                 ("PERSISTENT_SNAPSHOTS", "YES".to_string()),
@@ -1137,7 +1142,7 @@ pub(crate) fn create_vm(
             Attr::Single(_) => None,
         })
         .collect();
-    let disks = expand_disks(oned, disks, has_context)?;
+    let disks = expand_disks(oned, disks, has_context, true)?;
     for nic in template.vectors("NIC") {
         if let Some(net) = nic.get("NETWORK_ID") {
             let net_id = net.parse::<i32>().unwrap_or(-1);
