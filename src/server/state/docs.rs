@@ -299,7 +299,7 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
             owner(doc, oned, obj);
             permissions(doc, obj);
             lock(doc, obj);
-            doc.text("LAST_POLL", 0)
+            doc.text("LAST_POLL", vm.last_poll)
                 .text("STATE", vm.state)
                 .text("LCM_STATE", vm.lcm_state)
                 .text("PREV_STATE", vm.prev_state)
@@ -307,8 +307,10 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
                 .text("RESCHED", u8::from(vm.resched))
                 .text("STIME", vm.stime)
                 .text("ETIME", vm.etime)
-                .text("DEPLOY_ID", &vm.deploy_id)
-                .raw("<MONITORING></MONITORING>");
+                .text("DEPLOY_ID", &vm.deploy_id);
+            doc.open("MONITORING");
+            super::vm::write_monitoring(doc, obj.id, vm);
+            doc.close("MONITORING");
             ids(
                 doc,
                 "SCHED_ACTIONS",
@@ -354,20 +356,6 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
                         .close("HISTORY");
                 }
                 doc.close("HISTORY_RECORDS");
-            }
-            if !vm.snapshots.is_empty() {
-                doc.open("SNAPSHOTS");
-                for (sid, name, time) in &vm.snapshots {
-                    doc.open("SNAPSHOT")
-                        .cdata("ACTIVE", "YES")
-                        .cdata("HYPERVISOR_ID", "")
-                        .cdata("NAME", name)
-                        .cdata("SNAPSHOT_ID", &sid.to_string())
-                        .cdata("SYSTEM_DISK_SIZE", "0")
-                        .cdata("TIME", &time.to_string())
-                        .close("SNAPSHOT");
-                }
-                doc.close("SNAPSHOTS");
             }
             doc.raw("<BACKUPS><BACKUP_CONFIG/><BACKUP_IDS></BACKUP_IDS></BACKUPS>");
         }

@@ -297,13 +297,19 @@ pub(crate) fn bootstrap(oned: &mut Oned, admin_password: &str) {
     oned.insert(sg);
     // Marketplaces 0 and 1.
     for (id, name, mad, state, description) in [
-        (0, "OpenNebula Public", "one", 0, "OpenNebula Systems MarketPlace"),
+        (
+            0,
+            "OpenNebula Public",
+            "one",
+            0,
+            "OpenNebula Systems MarketPlace",
+        ),
         (
             1,
             "Linux Containers",
             "linuxcontainers",
             1,
-            "MarketPlace for the public image server fo Linux Containers at https://images.linuxcontainers.org",
+            "MarketPlace for the public image server fo LXC & LXD hosted at linuxcontainers.org",
         ),
     ] {
         let mut market = Obj::new(Kind::Market, id, name, 0, 0, now);
@@ -748,7 +754,7 @@ pub(crate) fn monitor_hosts(oned: &mut Oned, force: bool) {
                 }
                 data.state = if data.path.starts_with("/etc/") { 5 } else { 1 };
                 data.prev_state = data.state;
-                if data.format.is_empty() {
+                if data.format.is_empty() && data.state == 1 {
                     data.format = "raw".into();
                 }
             }
@@ -903,6 +909,17 @@ fn allocate_from_template(
                 "TYPE",
                 ["IMAGE_DS", "SYSTEM_DS", "FILE_DS"][ds_type as usize],
             );
+            if ds_type == 0 {
+                for (name, value) in [
+                    ("ALLOW_ORPHANS", "NO"),
+                    ("CLONE_TARGET", "SYSTEM"),
+                    ("DISK_TYPE", "FILE"),
+                    ("LN_TARGET", "NONE"),
+                    ("PERSISTENT_SNAPSHOTS", "YES"),
+                ] {
+                    template.set_default(name, value);
+                }
+            }
             let tm_mad = template.get("TM_MAD").unwrap_or("").to_string();
             ext = Ext::Datastore(DatastoreData {
                 ds_mad,
@@ -987,6 +1004,22 @@ fn allocate_from_template(
             }
             template.remove("TYPE");
             template.set_default("REMOTE", "NO");
+            // oned stores a VM state hook's ON as the STATE / LCM_STATE pair.
+            if template.get("RESOURCE") == Some("VM") {
+                let pair = match template.get("ON") {
+                    Some("RUNNING") => Some(("ACTIVE", "RUNNING")),
+                    Some("DONE") => Some(("DONE", "LCM_INIT")),
+                    Some("POWEROFF") => Some(("POWEROFF", "LCM_INIT")),
+                    Some("STOP") => Some(("STOPPED", "LCM_INIT")),
+                    Some("CREATE") => Some(("PENDING", "LCM_INIT")),
+                    _ => None,
+                };
+                if let Some((state, lcm)) = pair {
+                    template.remove("ON");
+                    template.set("STATE", state);
+                    template.set("LCM_STATE", lcm);
+                }
+            }
             ext = Ext::Hook(hook_type);
         }
         Kind::SecGroup => {
@@ -1057,6 +1090,9 @@ fn allocate_from_template(
     }
     obj.template = template;
     obj.ext = ext;
+    if kind == Kind::BackupJob {
+        backupjob_defaults(&mut obj.template);
+    }
     oned.insert(obj);
     if kind == Kind::Datastore {
         if let Some(Ext::Cluster(c)) = oned
@@ -1079,7 +1115,11 @@ fn update(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handle
         Op::Manage
     };
     fetch(oned, caller, kind, id, op, 2)?;
-    let new = parse_template(text)?;
+    let mut new = parse_template(text)?;
+    if matches!(kind, Kind::Template | Kind::VnTemplate) {
+        // The name lives outside the template; rename changes it.
+        new.remove("NAME");
+    }
     let obj = oned.get(kind, id).expect("fetched");
     let mut template = obj.template.clone();
     if merge {
@@ -1135,6 +1175,9 @@ fn update(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handle
     }
     if let Ext::Image(image) = &mut obj.ext {
         image.modtime = super::now_epoch();
+    }
+    if kind == Kind::BackupJob {
+        backupjob_defaults(&mut obj.template);
     }
     if let Ext::Datastore(ds) = &mut obj.ext {
         if let Some(tm) = obj.template.get("TM_MAD") {
@@ -1729,6 +1772,22 @@ fn specific(
     Some(result)
 }
 
+/// The attributes oned fills in on every backup job.
+fn backupjob_defaults(template: &mut Tmpl) {
+    for (name, value) in [
+        ("BACKUP_VOLATILE", "NO"),
+        ("EXECUTION", "SEQUENTIAL"),
+        ("FS_FREEZE", "NONE"),
+        ("KEEP_LAST", "0"),
+        ("MODE", "FULL"),
+    ] {
+        template.set_default(name, value);
+    }
+    if template.get("MODE") == Some("INCREMENT") {
+        template.set_default("INCREMENT_MODE", "CBT");
+    }
+}
+
 fn vmgroup_role(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Handled {
     let id = p.int(0);
     fetch(oned, caller, Kind::VmGroup, id, Op::Manage, 2)?;
@@ -2073,8 +2132,8 @@ fn image_specific(
                     ));
                 }
                 set(oned, &|d| {
-                    d.prev_state = d.state;
                     d.state = if on { 1 } else { 3 };
+                    d.prev_state = d.state;
                 });
             }
             "snapshotdelete" | "snapshotrevert" | "snapshotflatten" => {

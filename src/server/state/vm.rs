@@ -60,6 +60,9 @@ pub(crate) struct VmData {
     pub(crate) memory_mb: i64,
     /// Scheduler ticks left before a PENDING VM may be placed (see `schedule`).
     pub(crate) pending_ticks: u8,
+    /// Scheduler ticks spent ACTIVE: the dummy monitor reports a VM after a few.
+    pub(crate) monitor_ticks: u32,
+    pub(crate) last_poll: i64,
     /// Scheduled actions (SCHED_ACTION vectors with their ids).
     pub(crate) sched_actions: Vec<BTreeMap<String, String>>,
     pub(crate) next_sched: i32,
@@ -258,10 +261,17 @@ pub(crate) fn handle(
             p.int_or(4, -1),
         ),
         "recover" => recover(oned, caller, id, p.int(1)),
-        "monitoring" => fetch(oned, caller, Kind::Vm, id, Op::Use, 0).map(|_| {
-            Value::from(format!(
-                "<MONITORING_DATA><MONITORING><ID>{id}</ID></MONITORING></MONITORING_DATA>"
-            ))
+        "monitoring" => fetch(oned, caller, Kind::Vm, id, Op::Use, 0).map(|obj| {
+            let mut doc = crate::server::xmlout::Doc::new();
+            doc.open("MONITORING_DATA");
+            let vm = vm_data(obj);
+            if vm.last_poll > 0 {
+                doc.open("MONITORING");
+                write_monitoring(&mut doc, id, vm);
+                doc.close("MONITORING");
+            }
+            doc.close("MONITORING_DATA");
+            Value::from(doc.finish())
         }),
         "snapshotcreate" => (|| {
             fetch(oned, caller, Kind::Vm, id, Op::Manage, 2)?;
@@ -270,7 +280,20 @@ pub(crate) fn handle(
             let vm = vm_mut(oned, id);
             let sid = vm.next_snapshot;
             vm.next_snapshot += 1;
-            vm.snapshots.push((sid, name, now));
+            vm.snapshots.push((sid, name.clone(), now));
+            vm.record_action(action_code("snapshot-create"), caller, now);
+            let memory = vm.memory_mb;
+            // The dummy driver names every snapshot "dummy-snap".
+            oned.get_mut(Kind::Vm, id).expect("fetched").template.push(
+                "SNAPSHOT",
+                Attr::Vector(BTreeMap::from([
+                    ("HYPERVISOR_ID".to_string(), "dummy-snap".to_string()),
+                    ("NAME".to_string(), name),
+                    ("SNAPSHOT_ID".to_string(), sid.to_string()),
+                    ("SYSTEM_DISK_SIZE".to_string(), memory.to_string()),
+                    ("TIME".to_string(), now.to_string()),
+                ])),
+            );
             Ok(Value::Int(sid))
         })(),
         "snapshotrevert" | "snapshotdelete" => (|| {
@@ -285,6 +308,8 @@ pub(crate) fn handle(
             }
             if action == "snapshotdelete" {
                 vm.snapshots.retain(|s| s.0 != sid);
+                let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
+                remove_by_id(obj, "SNAPSHOT", "SNAPSHOT_ID", &sid.to_string());
             }
             Ok(Value::Int(id))
         })(),
@@ -321,8 +346,47 @@ pub(crate) fn handle(
         "updateconf" => (|| {
             fetch(oned, caller, Kind::Vm, id, Op::Manage, 2)?;
             let t = parse_template(p.str(1))?;
+            let append = p.int_or(2, 0) == 1;
             let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
-            obj.template.merge(t);
+            if append {
+                // Merge: each given section's attributes are merged into the VM's.
+                for name in t.names() {
+                    let new: Vec<BTreeMap<String, String>> =
+                        t.vectors(&name).into_iter().cloned().collect();
+                    let mut existing = obj.template.vectors_mut(&name);
+                    match (existing.first_mut(), new.first()) {
+                        (Some(current), Some(update)) => current.extend(update.clone()),
+                        _ => {
+                            drop(existing);
+                            obj.template.remove(&name);
+                            for v in new {
+                                obj.template.push(&name, Attr::Vector(v));
+                            }
+                        }
+                    }
+                }
+            } else {
+                // Replace: the configuration sections are replaced (removed when not given);
+                // CONTEXT only when given.
+                for name in [
+                    "OS",
+                    "FEATURES",
+                    "INPUT",
+                    "GRAPHICS",
+                    "RAW",
+                    "CPU_MODEL",
+                    "VIDEO",
+                ] {
+                    obj.template.remove(name);
+                }
+                for name in t.names() {
+                    obj.template.remove(&name);
+                    for v in t.vectors(&name) {
+                        obj.template.push(&name, Attr::Vector(v.clone()));
+                    }
+                }
+            }
+            refresh_context(oned, id);
             Ok(Value::Int(id))
         })(),
         "attachnic" => attach_nic(oned, caller, id, p.str(1)),
@@ -1559,6 +1623,8 @@ fn leave_host(oned: &mut Oned, id: i32, now: i64) {
     }
     let hid = last.hid;
     vm.deploy_id.clear();
+    vm.monitor_ticks = 0;
+    vm.last_poll = 0;
     if let Some(Ext::Host(h)) = oned.get_mut(Kind::Host, hid).map(|h| &mut h.ext) {
         h.vms.remove(&id);
     }
@@ -1788,8 +1854,16 @@ fn recover(oned: &mut Oned, caller: Caller, id: i32, operation: i32) -> Handled 
 /// `allocate` works) and is placed after it. `force` places every PENDING VM at once.
 pub(crate) fn schedule(oned: &mut Oned, force: bool) -> usize {
     let mut pending = Vec::new();
+    let now = oned.now();
     for vm in oned.pool_mut(Kind::Vm).values_mut() {
         if let Ext::Vm(data) = &mut vm.ext {
+            if data.state == ACTIVE {
+                // The dummy monitor reports running VMs a few ticks after they start.
+                data.monitor_ticks += 1;
+                if data.monitor_ticks >= MONITOR_AFTER_TICKS && data.last_poll == 0 {
+                    data.last_poll = now;
+                }
+            }
             if data.state != PENDING {
                 continue;
             }
@@ -2166,6 +2240,7 @@ pub(crate) fn vnet_specific(
                 let first_ip = ar.ip.map(|ip| ip + free[0]);
                 let first_mac = ar.mac + free[0] as u64;
                 let ar_type = ar.ar_type.clone();
+                let ar_id = ar.id;
                 let parent_template = obj.template.clone();
                 let bridge = data.bridge.clone();
                 let vn_mad = data.vn_mad.clone();
@@ -2185,6 +2260,7 @@ pub(crate) fn vnet_specific(
                 if let Some(ip) = first_ip {
                     ar_vec.insert("IP".into(), format_ip(ip));
                 }
+                ar_vec.insert("PARENT_NETWORK_AR_ID".into(), ar_id.to_string());
                 let _ = add_address_range(&mut child_data, &ar_vec);
                 let new_id = oned.take_id(Kind::Vnet);
                 let now = oned.now();
@@ -2404,4 +2480,25 @@ pub(crate) fn vm_pool(oned: &mut Oned, caller: Caller, action: &str, p: &Params<
             format!("one.vmpool.{action} is not supported by the test server"),
         )),
     }
+}
+
+/// Scheduler ticks (calls) a VM runs before the dummy monitor's first report, roughly
+/// oned's monitoring period measured in calls of a scripted session.
+const MONITOR_AFTER_TICKS: u32 = 23;
+
+/// The monitoring record of a VM (the dummy driver's fields), once it has been polled.
+pub(crate) fn write_monitoring(doc: &mut crate::server::xmlout::Doc, id: i32, vm: &VmData) {
+    if vm.last_poll == 0 {
+        return;
+    }
+    doc.cdata("CPU", "0")
+        .cdata("DISKRDBYTES", "0")
+        .cdata("DISKRDIOPS", "0")
+        .cdata("DISKWRBYTES", "0")
+        .cdata("DISKWRIOPS", "0")
+        .cdata("ID", &id.to_string())
+        .cdata("MEMORY", &(vm.memory_mb * 1024).to_string())
+        .cdata("NETRX", "0")
+        .cdata("NETTX", "0")
+        .cdata("TIMESTAMP", &vm.last_poll.to_string());
 }
