@@ -1633,13 +1633,25 @@ fn specific(
             let host = oned.get_mut(Kind::Host, id).ok_or_else(|| no_exists(Kind::Host, id))?;
             let Ext::Host(h) = &mut host.ext else { unreachable!() };
             let new_state = match status {
+                0 if h.total_cpu == 0 => 0,
                 0 => 2,
                 1 => 4,
                 2 => 8,
                 _ => return Err(fail(INTERNAL, "Wrong status code")),
             };
+            let was_offline = h.state == 8;
+            h.state = if status == 0 && was_offline { 0 } else { new_state };
             h.prev_state = h.state;
-            h.state = if status == 0 { 0 } else { new_state };
+            if status == 2 {
+                // Offline drops the monitoring data.
+                h.total_cpu = 0;
+                h.total_mem = 0;
+            }
+            if h.state == 0 {
+                // Back from offline the host waits for the next monitoring cycle (minutes
+                // in oned), not for the next call.
+                h.settle_ticks = u8::MAX;
+            }
             Ok(Value::Int(id))
         })(),
         (Kind::Host, "monitoring") => (|| {
@@ -1671,7 +1683,7 @@ fn specific(
         (Kind::Template, "instantiate") => super::vm::instantiate(oned, caller, p),
         (Kind::VnTemplate, "instantiate") => super::vm::vntemplate_instantiate(oned, caller, p),
         (Kind::Zone, "raftstatus") => Ok(Value::from(
-            "<RAFT><SERVER_ID>-1</SERVER_ID><STATE>0</STATE><TERM>0</TERM><VOTEDFOR>-1</VOTEDFOR><COMMIT>0</COMMIT><LOG_INDEX>0</LOG_INDEX><LOG_TERM>0</LOG_TERM><FEDLOG_INDEX>-1</FEDLOG_INDEX></RAFT>",
+            "<RAFT><SERVER_ID>-1</SERVER_ID><STATE>0</STATE><TERM>0</TERM><VOTEDFOR>-1</VOTEDFOR><COMMIT>0</COMMIT><LOG_INDEX>-1</LOG_INDEX><LOG_TERM>-1</LOG_TERM><FEDLOG_INDEX>-1</FEDLOG_INDEX></RAFT>",
         )),
         (Kind::Zone, "enable") | (Kind::Zone, "resetserver") => (|| {
             oned.get(Kind::Zone, id).ok_or_else(|| no_exists(Kind::Zone, id))?;
@@ -2236,6 +2248,18 @@ pub(crate) fn handle_other(
             ),
         )),
         ("marketapp", "dropdb") => Err(no_exists(Kind::MarketApp, p.int(0))),
+        ("zone", "voterequest") if admin => Err(fail_id(INTERNAL, "", 0)),
+        ("zone", "fedreplicate") if admin && p.str(2).is_empty() => Err(fail(
+            super::REPLICATION,
+            format!(
+                "Error replicating log entry {}: Received an empty SQL command at index{}.",
+                u64::MAX,
+                match p.0.first() {
+                    Some(Value::I8(index)) => *index,
+                    _ => -1,
+                }
+            ),
+        )),
         ("zone", "replicate" | "fedreplicate" | "voterequest" | "updatedb") if !admin => Err(fail(
             AUTHORIZATION,
             format!(
