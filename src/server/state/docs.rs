@@ -393,13 +393,34 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
                     stored.insert("IP".into(), format_ip(ip));
                 }
                 stored.insert("MAC".into(), format_mac(ar.mac));
-                stored.insert("NEXT_INDEX".into(), "0".into());
+                stored.insert("NEXT_INDEX".into(), ar.next_index.to_string());
                 stored.insert("SHARED".into(), "NO".into());
                 stored.insert("SIZE".into(), ar.size.to_string());
                 stored.insert("TYPE".into(), ar.ar_type.clone());
                 doc.open("AR");
                 for (k, v) in &stored {
                     doc.cdata(k, v);
+                }
+                if !full {
+                    // Pool listings give the allocation map instead of the leases: each
+                    // index with its owner (object type bits and id).
+                    let allocated: Vec<String> = ar
+                        .leases
+                        .iter()
+                        .map(|(index, owner)| {
+                            let encoded: i64 = if *owner <= -1000 {
+                                0x40_0000_0000 | i64::from(-1000 - owner)
+                            } else if *owner >= 0 {
+                                0x10_0000_0000 | i64::from(*owner)
+                            } else {
+                                0x10_0000_0000 | 0xFFFF_FFFF
+                            };
+                            format!("{index} {encoded}")
+                        })
+                        .collect();
+                    doc.cdata("ALLOCATED", &allocated.join(" "));
+                    doc.close("AR");
+                    continue;
                 }
                 doc.cdata("MAC_END", &format_mac(ar.mac + ar.size as u64 - 1));
                 if let Some(ip) = ar.ip {
@@ -462,7 +483,9 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
                 .text("TYPE", hook_type);
             lock(doc, obj);
             obj.template.write(doc, "TEMPLATE");
-            doc.raw("<HOOKLOG></HOOKLOG>");
+            if full {
+                doc.raw("<HOOKLOG></HOOKLOG>");
+            }
         }
         Ext::Vdc(vdc) => {
             doc.text("ID", obj.id).text("NAME", &obj.name);

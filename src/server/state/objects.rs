@@ -129,6 +129,8 @@ pub(crate) struct AddressRange {
     pub(crate) extra: BTreeMap<String, String>,
     /// index → (vm id, or -1 for a hold / reservation)
     pub(crate) leases: BTreeMap<u32, i32>,
+    /// Where oned's next free-address search starts (after the last allocation).
+    pub(crate) next_index: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -945,7 +947,7 @@ fn allocate_from_template(
                     .map(str::to_string)
                     .unwrap_or_else(|| {
                         format!(
-                            "onebr.{}",
+                            "onebr{}",
                             oned.next_ids.get(&Kind::Vnet).copied().unwrap_or(0)
                         )
                     }),
@@ -1182,6 +1184,19 @@ fn update(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handle
     if let Ext::Datastore(ds) = &mut obj.ext {
         if let Some(tm) = obj.template.get("TM_MAD") {
             ds.tm_mad = tm.to_string();
+        }
+        if ds.tm_mad == "dummy" {
+            // The dummy transfer driver's TM_MAD_CONF defaults.
+            for (name, value) in [
+                ("ALLOW_ORPHANS", "NO"),
+                ("CLONE_TARGET", "SYSTEM"),
+                ("LN_TARGET", "NONE"),
+                ("SHARED", "YES"),
+            ] {
+                if obj.template.has(name) {
+                    obj.template.set(name, value);
+                }
+            }
         }
         if let Some(mad) = obj.template.get("DS_MAD") {
             ds.ds_mad = mad.to_string();

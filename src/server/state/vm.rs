@@ -1996,6 +1996,7 @@ pub(crate) fn add_address_range(
         size,
         extra,
         leases: BTreeMap::new(),
+        next_index: 0,
     });
     Ok(id)
 }
@@ -2022,6 +2023,7 @@ fn take_lease(data: &mut VnetData, vm: i32, ip: Option<&str>) -> Option<(i32, u3
             },
         };
         ar.leases.insert(index, vm);
+        ar.next_index = index + 1;
         return Some((ar.id, index));
     }
     None
@@ -2105,9 +2107,19 @@ fn release_nic(oned: &mut Oned, vm: i32, nic: &BTreeMap<String, String>) {
     let Some(net_id) = nic.get("NETWORK_ID").and_then(|n| n.parse::<i32>().ok()) else {
         return;
     };
+    // Only this NIC's address: the VM may hold other leases on the same network.
+    let ip = nic.get("IP").and_then(|ip| parse_ip(ip));
+    let mac = nic.get("MAC").and_then(|mac| parse_mac(mac));
     if let Some(Ext::Vnet(data)) = oned.get_mut(Kind::Vnet, net_id).map(|n| &mut n.ext) {
         for ar in &mut data.ars {
-            ar.leases.retain(|_, owner| *owner != vm);
+            ar.leases.retain(|index, owner| {
+                let this_nic = match (ip, ar.ip, mac) {
+                    (Some(ip), Some(first), _) => first + index == ip,
+                    (_, _, Some(mac)) => ar.mac + u64::from(*index) == mac,
+                    _ => true,
+                };
+                !(*owner == vm && this_nic)
+            });
         }
     }
 }
@@ -2236,6 +2248,7 @@ pub(crate) fn vnet_specific(
                     .collect();
                 for i in &free {
                     ar.leases.insert(*i, -1000 - child);
+                    ar.next_index = *i + 1;
                 }
                 let first_ip = ar.ip.map(|ip| ip + free[0]);
                 let first_mac = ar.mac + free[0] as u64;
