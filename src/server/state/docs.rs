@@ -464,7 +464,7 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
             let apps: Vec<i32> = oned
                 .pool(Kind::MarketApp)
                 .values()
-                .filter(|a| a.template.get("MARKETPLACE_ID") == Some(&obj.id.to_string()))
+                .filter(|a| matches!(&a.ext, Ext::MarketApp(m) if m.market == obj.id))
                 .map(|a| a.id)
                 .collect();
             doc.text("STATE", state)
@@ -474,6 +474,53 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
                 .text("FREE_MB", 0)
                 .text("USED_MB", 0);
             ids(doc, "MARKETPLACEAPPS", apps);
+            permissions(doc, obj);
+            obj.template.write(doc, "TEMPLATE");
+        }
+        Ext::MarketApp(app) => {
+            doc.text("ID", obj.id)
+                .text("UID", obj.uid)
+                .text("GID", obj.gid)
+                .text("UNAME", oned.uname(obj.uid))
+                .text("GNAME", oned.gname(obj.gid));
+            lock(doc, obj);
+            let ready = app.state != 2;
+            let source = if ready {
+                format!(
+                    "http://127.0.0.1:8099/{}",
+                    &super::sha256_hex(&format!("{}{}", obj.id, obj.regtime))[..32]
+                )
+            } else {
+                String::new()
+            };
+            let md5 = if ready {
+                super::sha256_hex(&source)[..32].to_string()
+            } else {
+                String::new()
+            };
+            doc.text("REGTIME", obj.regtime)
+                .text("NAME", &obj.name)
+                .cdata("ZONE_ID", "0")
+                .cdata("ORIGIN_ID", &app.origin.to_string())
+                .cdata("SOURCE", &source)
+                .cdata("MD5", &md5)
+                .text("SIZE", if ready { app.size } else { 0 })
+                .cdata("DESCRIPTION", obj.template.get("DESCRIPTION").unwrap_or(""))
+                .cdata("VERSION", obj.template.get("VERSION").unwrap_or("0.0"))
+                .cdata("FORMAT", if ready { &app.format } else { "" })
+                .cdata(
+                    "APPTEMPLATE64",
+                    obj.template.get("APPTEMPLATE64").unwrap_or(""),
+                )
+                .text("MARKETPLACE_ID", app.market)
+                .text(
+                    "MARKETPLACE",
+                    oned.get(Kind::Market, app.market)
+                        .map(|m| m.name.clone())
+                        .unwrap_or_default(),
+                )
+                .text("STATE", app.state)
+                .text("TYPE", 1);
             permissions(doc, obj);
             obj.template.write(doc, "TEMPLATE");
         }
@@ -588,13 +635,6 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
                 let mut template = obj.template.clone();
                 template.remove("PRIORITY");
                 template.write(doc, "TEMPLATE");
-            }
-            Kind::MarketApp => {
-                owner(doc, oned, obj);
-                lock(doc, obj);
-                doc.text("REGTIME", obj.regtime);
-                permissions(doc, obj);
-                obj.template.write(doc, "TEMPLATE");
             }
             _ => {
                 owner(doc, oned, obj);

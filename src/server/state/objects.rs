@@ -51,6 +51,7 @@ pub(crate) enum Ext {
     Vnet(VnetData),
     Document(i32),
     Market(i32),
+    MarketApp(MarketAppData),
     Hook(String),
     Vdc(VdcData),
 }
@@ -141,6 +142,18 @@ pub(crate) struct VnetData {
     pub(crate) parent: Option<i32>,
     pub(crate) vn_mad: String,
     pub(crate) bridge: String,
+}
+
+/// A marketplace appliance.
+#[derive(Debug, Clone)]
+pub(crate) struct MarketAppData {
+    pub(crate) market: i32,
+    pub(crate) origin: i32,
+    /// 1 READY, 2 LOCKED (being exported), 3 ERROR, 4 DISABLED.
+    pub(crate) state: i32,
+    pub(crate) size: i64,
+    pub(crate) format: String,
+    pub(crate) settle_ticks: u8,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -747,6 +760,17 @@ fn allocate_host(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
 /// Hosts in INIT are monitored by the dummy IM driver (800 CPU and 16 GiB) and images being
 /// copied become READY, one call after they were created (`force`: at once).
 pub(crate) fn monitor_hosts(oned: &mut Oned, force: bool) {
+    for app in oned.pool_mut(Kind::MarketApp).values_mut() {
+        if let Ext::MarketApp(data) = &mut app.ext {
+            if data.state == 2 {
+                if data.settle_ticks > 1 && !force {
+                    data.settle_ticks -= 1;
+                    continue;
+                }
+                data.state = 1;
+            }
+        }
+    }
     for image in oned.pool_mut(Kind::Image).values_mut() {
         if let Ext::Image(data) = &mut image.ext {
             if data.state == 4 {
@@ -1050,6 +1074,29 @@ fn allocate_from_template(
             for (index, role) in template.vectors_mut("ROLE").into_iter().enumerate() {
                 role.insert("ID".into(), index.to_string());
             }
+        }
+        Kind::MarketApp => {
+            let market = p.int(1);
+            if oned.get(Kind::Market, market).is_none() {
+                return Err(no_exists(Kind::Market, market));
+            }
+            let origin = template
+                .get("ORIGIN_ID")
+                .and_then(|o| o.parse::<i32>().ok())
+                .unwrap_or(-1);
+            let (size, format) = match oned.get(Kind::Image, origin).map(|i| &i.ext) {
+                Some(Ext::Image(i)) => (i.size, i.format.clone()),
+                _ => (0, String::new()),
+            };
+            template.remove("ORIGIN_ID");
+            ext = Ext::MarketApp(MarketAppData {
+                market,
+                origin,
+                state: 2,
+                size,
+                format,
+                settle_ticks: 2,
+            });
         }
         Kind::Market => {
             let mad = template.get("MARKET_MAD").unwrap_or("");
@@ -1722,6 +1769,9 @@ fn specific(
             if let Some(obj) = oned.get_mut(kind, id) {
                 if let Ext::Market(state) = &mut obj.ext {
                     *state = if p.bool_or(1, true) { 0 } else { 1 };
+                }
+                if let Ext::MarketApp(app) = &mut obj.ext {
+                    app.state = if p.bool_or(1, true) { 1 } else { 4 };
                 }
             }
             Ok(Value::Int(id))

@@ -769,19 +769,29 @@ fn vm_extra(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Op
                 image.gid = caller.gid;
                 image.lock = None;
                 image.regtime = now;
+                image.perms = [1, 1, 0, 0, 0, 0, 0, 0, 0];
+                let dev_prefix = image.template.get("DEV_PREFIX").map(str::to_string);
+                image.template = Tmpl::default();
+                if let Some(prefix) = dev_prefix {
+                    image.template.set("DEV_PREFIX", prefix);
+                }
                 image.template.set("SAVED_DISK_ID", disk.to_string());
                 image
                     .template
                     .set("SAVED_IMAGE_ID", source_image.unwrap_or(-1).to_string());
                 image.template.set("SAVED_VM_ID", id.to_string());
-                image.template.set("SAVE_AS_HOT", "YES");
                 let mut ds = 1;
                 if let Ext::Image(data) = &mut image.ext {
                     data.vms.clear();
                     data.clones.clear();
                     data.persistent = false;
                     data.state = 4;
-                    data.settle_ticks = 2;
+                    // The dummy driver copies within the call.
+                    data.settle_ticks = 1;
+                    data.size = disk_attrs
+                        .get("SIZE")
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(data.size);
                     ds = data.datastore_id;
                 }
                 oned.insert(image);
