@@ -26,7 +26,11 @@ fn rss_mb() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
-async fn mixed_call(one: &Client, n: u64, allocated: &tokio::sync::Mutex<Vec<i64>>) -> opennebula::Result<()> {
+async fn mixed_call(
+    one: &Client,
+    n: u64,
+    allocated: &tokio::sync::Mutex<Vec<i64>>,
+) -> opennebula::Result<()> {
     match n % 6 {
         0 => one.hostpool().info().await.map(drop),
         1 => one.host().info(0).await.map(drop),
@@ -36,7 +40,10 @@ async fn mixed_call(one: &Client, n: u64, allocated: &tokio::sync::Mutex<Vec<i64
         _ => {
             let id = one
                 .vm()
-                .allocate_full(format!("NAME=\"soak-{n}\"\nCPU=\"0.1\"\nMEMORY=\"64\""), true)
+                .allocate_full(
+                    format!("NAME=\"soak-{n}\"\nCPU=\"0.1\"\nMEMORY=\"64\""),
+                    true,
+                )
                 .await?;
             allocated.lock().await.push(i64::from(id));
             Ok(())

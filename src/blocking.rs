@@ -72,6 +72,13 @@ impl RuntimeThread {
         Ok(RuntimeThread { jobs })
     }
 
+    /// Runs `job` on the runtime thread without waiting for it.
+    fn spawn(&self, job: Job) -> Result<()> {
+        self.jobs
+            .send(job)
+            .map_err(|_| Error::Config("the blocking client's runtime has stopped".into()))
+    }
+
     fn run<T: Send + 'static>(
         &self,
         future: impl Future<Output = Result<T>> + Send + 'static,
@@ -152,7 +159,26 @@ impl Client {
 
     /// See [`crate::Client::call_document`].
     pub fn call_document<T: FromXml>(&self, method: &str, params: impl IntoParams) -> Result<T> {
-        crate::wire::payload_document(self.call(method, params)?)
+        let client = self.inner.clone();
+        let method = method.to_owned();
+        let params = params.into_params();
+        // Only the exchange runs on the runtime thread; decoding runs on the caller's.
+        let bytes = self.block_on(async move { client.document_bytes(&method, params).await })?;
+        crate::wire::decode_document_response(&bytes)
+    }
+
+    /// See [`crate::Client::stream_pool`]: the pool's items as an iterator, decoded while
+    /// the response arrives.
+    pub fn stream_pool<T>(
+        &self,
+        method: &str,
+        params: impl IntoParams,
+    ) -> crate::stream::PoolIter<T>
+    where
+        T: FromXml + Send + 'static,
+    {
+        let stream = self.inner.stream_pool::<T>(method, params);
+        crate::stream::PoolIter::start(stream, |job| self.runtime.spawn(job))
     }
 
     /// See [`crate::Client::call_raw`].

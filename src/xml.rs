@@ -14,7 +14,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::{BytesCData, BytesEnd, BytesStart, BytesText, Event};
 
 /// Default maximum element nesting accepted by [`XmlReader`]. OpenNebula documents nest about
 /// ten levels deep; the limit only exists to stop hostile input.
@@ -125,6 +125,9 @@ pub struct XmlReader<'a> {
     max_depth: usize,
     /// Bytes consumed by the fast text path behind quick-xml's back (see `read_text`).
     skipped: u64,
+    /// Set when reading an escaped document (see [`XmlReader::new_escaped`]): then this
+    /// lexer replaces quick-xml.
+    escaped: Option<Box<EscapedLexer<'a>>>,
 }
 
 impl fmt::Debug for XmlReader<'_> {
@@ -150,6 +153,55 @@ impl<'a> XmlReader<'a> {
             depth: 0,
             max_depth: DEFAULT_MAX_DEPTH,
             skipped: 0,
+            escaped: None,
+        }
+    }
+
+    /// A reader over an XML document that is itself escaped as XML character data: the
+    /// content of an XML-RPC `<string>` as it comes over the wire (`&lt;VM&gt;&lt;ID&gt;1...`).
+    ///
+    /// Reading the escaped form directly saves materialising the unescaped document (as big
+    /// as two thirds of a pool response) and a whole pass over it: markup is recognised as
+    /// `&lt;`...`&gt;`, and text is unescaped twice over only where it holds entities, so
+    /// most leaves are still borrowed from the input. Positions in errors are offsets in the
+    /// escaped input.
+    ///
+    /// Only the canonical escaping is understood (`&lt;`, `&gt;`, `&amp;`, `&quot;`, `&apos;`
+    /// and numeric references for other characters). A document escaped otherwise (markup
+    /// characters as numeric references, say) is reported as an error; callers that can,
+    /// such as [`crate::wire::decode_document_response`], then fall back to unescaping first.
+    pub fn new_escaped(input: &'a [u8]) -> Self {
+        let mut reader = XmlReader::new(&[]);
+        reader.input = input;
+        reader.escaped = Some(Box::new(EscapedLexer {
+            input,
+            pos: 0,
+            open: Vec::with_capacity(16),
+            text: None,
+        }));
+        reader
+    }
+
+    /// `true` for a reader made by [`new_escaped`](Self::new_escaped): [`input`](Self::input)
+    /// and positions then refer to the escaped text.
+    pub fn is_escaped(&self) -> bool {
+        self.escaped.is_some()
+    }
+
+    /// The XML between two positions of this reader (as given by
+    /// [`position`](Self::position)), unescaped if the reader reads an escaped document.
+    /// `None` if the range is not within the input.
+    pub fn xml_between(&self, from: u64, to: u64) -> Option<Cow<'a, str>> {
+        let from = usize::try_from(from).ok()?;
+        let to = usize::try_from(to).ok()?;
+        let raw = self.input.get(from..to)?;
+        let raw = String::from_utf8_lossy(raw);
+        if self.escaped.is_none() {
+            return Some(raw);
+        }
+        match raw {
+            Cow::Borrowed(text) => unescape(text).ok(),
+            Cow::Owned(text) => unescape(&text).ok().map(|t| Cow::Owned(t.into_owned())),
         }
     }
 
@@ -166,7 +218,10 @@ impl<'a> XmlReader<'a> {
 
     /// Current byte offset in the input.
     pub fn position(&self) -> u64 {
-        self.reader.buffer_position() + self.skipped
+        match &self.escaped {
+            Some(lexer) => lexer.pos as u64,
+            None => self.reader.buffer_position() + self.skipped,
+        }
     }
 
     /// The whole input this reader was created over.
@@ -191,6 +246,12 @@ impl<'a> XmlReader<'a> {
 
     #[inline]
     fn next_event(&mut self) -> Result<Event<'a>, XmlError> {
+        if let Some(lexer) = &mut self.escaped {
+            return lexer.next().map_err(|(position, message)| XmlError {
+                message,
+                position: position as u64,
+            });
+        }
         match self.reader.read_event() {
             Ok(Event::DocType(_)) => Err(self.error("DOCTYPE declarations are not accepted")),
             Ok(event) => Ok(event),
@@ -361,6 +422,10 @@ impl<'a> XmlReader<'a> {
     /// is unescaped in one memchr-driven pass instead, and borrowed when it has no entities.
     /// Returns `None` (having consumed nothing) when the content is not of that shape.
     fn read_plain_text(&mut self) -> Result<Option<Cow<'a, str>>, XmlError> {
+        if self.escaped.is_some() {
+            // The escaped lexer already returns a leaf's text as one piece.
+            return Ok(None);
+        }
         let rest: &'a [u8] = self.reader.get_ref();
         let Some(end) = memchr::memchr(b'<', rest) else {
             return Ok(None);
@@ -414,7 +479,13 @@ impl<'a> XmlReader<'a> {
         }
     }
 
-    fn utf8(&self, bytes: Cow<'a, [u8]>) -> Result<Cow<'a, str>, XmlError> {
+    fn utf8(&mut self, bytes: Cow<'a, [u8]>) -> Result<Cow<'a, str>, XmlError> {
+        if let Some(lexer) = &mut self.escaped {
+            // The escaped lexer hands its (already validated) text over directly.
+            if let Some(text) = lexer.text.take() {
+                return Ok(text);
+            }
+        }
         match bytes {
             Cow::Borrowed(b) => std::str::from_utf8(b)
                 .map(Cow::Borrowed)
@@ -449,6 +520,326 @@ impl<'a> XmlReader<'a> {
             ))
         })
     }
+}
+
+/// The tokenizer behind [`XmlReader::new_escaped`]: reads an XML document from its escaped
+/// form (the content of an XML-RPC `<string>`) and produces the same events quick-xml would
+/// produce for the unescaped document, with text and CDATA already fully unescaped.
+///
+/// Hand-written because it is the hot path of every pool decode (one pass over the escaped
+/// bytes instead of an unescape pass plus a tokenizer pass) and because no XML crate reads
+/// a document through a layer of escaping.
+struct EscapedLexer<'a> {
+    input: &'a [u8],
+    pos: usize,
+    /// Open elements: (start, length) of each name in `input`, to check end tags.
+    open: Vec<(usize, usize)>,
+    /// The text of the last `Text`/`CData` event, unescaped and validated. The event itself
+    /// carries an empty placeholder (quick-xml offers no public constructor from bytes that
+    /// are known to be UTF-8), and `XmlReader::utf8` takes the text from here, which saves
+    /// validating every leaf twice.
+    text: Option<Cow<'a, str>>,
+}
+
+type LexResult<T> = Result<T, (usize, String)>;
+
+impl<'a> EscapedLexer<'a> {
+    fn next(&mut self) -> LexResult<Event<'a>> {
+        loop {
+            let rest = &self.input[self.pos..];
+            if rest.is_empty() {
+                return Ok(Event::Eof);
+            }
+            if !rest.starts_with(b"&lt;") {
+                return self.text();
+            }
+            let at = self.pos;
+            let m = at + 4;
+            match self.input.get(m) {
+                Some(b'/') => {
+                    let (name, end) = self.tag_content(m + 1)?;
+                    let name = trim_end_ascii(name);
+                    match self.open.pop() {
+                        Some((start, len)) if &self.input[start..start + len] == name => {}
+                        _ => {
+                            return Err((
+                                at,
+                                format!(
+                                    "end tag </{}> does not match the open element",
+                                    String::from_utf8_lossy(name)
+                                ),
+                            ))
+                        }
+                    }
+                    self.pos = end;
+                    return Ok(Event::End(BytesEnd::new("")));
+                }
+                Some(b'!') => {
+                    let after = &self.input[m..];
+                    if after.starts_with(b"![CDATA[") {
+                        let from = m + 8;
+                        let Some(len) = find_cdata_end(&self.input[from..]) else {
+                            return Err((at, "unterminated CDATA section".into()));
+                        };
+                        let content = unescape_once(&self.input[from..from + len], from)?;
+                        self.pos = from + len + 6;
+                        self.text = Some(content);
+                        return Ok(Event::CData(BytesCData::new("")));
+                    }
+                    if after.starts_with(b"!--") {
+                        let Some(len) = memchr::memmem::find(&self.input[m + 3..], b"--&gt;")
+                        else {
+                            return Err((at, "unterminated comment".into()));
+                        };
+                        self.pos = m + 3 + len + 6;
+                        continue;
+                    }
+                    if after.starts_with(b"!DOCTYPE") {
+                        return Err((at, "DOCTYPE declarations are not accepted".into()));
+                    }
+                    return Err((at, "unknown markup declaration".into()));
+                }
+                Some(b'?') => {
+                    let Some(len) = memchr::memmem::find(&self.input[m + 1..], b"?&gt;") else {
+                        return Err((at, "unterminated processing instruction".into()));
+                    };
+                    self.pos = m + 1 + len + 5;
+                    continue;
+                }
+                Some(_) => {
+                    let (content, end) = self.tag_content(m)?;
+                    let (content, empty) = match content.strip_suffix(b"/") {
+                        Some(c) => (c, true),
+                        None => (content, false),
+                    };
+                    let name_len = content
+                        .iter()
+                        .position(|b| b.is_ascii_whitespace())
+                        .unwrap_or(content.len());
+                    if name_len == 0 {
+                        return Err((at, "element without a name".into()));
+                    }
+                    let content = std::str::from_utf8(content)
+                        .map_err(|_| (at, "element name is not valid UTF-8".to_string()))?;
+                    if !empty {
+                        self.open.push((m, name_len));
+                    }
+                    self.pos = end;
+                    let start = BytesStart::from_content(Cow::Borrowed(content), name_len);
+                    return Ok(if empty {
+                        Event::Empty(start)
+                    } else {
+                        Event::Start(start)
+                    });
+                }
+                None => return Err((at, "unexpected end of document in markup".into())),
+            }
+        }
+    }
+
+    /// The content of a tag starting at `from` (just after `&lt;` or `&lt;/`) up to its
+    /// `&gt;`, and the offset after that `&gt;`. Tags hold no entity references in
+    /// OpenNebula documents; one that does (an attribute value with `&quot;`, say) is refused.
+    fn tag_content(&self, from: usize) -> LexResult<(&'a [u8], usize)> {
+        let Some(amp) = memchr::memchr(b'&', &self.input[from..]) else {
+            return Err((from, "unexpected end of document in a tag".into()));
+        };
+        let amp = from + amp;
+        if !self.input[amp..].starts_with(b"&gt;") {
+            return Err((amp, "unsupported escaping inside a tag".into()));
+        }
+        Ok((&self.input[from..amp], amp + 4))
+    }
+
+    /// A run of character data up to the next markup (`&lt;`) or the end of input.
+    fn text(&mut self) -> LexResult<Event<'a>> {
+        let from = self.pos;
+        let mut scan = from;
+        let mut has_entities = false;
+        let end = loop {
+            match memchr::memchr(b'&', &self.input[scan..]) {
+                None => break self.input.len(),
+                Some(i) => {
+                    let amp = scan + i;
+                    if self.input[amp..].starts_with(b"&lt;") {
+                        break amp;
+                    }
+                    has_entities = true;
+                    scan = amp + 1;
+                }
+            }
+        };
+        self.pos = end;
+        let raw = &self.input[from..end];
+        let text = if has_entities {
+            Cow::Owned(unescape_twice(raw, from)?)
+        } else {
+            Cow::Borrowed(
+                std::str::from_utf8(raw)
+                    .map_err(|e| (from + e.valid_up_to(), "text is not valid UTF-8".into()))?,
+            )
+        };
+        self.text = Some(text);
+        Ok(Event::Text(BytesText::new("")))
+    }
+}
+
+/// Offset of the escaped CDATA terminator `]]&gt;` in `raw`. CDATA sections are short and
+/// rarely hold a `]`: a memchr loop beats building a substring searcher for each one.
+#[inline]
+fn find_cdata_end(raw: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b']', &raw[from..]) {
+        let at = from + i;
+        if raw[at..].starts_with(b"]]&gt;") {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+fn trim_end_ascii(bytes: &[u8]) -> &[u8] {
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(0, |i| i + 1);
+    &bytes[..end]
+}
+
+/// Reads the entity reference starting at `raw[at]` (an `&`): the character and the offset
+/// after its `;`.
+fn entity_at(raw: &[u8], at: usize, base: usize) -> LexResult<(char, usize)> {
+    let window = &raw[at + 1..raw.len().min(at + 13)];
+    let Some(semi) = memchr::memchr(b';', window) else {
+        return Err((base + at, "unterminated entity reference".into()));
+    };
+    let name = &window[..semi];
+    let c = match name {
+        b"lt" => Some('<'),
+        b"gt" => Some('>'),
+        b"amp" => Some('&'),
+        b"quot" => Some('"'),
+        b"apos" => Some('\''),
+        [b'#', b'x' | b'X', hex @ ..] => std::str::from_utf8(hex)
+            .ok()
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .and_then(char::from_u32),
+        [b'#', dec @ ..] => std::str::from_utf8(dec)
+            .ok()
+            .and_then(|d| d.parse().ok())
+            .and_then(char::from_u32),
+        _ => None,
+    };
+    match c {
+        Some(c) => Ok((c, at + 1 + semi + 1)),
+        None => Err((
+            base + at,
+            format!(
+                "unknown entity reference &{};",
+                String::from_utf8_lossy(name)
+            ),
+        )),
+    }
+}
+
+/// One level of unescaping (CDATA content inside an escaped document).
+fn unescape_once(raw: &[u8], base: usize) -> LexResult<Cow<'_, str>> {
+    let Some(first) = memchr::memchr(b'&', raw) else {
+        return std::str::from_utf8(raw)
+            .map(Cow::Borrowed)
+            .map_err(|e| (base + e.valid_up_to(), "text is not valid UTF-8".into()));
+    };
+    let mut out = Vec::with_capacity(raw.len());
+    let mut last = 0;
+    let mut amp = first;
+    loop {
+        out.extend_from_slice(&raw[last..amp]);
+        let (c, next) = entity_at(raw, amp, base)?;
+        if c == '>' && out.ends_with(b"]]") && &raw[amp..amp + 4] != b"&gt;" {
+            // `]]&#62;` would end the section in the unescaped document.
+            return Err((base + amp, "unsupported escaping in a CDATA section".into()));
+        }
+        push_char(&mut out, c);
+        last = next;
+        match memchr::memchr(b'&', &raw[last..]) {
+            Some(i) => amp = last + i,
+            None => break,
+        }
+    }
+    out.extend_from_slice(&raw[last..]);
+    String::from_utf8(out)
+        .map(Cow::Owned)
+        .map_err(|e| (base, format!("text is not valid UTF-8: {e}")))
+}
+
+/// Two levels of unescaping (character data of an escaped document): `&gt;` is `>`, and
+/// `&amp;NAME;` is the inner document's entity reference `&NAME;`.
+fn unescape_twice(raw: &[u8], base: usize) -> LexResult<String> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut last = 0;
+    while let Some(i) = memchr::memchr(b'&', &raw[last..]) {
+        let amp = last + i;
+        out.extend_from_slice(&raw[last..amp]);
+        let (c, next) = entity_at(raw, amp, base)?;
+        let c = match c {
+            '&' if &raw[amp..next] == b"&amp;" => {
+                let (inner, after) = inner_entity(raw, next, base)?;
+                last = after;
+                push_char(&mut out, inner);
+                continue;
+            }
+            '<' | '&' => {
+                return Err((base + amp, "unsupported escaping in text".into()));
+            }
+            c => c,
+        };
+        push_char(&mut out, c);
+        last = next;
+    }
+    out.extend_from_slice(&raw[last..]);
+    String::from_utf8(out).map_err(|e| (base, format!("text is not valid UTF-8: {e}")))
+}
+
+/// The inner document's entity reference whose name starts at `raw[from]` (after an escaped
+/// `&amp;`), written once more escaped: `lt;`, `#233;`, ... The name itself holds no `&`.
+fn inner_entity(raw: &[u8], from: usize, base: usize) -> LexResult<(char, usize)> {
+    let window = &raw[from..raw.len().min(from + 12)];
+    let Some(semi) = memchr::memchr(b';', window) else {
+        return Err((base + from, "unterminated entity reference".into()));
+    };
+    let name = &window[..semi];
+    let c = match name {
+        b"lt" => Some('<'),
+        b"gt" => Some('>'),
+        b"amp" => Some('&'),
+        b"quot" => Some('"'),
+        b"apos" => Some('\''),
+        [b'#', b'x' | b'X', hex @ ..] => std::str::from_utf8(hex)
+            .ok()
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .and_then(char::from_u32),
+        [b'#', dec @ ..] => std::str::from_utf8(dec)
+            .ok()
+            .and_then(|d| d.parse().ok())
+            .and_then(char::from_u32),
+        _ => None,
+    };
+    c.map(|c| (c, from + semi + 1)).ok_or_else(|| {
+        (
+            base + from,
+            format!(
+                "unknown entity reference &{};",
+                String::from_utf8_lossy(name)
+            ),
+        )
+    })
+}
+
+#[inline]
+fn push_char(out: &mut Vec<u8>, c: char) {
+    let mut utf8 = [0u8; 4];
+    out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
 }
 
 #[inline]
@@ -680,6 +1071,111 @@ mod tests {
         let name = r.next_child(&root).unwrap().unwrap();
         let err = r.read_text(&name).unwrap_err();
         assert!(err.position > 0);
+    }
+
+    /// Everything a reader sees in a document, as text, for comparing readers.
+    fn walk_all(reader: &mut XmlReader<'_>) -> Result<Vec<String>, XmlError> {
+        fn walk(
+            reader: &mut XmlReader<'_>,
+            el: &Element<'_>,
+            out: &mut Vec<String>,
+        ) -> Result<(), XmlError> {
+            out.push(format!("\u{0}<{}>", el.name_str()));
+            while let Some(node) = reader.next_node(el)? {
+                match node {
+                    Node::Text(t) => out.push(t.into_owned()),
+                    Node::Element(child) => walk(reader, &child, out)?,
+                }
+            }
+            out.push("\u{0}</>".into());
+            Ok(())
+        }
+        let mut out = Vec::new();
+        let root = reader.root()?;
+        walk(reader, &root, &mut out)?;
+        reader.finish()?;
+        // Adjacent text pieces are split differently by the two readers: join them.
+        let mut joined: Vec<String> = Vec::new();
+        for piece in out {
+            let is_text = !piece.starts_with('\u{0}');
+            match joined.last_mut() {
+                Some(last) if is_text && !last.starts_with('\u{0}') => last.push_str(&piece),
+                _ => joined.push(piece),
+            }
+        }
+        Ok(joined)
+    }
+
+    fn escaped(doc: &str) -> String {
+        let mut out = String::new();
+        escape_into(&mut out, doc);
+        out
+    }
+
+    #[test]
+    fn escaped_reader_sees_what_the_plain_reader_sees() {
+        let docs = [
+            "<VM_POOL><VM><ID>0</ID><NAME><![CDATA[a<b>&c]] ]]></NAME><T><X><![CDATA[</VM>]]></X>\
+             <!-- c --><Y>1 &amp; 2 &#233; &lt;/VM&gt; &quot;q&quot; &#x41;</Y><E/><E2 /></T></VM></VM_POOL>",
+            "<?xml version=\"1.0\"?>\n<R>\n  <A>  spaced  </A>\n</R>\n",
+            "<R><A>\u{e9}t\u{e9} \u{1F600}</A><B><![CDATA[]]></B><C></C></R>",
+            "<one:R xmlns:one=\"http://opennebula.org/XMLSchema\"><one:A>x</one:A></one:R>",
+            "<R/>",
+        ];
+        for doc in docs {
+            let plain = walk_all(&mut XmlReader::new(doc.as_bytes())).unwrap();
+            let escaped = escaped(doc);
+            let mut reader = XmlReader::new_escaped(escaped.as_bytes());
+            assert!(reader.is_escaped());
+            assert_eq!(walk_all(&mut reader).unwrap(), plain, "{doc}");
+        }
+    }
+
+    #[test]
+    fn escaped_reader_read_text_and_xml_between() {
+        let doc = "<VM><ID>7</ID><NAME><![CDATA[web & db]]></NAME><X>a &lt; b</X><RAW><K>1</K></RAW></VM>";
+        let escaped = escaped(doc);
+        let mut r = XmlReader::new_escaped(escaped.as_bytes());
+        let root = r.root().unwrap();
+        let mut seen = Vec::new();
+        while let Some(child) = r.next_child(&root).unwrap() {
+            if child.name() == b"RAW" {
+                let before = r.position();
+                r.skip(&child).unwrap();
+                // `before` is after the start tag: the raw content is the inner XML.
+                seen.push(r.xml_between(before, r.position()).unwrap().into_owned());
+            } else {
+                seen.push(r.read_text(&child).unwrap().into_owned());
+            }
+        }
+        r.finish().unwrap();
+        assert_eq!(seen, ["7", "web & db", "a < b", "<K>1</K></RAW>"]);
+    }
+
+    #[test]
+    fn escaped_reader_refuses_what_it_cannot_read_faithfully() {
+        for bad in [
+            // Markup characters as numeric references.
+            "&#60;R&gt;&lt;/R&gt;",
+            "&lt;R&gt;a &#38;lt; b&lt;/R&gt;",
+            // Entity inside a tag, mismatched and unterminated constructs.
+            "&lt;R a=&quot;x&quot;&gt;&lt;/R&gt;",
+            "&lt;R&gt;&lt;/S&gt;",
+            "&lt;R&gt;&lt;![CDATA[x&lt;/R&gt;",
+            "&lt;R&gt;&lt;!-- x&lt;/R&gt;",
+            "&lt;!DOCTYPE x&gt;&lt;R/&gt;",
+            "&lt;R&gt;&amp;bogus;&lt;/R&gt;",
+            "&lt;R&gt;x",
+            "&lt;R",
+            "&lt;&gt;&lt;/&gt;",
+        ] {
+            let mut r = XmlReader::new_escaped(bad.as_bytes());
+            let result = r.root().and_then(|root| {
+                r.skip(&root)?;
+                r.finish()
+            });
+            assert!(result.is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -355,3 +355,27 @@ async fn unmodelled_methods_fail_instead_of_faking_success() {
         .unwrap_err();
     assert!(err.one_error().is_some(), "{err:?}");
 }
+
+#[tokio::test]
+async fn seeded_hosts_and_running_vms() {
+    let server = TestServer::builder()
+        .seed_hosts(3)
+        .seed_vms(30)
+        .start()
+        .await
+        .unwrap();
+    let admin = server.client().unwrap();
+    let hosts = doc(admin.call("one.hostpool.info", ()).await.unwrap());
+    assert_eq!(pool_ids(&hosts, "HOST"), [2, 1, 0]);
+    assert_eq!(hosts.matches("<RUNNING_VMS>10</RUNNING_VMS>").count(), 3);
+    let vms = doc(admin
+        .call("one.vmpool.info", (-2, -1, -1, 3))
+        .await
+        .unwrap());
+    assert_eq!(pool_ids(&vms, "VM").len(), 30, "all seeded VMs are ACTIVE");
+    let vm = doc(admin.call("one.vm.info", (29,)).await.unwrap());
+    assert_eq!(vm.matches("<NIC>").count(), 2);
+    assert_eq!(vm.matches("<DISK>").count(), 3);
+    assert_eq!(field(&vm, "LCM_STATE").as_deref(), Some("3"));
+    assert!(field(&vm, "ETH1_IP").is_some(), "context has both NICs");
+}

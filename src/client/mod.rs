@@ -59,7 +59,7 @@ struct Inner {
     session: Session,
     timeout: Option<Duration>,
     max_response_size: u64,
-    in_flight: Option<Semaphore>,
+    in_flight: Option<Arc<Semaphore>>,
     retry: Option<RetryPolicy>,
 }
 
@@ -141,7 +141,48 @@ impl Client {
         method: &str,
         params: impl IntoParams,
     ) -> Result<T> {
-        wire::payload_document(self.call(method, params).await?)
+        // Fast path: the document is read straight from the escaped response bytes, without
+        // building a `Value` (or a `String`) for the payload; see
+        // `wire::decode_document_response`.
+        let bytes = self.document_bytes(method, params.into_params()).await?;
+        wire::decode_document_response(&bytes)
+    }
+
+    /// The response bytes of a call whose payload is a document (with the `one.` prefix, the
+    /// session and the retry policy, as [`call`](Self::call)); decoding is left to the caller
+    /// (the blocking client decodes on the calling thread).
+    pub(crate) async fn document_bytes(&self, method: &str, params: Vec<Value>) -> Result<Vec<u8>> {
+        let method = one_method_name(method);
+        let mut all = Vec::with_capacity(8);
+        all.push(Value::String(self.inner.session.expose_secret().to_owned()));
+        all.extend(params);
+        let body = wire::encode_method_call(&method, &all);
+        if let Some(Value::String(s)) = all.first_mut() {
+            zeroize::Zeroize::zeroize(s);
+        }
+        let mut attempt = 0;
+        let bytes = loop {
+            let started = Instant::now();
+            let result = self.post(body.clone()).await;
+            tracing::debug!(
+                target: "opennebula",
+                method = %method,
+                elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+                response_bytes = result.as_ref().map_or(0, Vec::len),
+                "XML-RPC call"
+            );
+            match (result, &self.inner.retry) {
+                (Err(err), Some(policy)) if policy.should_retry(&method, &err, attempt) => {
+                    tokio::time::sleep(policy.backoff(attempt)).await;
+                    attempt += 1;
+                }
+                (result, _) => break result?,
+            }
+        };
+        // The session is in the request body: wipe it too.
+        let mut body = body;
+        zeroize::Zeroize::zeroize(&mut body);
+        Ok(bytes)
     }
 
     /// Sends a `methodCall` exactly as given: no prefix, no session. For XML-RPC
@@ -191,6 +232,81 @@ impl Client {
             ),
         }
         wire::decode_response(&bytes?).map_err(|e| Error::from_xml(DecodeStage::Envelope, e))
+    }
+
+    /// Sends `method` (with the `one.` prefix and the session, as [`call`](Self::call) does)
+    /// and returns the response as soon as its headers arrived, for the streaming decoders of
+    /// [`crate::stream`]. The in-flight permit travels with the body; a non-2xx status is
+    /// already turned into [`Error::Http`].
+    pub(crate) async fn send_streaming(
+        &self,
+        method: &str,
+        params: Vec<Value>,
+    ) -> Result<StreamingBody> {
+        let method = one_method_name(method);
+        let mut all = Vec::with_capacity(params.len() + 1);
+        all.push(Value::String(self.inner.session.expose_secret().to_owned()));
+        all.extend(params);
+        let body = wire::encode_method_call(&method, &all);
+        if let Some(Value::String(s)) = all.first_mut() {
+            zeroize::Zeroize::zeroize(s);
+        }
+        let permit = match &self.inner.in_flight {
+            Some(semaphore) => Some(
+                semaphore
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| Error::Config("client is shutting down".into()))?,
+            ),
+            None => None,
+        };
+        let sending = self
+            .inner
+            .http
+            .post(self.inner.endpoint.clone())
+            .header(reqwest::header::CONTENT_TYPE, "text/xml")
+            .body(body)
+            .send();
+        let response = match self.inner.timeout {
+            Some(timeout) => {
+                tokio::time::timeout(timeout, sending)
+                    .await
+                    .map_err(|_| Error::Timeout {
+                        timeout: Some(timeout),
+                    })?
+            }
+            None => sending.await,
+        }
+        .map_err(|e| self.transport_error(e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let mut response = response;
+            let mut bytes = Vec::new();
+            while bytes.len() < 4096 {
+                match response.chunk().await {
+                    Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+                    _ => break,
+                }
+            }
+            return Err(Error::Http {
+                status: status.as_u16(),
+                body_excerpt: excerpt(&bytes),
+            });
+        }
+        let limit = self.inner.max_response_size;
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit)
+        {
+            return Err(Error::ResponseTooLarge { limit });
+        }
+        Ok(StreamingBody {
+            client: self.clone(),
+            response,
+            received: 0,
+            _permit: permit,
+        })
     }
 
     async fn post(&self, body: String) -> Result<Vec<u8>> {
@@ -283,6 +399,34 @@ impl Client {
             message,
             source: Some(Box::new(err)),
         }
+    }
+}
+
+/// A response body being received, for [`Client::send_streaming`].
+pub(crate) struct StreamingBody {
+    client: Client,
+    response: reqwest::Response,
+    received: u64,
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl StreamingBody {
+    /// The next chunk of the body, `None` at its end. Enforces the client's response-size
+    /// limit; the client's timeout applies to the whole exchange (reqwest's own timeout).
+    pub(crate) async fn chunk(&mut self) -> Result<Option<bytes::Bytes>> {
+        let chunk = self
+            .response
+            .chunk()
+            .await
+            .map_err(|e| self.client.transport_error(e))?;
+        if let Some(chunk) = &chunk {
+            self.received += chunk.len() as u64;
+            let limit = self.client.inner.max_response_size;
+            if self.received > limit {
+                return Err(Error::ResponseTooLarge { limit });
+            }
+        }
+        Ok(chunk)
     }
 }
 
@@ -570,7 +714,7 @@ impl ClientBuilder {
                 session,
                 timeout,
                 max_response_size: self.max_response_size.unwrap_or(DEFAULT_MAX_RESPONSE_SIZE),
-                in_flight: self.max_in_flight.map(Semaphore::new),
+                in_flight: self.max_in_flight.map(|n| Arc::new(Semaphore::new(n))),
                 retry: self.retry,
             }),
         })

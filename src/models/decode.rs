@@ -72,15 +72,11 @@ pub fn keep_raw(
 ) -> Result<(), XmlError> {
     reader.skip(element)?;
     let after = reader.position();
-    let input = reader.input();
-    let (Ok(from), Ok(to)) = (usize::try_from(before), usize::try_from(after)) else {
-        return Ok(());
-    };
-    if let Some(raw) = input.get(from..to) {
-        let raw = String::from_utf8_lossy(raw);
+    // `xml_between` also works when the reader reads an escaped document (the fast path of
+    // pool responses), where the input bytes are not the XML itself.
+    if let Some(raw) = reader.xml_between(before, after) {
         // Drop the whitespace between the previous element and this one.
-        let raw = raw.trim();
-        out.push_str(raw);
+        out.push_str(raw.trim());
     }
     Ok(())
 }

@@ -21,6 +21,24 @@
 //!
 //! Dropping the server shuts it down. For code without an async runtime,
 //! [`TestServerBuilder::start_blocking`] runs it on its own runtime thread.
+//!
+//! # Timing model
+//!
+//! oned's scheduler and monitor run on their own periods; here they run after every call,
+//! with small fixed delays measured in calls so that sequences written against a real
+//! front-end behave alike: a VM made PENDING stays PENDING for the next call (so `hold`
+//! right after `allocate` works) and is placed after it; a new host is INIT for one call,
+//! then MONITORED (800 CPU, 16 GiB, as the dummy IM driver reports); an image is LOCKED for
+//! one call, then READY; a running VM gets its first monitoring record after a few dozen
+//! calls. [`TestServerBuilder::auto_schedule`]`(false)` turns placement off, and
+//! [`TestServer::schedule`] then places every PENDING VM at once.
+//!
+//! # Limits
+//!
+//! Methods the model does not cover (SQL access, federation replication, backups to a
+//! datastore, PCI passthrough from real devices ...) answer with an OpenNebula failure,
+//! never a fake success. Quota usage counters stay at 0, and hosts report no PCI devices or
+//! NUMA topology.
 
 mod http;
 mod rpc;

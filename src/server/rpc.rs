@@ -377,13 +377,14 @@ fn encode_value(out: &mut String, value: &Value) {
     }
 }
 
-/// xmlrpc-c escapes only `<`, `>` and `&` inside `<string>`.
+/// xmlrpc-c escapes only `<`, `>`, `&` and CR inside `<string>`.
 fn escape(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
+            '\r' => out.push_str("&#13;"),
             c => out.push(c),
         }
     }

@@ -208,6 +208,13 @@ impl Vector {
         self.entries.entry(name).or_insert(value);
     }
 
+    /// An empty vector attribute with room for `capacity` entries.
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Vector {
+            entries: IndexMap::with_capacity(capacity),
+        }
+    }
+
     /// Inserts an already upper-case name, replacing.
     pub(crate) fn insert_raw(&mut self, name: String, value: String) {
         self.entries.insert(name, value);

@@ -101,6 +101,59 @@ pub fn decode_one_response(bytes: &[u8]) -> Result<Value, Error> {
     one_payload(response)
 }
 
+/// Decodes response bytes whose payload is an XML document (a `<string>` holding XML, as every
+/// `info` call returns) straight into `T`: the fast path of
+/// [`Client::call_document`](crate::Client::call_document).
+///
+/// OpenNebula's failure array and XML-RPC faults become the usual errors.
+///
+/// The payload is never materialised as a `String`: the envelope is checked with the payload
+/// cut out of it, then `T` is read from the escaped payload in place
+/// ([`XmlReader::new_escaped`](crate::xml::XmlReader::new_escaped)), so memory holds the
+/// response and the decoded value only, and the document is read in a single pass. Anything
+/// unusual (a failure array, a fault, a payload in CDATA or with unusual escaping, a
+/// malformed document) takes the ordinary path, [`decode_one_response`] then
+/// [`payload_document`], which gives the precise answer or error.
+pub fn decode_document_response<T: crate::xml::FromXml>(bytes: &[u8]) -> Result<T, Error> {
+    if let Some(payload) = escaped_document_payload(bytes) {
+        let mut reader = crate::xml::XmlReader::new_escaped(payload);
+        let decoded = reader
+            .root()
+            .and_then(|root| T::read_xml(&mut reader, &root))
+            .and_then(|value| reader.finish().map(|()| value));
+        if let Ok(value) = decoded {
+            return Ok(value);
+        }
+    }
+    payload_document(decode_one_response(bytes)?)
+}
+
+/// The escaped payload of a successful OpenNebula response whose element 1 is a plain
+/// `<string>`, located without decoding it: the first `<string>` up to the next `<` (which
+/// must be `</string>`), confirmed by decoding the envelope with that payload cut out, which
+/// must be exactly a success array with an empty string as element 1.
+fn escaped_document_payload(bytes: &[u8]) -> Option<&[u8]> {
+    const OPEN: &[u8] = b"<string>";
+    let start = memchr::memmem::find(bytes, OPEN)? + OPEN.len();
+    let len = memchr::memchr(b'<', &bytes[start..])?;
+    let end = start + len;
+    if !bytes[end..].starts_with(b"</string>") {
+        return None;
+    }
+    let mut hollow = Vec::with_capacity(bytes.len() - len);
+    hollow.extend_from_slice(&bytes[..start]);
+    hollow.extend_from_slice(&bytes[end..]);
+    match decode_response(&hollow).ok()? {
+        MethodResponse::Params(params) => match params.as_slice() {
+            [Value::Array(items)] if matches!(items.as_slice(), [Value::Bool(true), Value::String(s), ..] if s.is_empty()) => {
+                Some(&bytes[start..end])
+            }
+            _ => None,
+        },
+        MethodResponse::Fault { .. } => None,
+    }
+}
+
 /// Converts a payload to the Rust type a typed call returns.
 pub fn payload_into<T>(payload: Value) -> Result<T, Error>
 where
@@ -128,6 +181,74 @@ pub fn payload_document<T: crate::xml::FromXml>(payload: Value) -> Result<T, Err
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Test document type: every leaf's text, in order.
+    #[derive(Debug, PartialEq)]
+    struct Leaves(Vec<String>);
+
+    impl crate::xml::FromXml for Leaves {
+        fn read_xml(
+            reader: &mut crate::xml::XmlReader<'_>,
+            start: &crate::xml::Element<'_>,
+        ) -> Result<Self, crate::xml::XmlError> {
+            let mut leaves = Vec::new();
+            while let Some(child) = reader.next_child(start)? {
+                leaves.push(reader.read_text(&child)?.into_owned());
+            }
+            Ok(Leaves(leaves))
+        }
+    }
+
+    fn response(payload_xml: &str) -> String {
+        encode_response(&Value::Array(vec![
+            true.into(),
+            payload_xml.into(),
+            Value::Int(0),
+        ]))
+    }
+
+    #[test]
+    fn document_fast_path_matches_the_ordinary_path() {
+        for doc in [
+            "<VM><ID>1</ID><NAME><![CDATA[a <&> b]]></NAME><X>1 &amp; 2</X></VM>",
+            "<?xml version=\"1.0\"?><VM><ID>2</ID></VM>",
+            "<VM/>",
+        ] {
+            let body = response(doc);
+            assert!(escaped_document_payload(body.as_bytes()).is_some(), "{doc}");
+            let fast: Leaves = decode_document_response(body.as_bytes()).unwrap();
+            let slow: Leaves =
+                payload_document(decode_one_response(body.as_bytes()).unwrap()).unwrap();
+            assert_eq!(fast, slow, "{doc}");
+        }
+    }
+
+    #[test]
+    fn document_fast_path_falls_back_for_anything_unusual() {
+        // Markup escaped as numeric references: the fast reader refuses, the fallback reads it.
+        let body = response("<VM><ID>3</ID></VM>").replace("&lt;ID&gt;3", "&#60;ID&#62;3");
+        let leaves: Leaves = decode_document_response(body.as_bytes()).unwrap();
+        assert_eq!(leaves, Leaves(vec!["3".into()]));
+        // A failure array keeps its message and code.
+        let failure = encode_response(&Value::Array(vec![
+            false.into(),
+            "[one.vm.info] Error getting virtual machine [42].".into(),
+            Value::Int(0x400),
+            Value::Int(42),
+            Value::I8(-1),
+        ]));
+        let err = decode_document_response::<Leaves>(failure.as_bytes()).unwrap_err();
+        assert_eq!(err.one_error().map(|e| e.code), Some(ErrorCode::NoExists));
+        // A malformed document is an error from the ordinary path.
+        let broken = response("<VM><ID>3</ID>");
+        assert!(decode_document_response::<Leaves>(broken.as_bytes()).is_err());
+        // A string that is not element 1 is never taken for the payload.
+        let fault = encode_fault(-501, "<VM>");
+        assert!(matches!(
+            decode_document_response::<Leaves>(fault.as_bytes()),
+            Err(Error::Fault { code: -501, .. })
+        ));
+    }
 
     fn array(items: Vec<Value>) -> MethodResponse {
         MethodResponse::Params(vec![Value::Array(items)])

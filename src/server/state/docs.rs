@@ -1,6 +1,8 @@
 //! The XML documents of every object type, in oned's element order. One function per type:
 //! the single place to switch to the generated model types when they land.
 
+use std::collections::BTreeMap;
+
 use super::objects::{Ext, Obj};
 use super::vm::{format_ip, format_mac};
 use super::{Kind, Oned};
@@ -46,28 +48,64 @@ fn ids(doc: &mut Doc, name: &str, ids: impl IntoIterator<Item = i32>) {
     doc.close(name);
 }
 
-fn quotas(doc: &mut Doc) {
-    for name in [
-        "DATASTORE_QUOTA",
-        "NETWORK_QUOTA",
+/// The limits of each quota section, in oned's order; a limit not set is `unset` (-1 for a
+/// user or group: the default applies; -2 in the defaults: unlimited).
+const QUOTA_SECTIONS: &[(&str, &str, &[&str])] = &[
+    ("DATASTORE_QUOTA", "DATASTORE", &["IMAGES", "SIZE"]),
+    ("NETWORK_QUOTA", "NETWORK", &["LEASES"]),
+    (
         "VM_QUOTA",
-        "IMAGE_QUOTA",
-    ] {
-        doc.open(name).close(name);
+        "VM",
+        &[
+            "CPU",
+            "MEMORY",
+            "PCI_DEV",
+            "PCI_NIC",
+            "RUNNING_CPU",
+            "RUNNING_MEMORY",
+            "RUNNING_PCI_DEV",
+            "RUNNING_PCI_NIC",
+            "RUNNING_VMS",
+            "SYSTEM_DISK_SIZE",
+            "VMS",
+        ],
+    ),
+    ("IMAGE_QUOTA", "IMAGE", &["RVMS"]),
+];
+
+fn quotas_of(doc: &mut Doc, quotas: Option<&crate::server::tmpl::Tmpl>, unset: &str) {
+    for (section, item, limits) in QUOTA_SECTIONS {
+        doc.open(section);
+        for entry in quotas.map(|q| q.vectors(item)).unwrap_or_default() {
+            doc.open(item);
+            if let Some(id) = entry.get("ID") {
+                doc.cdata("ID", id);
+            }
+            for limit in *limits {
+                doc.cdata(limit, entry.get(*limit).map_or(unset, String::as_str));
+                doc.cdata(&format!("{limit}_USED"), "0");
+            }
+            doc.close(item);
+        }
+        doc.close(section);
     }
 }
 
-/// `<DEFAULT_USER_QUOTAS>` / `<DEFAULT_GROUP_QUOTAS>`.
-pub(crate) fn default_quotas(object: &str) -> String {
+fn default_quotas_into(doc: &mut Doc, oned: &Oned, object: &str) {
     let root = if object == "userquota" {
         "DEFAULT_USER_QUOTAS"
     } else {
         "DEFAULT_GROUP_QUOTAS"
     };
-    let mut doc = Doc::new();
     doc.open(root);
-    quotas(&mut doc);
+    quotas_of(doc, oned.default_quotas.get(object), "-2");
     doc.close(root);
+}
+
+/// `<DEFAULT_USER_QUOTAS>` / `<DEFAULT_GROUP_QUOTAS>`.
+pub(crate) fn default_quotas(oned: &Oned, object: &str) -> String {
+    let mut doc = Doc::new();
+    default_quotas_into(&mut doc, oned, object);
     doc.finish()
 }
 
@@ -97,7 +135,7 @@ pub(crate) fn pool_with(oned: &Oned, kind: Kind, ids: &[i32], extended: bool) ->
             }
             if matches!(kind, Kind::User | Kind::Group) {
                 doc.open("QUOTAS").text("ID", obj.id);
-                quotas(&mut doc);
+                quotas_of(&mut doc, oned.quotas.get(&(kind, obj.id)), "-1");
                 doc.close("QUOTAS");
                 if kind == Kind::Group {
                     doc.open("VLAN_RULES")
@@ -108,16 +146,8 @@ pub(crate) fn pool_with(oned: &Oned, kind: Kind, ids: &[i32], extended: bool) ->
         }
     }
     match kind {
-        Kind::User => {
-            doc.open("DEFAULT_USER_QUOTAS");
-            quotas(&mut doc);
-            doc.close("DEFAULT_USER_QUOTAS");
-        }
-        Kind::Group => {
-            doc.open("DEFAULT_GROUP_QUOTAS");
-            quotas(&mut doc);
-            doc.close("DEFAULT_GROUP_QUOTAS");
-        }
+        Kind::User => default_quotas_into(&mut doc, oned, "userquota"),
+        Kind::Group => default_quotas_into(&mut doc, oned, "groupquota"),
         _ => {}
     }
     doc.close(&root);
@@ -136,12 +166,17 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
                 .cdata("PASSWORD", &user.password)
                 .cdata("AUTH_DRIVER", &user.driver)
                 .text("ENABLED", u8::from(user.enabled));
+            for (token, expires, egid) in oned.login_tokens(obj.id) {
+                doc.open("LOGIN_TOKEN")
+                    .text("TOKEN", token)
+                    .text("EXPIRATION_TIME", expires)
+                    .text("EGID", egid)
+                    .close("LOGIN_TOKEN");
+            }
             obj.template.write(doc, "TEMPLATE");
             if full {
-                quotas(doc);
-                doc.open("DEFAULT_USER_QUOTAS");
-                quotas(doc);
-                doc.close("DEFAULT_USER_QUOTAS");
+                quotas_of(doc, oned.quotas.get(&(Kind::User, obj.id)), "-1");
+                default_quotas_into(doc, oned, "userquota");
             }
         }
         Ext::Group(group) => {
@@ -150,13 +185,11 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
             ids(doc, "USERS", group.users.iter().copied());
             ids(doc, "ADMINS", group.admins.iter().copied());
             if full {
-                quotas(doc);
+                quotas_of(doc, oned.quotas.get(&(Kind::Group, obj.id)), "-1");
                 doc.open("VLAN_RULES")
                     .cdata("ID", &obj.id.to_string())
                     .close("VLAN_RULES");
-                doc.open("DEFAULT_GROUP_QUOTAS");
-                quotas(doc);
-                doc.close("DEFAULT_GROUP_QUOTAS");
+                default_quotas_into(doc, oned, "groupquota");
             }
         }
         Ext::Host(host) => {
@@ -266,7 +299,7 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
             owner(doc, oned, obj);
             permissions(doc, obj);
             lock(doc, obj);
-            doc.text("LAST_POLL", 0)
+            doc.text("LAST_POLL", vm.last_poll)
                 .text("STATE", vm.state)
                 .text("LCM_STATE", vm.lcm_state)
                 .text("PREV_STATE", vm.prev_state)
@@ -274,8 +307,10 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
                 .text("RESCHED", u8::from(vm.resched))
                 .text("STIME", vm.stime)
                 .text("ETIME", vm.etime)
-                .text("DEPLOY_ID", &vm.deploy_id)
-                .raw("<MONITORING></MONITORING>");
+                .text("DEPLOY_ID", &vm.deploy_id);
+            doc.open("MONITORING");
+            super::vm::write_monitoring(doc, obj.id, vm);
+            doc.close("MONITORING");
             ids(
                 doc,
                 "SCHED_ACTIONS",
@@ -322,20 +357,6 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
                 }
                 doc.close("HISTORY_RECORDS");
             }
-            if !vm.snapshots.is_empty() {
-                doc.open("SNAPSHOTS");
-                for (sid, name, time) in &vm.snapshots {
-                    doc.open("SNAPSHOT")
-                        .cdata("ACTIVE", "YES")
-                        .cdata("HYPERVISOR_ID", "")
-                        .cdata("NAME", name)
-                        .cdata("SNAPSHOT_ID", &sid.to_string())
-                        .cdata("SYSTEM_DISK_SIZE", "0")
-                        .cdata("TIME", &time.to_string())
-                        .close("SNAPSHOT");
-                }
-                doc.close("SNAPSHOTS");
-            }
             doc.raw("<BACKUPS><BACKUP_CONFIG/><BACKUP_IDS></BACKUP_IDS></BACKUPS>");
         }
         Ext::Vnet(vnet) => {
@@ -365,17 +386,43 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
             obj.template.write(doc, "TEMPLATE");
             doc.open("AR_POOL");
             for ar in &vnet.ars {
-                doc.open("AR").cdata("AR_ID", &ar.id.to_string());
-                for (k, v) in &ar.extra {
+                // The stored attributes come sorted (oned's map), the computed ones after.
+                let mut stored: BTreeMap<String, String> = ar.extra.clone();
+                stored.insert("AR_ID".into(), ar.id.to_string());
+                if let Some(ip) = ar.ip {
+                    stored.insert("IP".into(), format_ip(ip));
+                }
+                stored.insert("MAC".into(), format_mac(ar.mac));
+                stored.insert("NEXT_INDEX".into(), ar.next_index.to_string());
+                stored.insert("SHARED".into(), "NO".into());
+                stored.insert("SIZE".into(), ar.size.to_string());
+                stored.insert("TYPE".into(), ar.ar_type.clone());
+                doc.open("AR");
+                for (k, v) in &stored {
                     doc.cdata(k, v);
                 }
-                if let Some(ip) = ar.ip {
-                    doc.cdata("IP", &format_ip(ip));
+                if !full {
+                    // Pool listings give the allocation map instead of the leases: each
+                    // index with its owner (object type bits and id).
+                    let allocated: Vec<String> = ar
+                        .leases
+                        .iter()
+                        .map(|(index, owner)| {
+                            let encoded: i64 = if *owner <= -1000 {
+                                0x40_0000_0000 | i64::from(-1000 - owner)
+                            } else if *owner >= 0 {
+                                0x10_0000_0000 | i64::from(*owner)
+                            } else {
+                                0x10_0000_0000 | 0xFFFF_FFFF
+                            };
+                            format!("{index} {encoded}")
+                        })
+                        .collect();
+                    doc.cdata("ALLOCATED", &allocated.join(" "));
+                    doc.close("AR");
+                    continue;
                 }
-                doc.cdata("MAC", &format_mac(ar.mac))
-                    .cdata("SIZE", &ar.size.to_string())
-                    .cdata("TYPE", &ar.ar_type)
-                    .cdata("MAC_END", &format_mac(ar.mac + ar.size as u64 - 1));
+                doc.cdata("MAC_END", &format_mac(ar.mac + ar.size as u64 - 1));
                 if let Some(ip) = ar.ip {
                     doc.cdata("IP_END", &format_ip(ip + ar.size - 1));
                 }
@@ -417,7 +464,7 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
             let apps: Vec<i32> = oned
                 .pool(Kind::MarketApp)
                 .values()
-                .filter(|a| a.template.get("MARKETPLACE_ID") == Some(&obj.id.to_string()))
+                .filter(|a| matches!(&a.ext, Ext::MarketApp(m) if m.market == obj.id))
                 .map(|a| a.id)
                 .collect();
             doc.text("STATE", state)
@@ -430,13 +477,62 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
             permissions(doc, obj);
             obj.template.write(doc, "TEMPLATE");
         }
+        Ext::MarketApp(app) => {
+            doc.text("ID", obj.id)
+                .text("UID", obj.uid)
+                .text("GID", obj.gid)
+                .text("UNAME", oned.uname(obj.uid))
+                .text("GNAME", oned.gname(obj.gid));
+            lock(doc, obj);
+            let ready = app.state != 2;
+            let source = if ready {
+                format!(
+                    "http://127.0.0.1:8099/{}",
+                    &super::sha256_hex(&format!("{}{}", obj.id, obj.regtime))[..32]
+                )
+            } else {
+                String::new()
+            };
+            let md5 = if ready {
+                super::sha256_hex(&source)[..32].to_string()
+            } else {
+                String::new()
+            };
+            doc.text("REGTIME", obj.regtime)
+                .text("NAME", &obj.name)
+                .cdata("ZONE_ID", "0")
+                .cdata("ORIGIN_ID", &app.origin.to_string())
+                .cdata("SOURCE", &source)
+                .cdata("MD5", &md5)
+                .text("SIZE", if ready { app.size } else { 0 })
+                .cdata("DESCRIPTION", obj.template.get("DESCRIPTION").unwrap_or(""))
+                .cdata("VERSION", obj.template.get("VERSION").unwrap_or("0.0"))
+                .cdata("FORMAT", if ready { &app.format } else { "" })
+                .cdata(
+                    "APPTEMPLATE64",
+                    obj.template.get("APPTEMPLATE64").unwrap_or(""),
+                )
+                .text("MARKETPLACE_ID", app.market)
+                .text(
+                    "MARKETPLACE",
+                    oned.get(Kind::Market, app.market)
+                        .map(|m| m.name.clone())
+                        .unwrap_or_default(),
+                )
+                .text("STATE", app.state)
+                .text("TYPE", 1);
+            permissions(doc, obj);
+            obj.template.write(doc, "TEMPLATE");
+        }
         Ext::Hook(hook_type) => {
             doc.text("ID", obj.id)
                 .text("NAME", &obj.name)
                 .text("TYPE", hook_type);
             lock(doc, obj);
             obj.template.write(doc, "TEMPLATE");
-            doc.raw("<HOOKLOG></HOOKLOG>");
+            if full {
+                doc.raw("<HOOKLOG></HOOKLOG>");
+            }
         }
         Ext::Vdc(vdc) => {
             doc.text("ID", obj.id).text("NAME", &obj.name);
@@ -539,13 +635,6 @@ fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
                 let mut template = obj.template.clone();
                 template.remove("PRIORITY");
                 template.write(doc, "TEMPLATE");
-            }
-            Kind::MarketApp => {
-                owner(doc, oned, obj);
-                lock(doc, obj);
-                doc.text("REGTIME", obj.regtime);
-                permissions(doc, obj);
-                obj.template.write(doc, "TEMPLATE");
             }
             _ => {
                 owner(doc, oned, obj);

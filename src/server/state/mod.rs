@@ -45,6 +45,7 @@ pub(crate) const ACTION: i32 = 0x800;
 pub(crate) const XML_RPC_API: i32 = 0x1000;
 pub(crate) const INTERNAL: i32 = 0x2000;
 pub(crate) const ALLOCATE: i32 = 0x4000;
+pub(crate) const REPLICATION: i32 = 0x10000;
 
 /// A handler failure: code, message (without the `[method]` prefix) and object id.
 #[derive(Debug)]
@@ -99,6 +100,10 @@ pub(crate) struct Oned {
     pub(crate) auto_schedule: bool,
     /// A fixed clock for tests (`None`: the system clock).
     clock: Option<i64>,
+    /// Quota limits of users and groups, as `VM=[...]` / `DATASTORE=[...]` vectors.
+    pub(crate) quotas: BTreeMap<(Kind, i32), Tmpl>,
+    /// Default quotas, under `userquota` / `groupquota`.
+    pub(crate) default_quotas: BTreeMap<String, Tmpl>,
 }
 
 pub(crate) fn now_epoch() -> i64 {
@@ -158,6 +163,8 @@ impl Oned {
             token_counter: 0,
             auto_schedule: true,
             clock: None,
+            quotas: BTreeMap::new(),
+            default_quotas: BTreeMap::new(),
         };
         objects::bootstrap(&mut oned, admin_password);
         oned
@@ -348,6 +355,42 @@ impl Oned {
         token
     }
 
+    /// The live login tokens of `uid`: (token, expiration, egid), ordered by token.
+    pub(crate) fn login_tokens(&self, uid: i32) -> Vec<(String, i64, i32)> {
+        let now = self.now();
+        let mut tokens: Vec<(String, i64, i32)> = self
+            .tokens
+            .get(&uid)
+            .map(|list| {
+                list.iter()
+                    .filter(|t| t.expires < 0 || t.expires > now)
+                    .map(|t| (t.token.clone(), t.expires, t.egid))
+                    .collect()
+            })
+            .unwrap_or_default();
+        tokens.sort();
+        tokens
+    }
+
+    /// Merges quota limits (`VM=[...]`, `DATASTORE=[ID=..., ...]` ...) into `current`.
+    pub(crate) fn merge_quotas(current: &mut Tmpl, update: &Tmpl) {
+        for section in ["DATASTORE", "NETWORK", "VM", "IMAGE"] {
+            for entry in update.vectors(section) {
+                let id = entry.get("ID").cloned();
+                let mut merged = false;
+                for existing in current.vectors_mut(section) {
+                    if existing.get("ID") == id.as_ref() {
+                        existing.extend(entry.clone());
+                        merged = true;
+                    }
+                }
+                if !merged {
+                    current.push(section, super::tmpl::Attr::Vector(entry.clone()));
+                }
+            }
+        }
+    }
+
     pub(crate) fn revoke_token(&mut self, uid: i32, token: &str) -> bool {
         let Some(list) = self.tokens.get_mut(&uid) else {
             return false;
@@ -388,13 +431,47 @@ impl Oned {
                 data.total_mem = data.total_mem.max(per_host * 128 * 1024 + 16 * 1024 * 1024);
             }
         }
+        if vms == 0 {
+            return;
+        }
+        // What a "rich" VM refers to: an OS image and a network with room for two NICs each.
+        let image = self.call(
+            admin,
+            "one.image.allocate",
+            &[
+                Value::from("NAME=\"seed-os\"\nPATH=\"/var/tmp/seed-os.qcow2\"\nSIZE=\"2048\""),
+                Value::Int(1),
+            ],
+        );
+        let net = self.call(
+            admin,
+            "one.vn.allocate",
+            &[
+                Value::from(format!(
+                    "NAME=\"seed-net\"\nVN_MAD=\"bridge\"\nBRIDGE=\"br0\"\n\
+                     NETWORK_ADDRESS=\"10.0.0.0\"\nNETWORK_MASK=\"255.0.0.0\"\n\
+                     GATEWAY=\"10.0.0.1\"\nDNS=\"10.0.0.1\"\n\
+                     AR=[TYPE=\"IP4\",IP=\"10.0.1.0\",SIZE=\"{}\"]",
+                    vms * 2 + 16
+                )),
+                Value::Int(-1),
+            ],
+        );
+        objects::monitor_hosts(self, true);
+        let (Reply::Ok(Value::Int(image)), Reply::Ok(Value::Int(net))) = (image, net) else {
+            return;
+        };
         for i in 0..vms {
             let template = format!(
                 "NAME=\"seed-vm-{i:05}\"\nCPU=\"0.1\"\nVCPU=\"1\"\nMEMORY=\"128\"\n\
+                 DISK=[IMAGE_ID=\"{image}\"]\n\
                  DISK=[TYPE=\"fs\",SIZE=\"1024\",FORMAT=\"raw\"]\n\
+                 DISK=[TYPE=\"swap\",SIZE=\"512\"]\n\
+                 NIC=[NETWORK_ID=\"{net}\"]\nNIC=[NETWORK_ID=\"{net}\"]\n\
                  GRAPHICS=[TYPE=\"VNC\",LISTEN=\"0.0.0.0\"]\n\
                  OS=[ARCH=\"x86_64\"]\n\
                  CONTEXT=[NETWORK=\"YES\",SSH_PUBLIC_KEY=\"$USER[SSH_PUBLIC_KEY]\"]\n\
+                 SCHED_REQUIREMENTS=\"HYPERVISOR=dummy\"\n\
                  DESCRIPTION=\"benchmark VM {i}\"\nLABELS=\"seed,bench\""
             );
             let _ = self.call(
@@ -405,6 +482,15 @@ impl Oned {
         }
         if hosts > 0 {
             vm::schedule(self, true);
+            // Seeded VMs have been running for a while: monitored.
+            let now = self.now();
+            for obj in self.pool_mut(Kind::Vm).values_mut() {
+                if let Ext::Vm(data) = &mut obj.ext {
+                    if data.state == vm::ACTIVE {
+                        data.last_poll = now;
+                    }
+                }
+            }
         }
     }
 }

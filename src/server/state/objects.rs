@@ -51,6 +51,7 @@ pub(crate) enum Ext {
     Vnet(VnetData),
     Document(i32),
     Market(i32),
+    MarketApp(MarketAppData),
     Hook(String),
     Vdc(VdcData),
 }
@@ -129,6 +130,8 @@ pub(crate) struct AddressRange {
     pub(crate) extra: BTreeMap<String, String>,
     /// index → (vm id, or -1 for a hold / reservation)
     pub(crate) leases: BTreeMap<u32, i32>,
+    /// Where oned's next free-address search starts (after the last allocation).
+    pub(crate) next_index: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -139,6 +142,18 @@ pub(crate) struct VnetData {
     pub(crate) parent: Option<i32>,
     pub(crate) vn_mad: String,
     pub(crate) bridge: String,
+}
+
+/// A marketplace appliance.
+#[derive(Debug, Clone)]
+pub(crate) struct MarketAppData {
+    pub(crate) market: i32,
+    pub(crate) origin: i32,
+    /// 1 READY, 2 LOCKED (being exported), 3 ERROR, 4 DISABLED.
+    pub(crate) state: i32,
+    pub(crate) size: i64,
+    pub(crate) format: String,
+    pub(crate) settle_ticks: u8,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -297,13 +312,19 @@ pub(crate) fn bootstrap(oned: &mut Oned, admin_password: &str) {
     oned.insert(sg);
     // Marketplaces 0 and 1.
     for (id, name, mad, state, description) in [
-        (0, "OpenNebula Public", "one", 0, "OpenNebula Systems MarketPlace"),
+        (
+            0,
+            "OpenNebula Public",
+            "one",
+            0,
+            "OpenNebula Systems MarketPlace",
+        ),
         (
             1,
             "Linux Containers",
             "linuxcontainers",
             1,
-            "MarketPlace for the public image server fo Linux Containers at https://images.linuxcontainers.org",
+            "MarketPlace for the public image server fo LXC & LXD hosted at linuxcontainers.org",
         ),
     ] {
         let mut market = Obj::new(Kind::Market, id, name, 0, 0, now);
@@ -536,6 +557,24 @@ fn info(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled 
     if !(kind == Kind::User && id == caller.uid) {
         authorize(oned, caller, obj, Op::Use)?;
     }
+    if kind == Kind::Template && p.bool_or(1, false) {
+        // `extended`: the DISKs as a VM would get them from their images.
+        let mut extended = obj.clone();
+        let disks: Vec<BTreeMap<String, String>> = extended
+            .template
+            .remove("DISK")
+            .into_iter()
+            .filter_map(|d| match d {
+                Attr::Vector(v) => Some(v),
+                Attr::Single(_) => None,
+            })
+            .collect();
+        let has_context = extended.template.has("CONTEXT");
+        for disk in super::vm::expand_disks(oned, disks, has_context, false)? {
+            extended.template.push("DISK", Attr::Vector(disk));
+        }
+        return Ok(Value::from(docs::document(oned, &extended, true)));
+    }
     Ok(Value::from(docs::document(oned, obj, true)))
 }
 
@@ -721,6 +760,17 @@ fn allocate_host(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
 /// Hosts in INIT are monitored by the dummy IM driver (800 CPU and 16 GiB) and images being
 /// copied become READY, one call after they were created (`force`: at once).
 pub(crate) fn monitor_hosts(oned: &mut Oned, force: bool) {
+    for app in oned.pool_mut(Kind::MarketApp).values_mut() {
+        if let Ext::MarketApp(data) = &mut app.ext {
+            if data.state == 2 {
+                if data.settle_ticks > 1 && !force {
+                    data.settle_ticks -= 1;
+                    continue;
+                }
+                data.state = 1;
+            }
+        }
+    }
     for image in oned.pool_mut(Kind::Image).values_mut() {
         if let Ext::Image(data) = &mut image.ext {
             if data.state == 4 {
@@ -729,8 +779,10 @@ pub(crate) fn monitor_hosts(oned: &mut Oned, force: bool) {
                     continue;
                 }
                 data.state = if data.path.starts_with("/etc/") { 5 } else { 1 };
-                data.prev_state = 4;
-                data.format = "raw".into();
+                data.prev_state = data.state;
+                if data.format.is_empty() && data.state == 1 {
+                    data.format = "raw".into();
+                }
             }
         }
     }
@@ -803,6 +855,7 @@ fn allocate_image(
     let persistent = template
         .get("PERSISTENT")
         .is_some_and(|v| v.eq_ignore_ascii_case("yes"));
+    let format = template.remove("FORMAT");
     template.remove("PATH");
     template.remove("TYPE");
     template.remove("PERSISTENT");
@@ -819,7 +872,10 @@ fn allocate_image(
         // path) one call later.
         state: 4,
         prev_state: 0,
-        format: String::new(),
+        format: match format.first() {
+            Some(Attr::Single(f)) => f.clone(),
+            _ => String::new(),
+        },
         settle_ticks: 2,
         source: format!(
             "/var/lib/one//datastores/{ds_id}/{}",
@@ -879,6 +935,17 @@ fn allocate_from_template(
                 "TYPE",
                 ["IMAGE_DS", "SYSTEM_DS", "FILE_DS"][ds_type as usize],
             );
+            if ds_type == 0 {
+                for (name, value) in [
+                    ("ALLOW_ORPHANS", "NO"),
+                    ("CLONE_TARGET", "SYSTEM"),
+                    ("DISK_TYPE", "FILE"),
+                    ("LN_TARGET", "NONE"),
+                    ("PERSISTENT_SNAPSHOTS", "YES"),
+                ] {
+                    template.set_default(name, value);
+                }
+            }
             let tm_mad = template.get("TM_MAD").unwrap_or("").to_string();
             ext = Ext::Datastore(DatastoreData {
                 ds_mad,
@@ -904,7 +971,7 @@ fn allocate_from_template(
                     .map(str::to_string)
                     .unwrap_or_else(|| {
                         format!(
-                            "onebr.{}",
+                            "onebr{}",
                             oned.next_ids.get(&Kind::Vnet).copied().unwrap_or(0)
                         )
                     }),
@@ -962,6 +1029,23 @@ fn allocate_from_template(
                 }
             }
             template.remove("TYPE");
+            template.set_default("REMOTE", "NO");
+            // oned stores a VM state hook's ON as the STATE / LCM_STATE pair.
+            if template.get("RESOURCE") == Some("VM") {
+                let pair = match template.get("ON") {
+                    Some("RUNNING") => Some(("ACTIVE", "RUNNING")),
+                    Some("DONE") => Some(("DONE", "LCM_INIT")),
+                    Some("POWEROFF") => Some(("POWEROFF", "LCM_INIT")),
+                    Some("STOP") => Some(("STOPPED", "LCM_INIT")),
+                    Some("CREATE") => Some(("PENDING", "LCM_INIT")),
+                    _ => None,
+                };
+                if let Some((state, lcm)) = pair {
+                    template.remove("ON");
+                    template.set("STATE", state);
+                    template.set("LCM_STATE", lcm);
+                }
+            }
             ext = Ext::Hook(hook_type);
         }
         Kind::SecGroup => {
@@ -990,6 +1074,29 @@ fn allocate_from_template(
             for (index, role) in template.vectors_mut("ROLE").into_iter().enumerate() {
                 role.insert("ID".into(), index.to_string());
             }
+        }
+        Kind::MarketApp => {
+            let market = p.int(1);
+            if oned.get(Kind::Market, market).is_none() {
+                return Err(no_exists(Kind::Market, market));
+            }
+            let origin = template
+                .get("ORIGIN_ID")
+                .and_then(|o| o.parse::<i32>().ok())
+                .unwrap_or(-1);
+            let (size, format) = match oned.get(Kind::Image, origin).map(|i| &i.ext) {
+                Some(Ext::Image(i)) => (i.size, i.format.clone()),
+                _ => (0, String::new()),
+            };
+            template.remove("ORIGIN_ID");
+            ext = Ext::MarketApp(MarketAppData {
+                market,
+                origin,
+                state: 2,
+                size,
+                format,
+                settle_ticks: 2,
+            });
         }
         Kind::Market => {
             let mad = template.get("MARKET_MAD").unwrap_or("");
@@ -1032,6 +1139,9 @@ fn allocate_from_template(
     }
     obj.template = template;
     obj.ext = ext;
+    if kind == Kind::BackupJob {
+        backupjob_defaults(&mut obj.template);
+    }
     oned.insert(obj);
     if kind == Kind::Datastore {
         if let Some(Ext::Cluster(c)) = oned
@@ -1081,7 +1191,6 @@ fn update(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handle
         }
         // Attributes oned keeps on a replace.
         let keep: &[&str] = match kind {
-            Kind::User => &["TOKEN_PASSWORD"],
             Kind::Host => &["IM_MAD", "VM_MAD", "RESERVED_CPU", "RESERVED_MEM"],
             _ => &[],
         };
@@ -1112,9 +1221,36 @@ fn update(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handle
     if let Ext::Image(image) = &mut obj.ext {
         image.modtime = super::now_epoch();
     }
+    if kind == Kind::BackupJob {
+        backupjob_defaults(&mut obj.template);
+    }
     if let Ext::Datastore(ds) = &mut obj.ext {
         if let Some(tm) = obj.template.get("TM_MAD") {
             ds.tm_mad = tm.to_string();
+        }
+        if ds.ds_type == 0 {
+            for (name, value) in [
+                ("ALLOW_ORPHANS", "NO"),
+                ("CLONE_TARGET", "SYSTEM"),
+                ("DISK_TYPE", "FILE"),
+                ("LN_TARGET", "NONE"),
+                ("PERSISTENT_SNAPSHOTS", "YES"),
+            ] {
+                obj.template.set_default(name, value);
+            }
+        }
+        if ds.tm_mad == "dummy" {
+            // The dummy transfer driver's TM_MAD_CONF defaults.
+            for (name, value) in [
+                ("ALLOW_ORPHANS", "NO"),
+                ("CLONE_TARGET", "SYSTEM"),
+                ("LN_TARGET", "NONE"),
+                ("SHARED", "YES"),
+            ] {
+                if obj.template.has(name) {
+                    obj.template.set(name, value);
+                }
+            }
         }
         if let Some(mad) = obj.template.get("DS_MAD") {
             ds.ds_mad = mad.to_string();
@@ -1145,7 +1281,12 @@ fn rename(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handle
             ));
         }
     }
-    oned.get_mut(kind, id).expect("fetched").name = name.to_string();
+    let obj = oned.get_mut(kind, id).expect("fetched");
+    obj.name = name.to_string();
+    if matches!(kind, Kind::Template | Kind::VnTemplate) {
+        // A NAME left in the template by an update would now be stale: oned drops it.
+        obj.template.remove("NAME");
+    }
     Ok(Value::Int(id))
 }
 
@@ -1527,7 +1668,9 @@ fn specific(
         (Kind::User | Kind::Group, "quota") => (|| {
             admin_only(oned)?;
             oned.get(kind, id).ok_or_else(|| no_exists(kind, id))?;
-            parse_template(p.str(1))?;
+            let update = parse_template(p.str(1))?;
+            let current = oned.quotas.entry((kind, id)).or_default();
+            Oned::merge_quotas(current, &update);
             Ok(Value::Int(id))
         })(),
         (Kind::Group, "addadmin") | (Kind::Group, "deladmin") => (|| {
@@ -1564,13 +1707,25 @@ fn specific(
             let host = oned.get_mut(Kind::Host, id).ok_or_else(|| no_exists(Kind::Host, id))?;
             let Ext::Host(h) = &mut host.ext else { unreachable!() };
             let new_state = match status {
+                0 if h.total_cpu == 0 => 0,
                 0 => 2,
                 1 => 4,
                 2 => 8,
                 _ => return Err(fail(INTERNAL, "Wrong status code")),
             };
+            let was_offline = h.state == 8;
+            h.state = if status == 0 && was_offline { 0 } else { new_state };
             h.prev_state = h.state;
-            h.state = if status == 0 { 0 } else { new_state };
+            if status == 2 {
+                // Offline drops the monitoring data.
+                h.total_cpu = 0;
+                h.total_mem = 0;
+            }
+            if h.state == 0 {
+                // Back from offline the host waits for the next monitoring cycle (minutes
+                // in oned), not for the next call.
+                h.settle_ticks = u8::MAX;
+            }
             Ok(Value::Int(id))
         })(),
         (Kind::Host, "monitoring") => (|| {
@@ -1602,7 +1757,7 @@ fn specific(
         (Kind::Template, "instantiate") => super::vm::instantiate(oned, caller, p),
         (Kind::VnTemplate, "instantiate") => super::vm::vntemplate_instantiate(oned, caller, p),
         (Kind::Zone, "raftstatus") => Ok(Value::from(
-            "<RAFT><SERVER_ID>-1</SERVER_ID><STATE>0</STATE><TERM>0</TERM><VOTEDFOR>-1</VOTEDFOR><COMMIT>0</COMMIT><LOG_INDEX>0</LOG_INDEX><LOG_TERM>0</LOG_TERM><FEDLOG_INDEX>-1</FEDLOG_INDEX></RAFT>",
+            "<RAFT><SERVER_ID>-1</SERVER_ID><STATE>0</STATE><TERM>0</TERM><VOTEDFOR>-1</VOTEDFOR><COMMIT>0</COMMIT><LOG_INDEX>-1</LOG_INDEX><LOG_TERM>-1</LOG_TERM><FEDLOG_INDEX>-1</FEDLOG_INDEX></RAFT>",
         )),
         (Kind::Zone, "enable") | (Kind::Zone, "resetserver") => (|| {
             oned.get(Kind::Zone, id).ok_or_else(|| no_exists(Kind::Zone, id))?;
@@ -1626,6 +1781,9 @@ fn specific(
             if let Some(obj) = oned.get_mut(kind, id) {
                 if let Ext::Market(state) = &mut obj.ext {
                     *state = if p.bool_or(1, true) { 0 } else { 1 };
+                }
+                if let Ext::MarketApp(app) = &mut obj.ext {
+                    app.state = if p.bool_or(1, true) { 1 } else { 4 };
                 }
             }
             Ok(Value::Int(id))
@@ -1701,6 +1859,22 @@ fn specific(
         _ => return None,
     };
     Some(result)
+}
+
+/// The attributes oned fills in on every backup job.
+fn backupjob_defaults(template: &mut Tmpl) {
+    for (name, value) in [
+        ("BACKUP_VOLATILE", "NO"),
+        ("EXECUTION", "SEQUENTIAL"),
+        ("FS_FREEZE", "NONE"),
+        ("KEEP_LAST", "0"),
+        ("MODE", "FULL"),
+    ] {
+        template.set_default(name, value);
+    }
+    if template.get("MODE") == Some("INCREMENT") {
+        template.set_default("INCREMENT_MODE", "CBT");
+    }
 }
 
 fn vmgroup_role(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Handled {
@@ -2047,8 +2221,8 @@ fn image_specific(
                     ));
                 }
                 set(oned, &|d| {
-                    d.prev_state = d.state;
                     d.state = if on { 1 } else { 3 };
+                    d.prev_state = d.state;
                 });
             }
             "snapshotdelete" | "snapshotrevert" | "snapshotflatten" => {
@@ -2082,7 +2256,7 @@ pub(crate) fn handle_other(
 ) -> Option<Handled> {
     let admin = oned.is_admin(caller.uid);
     let result = match (object, action) {
-        ("userquota" | "groupquota", "info") => Ok(Value::from(docs::default_quotas(object))),
+        ("userquota" | "groupquota", "info") => Ok(Value::from(docs::default_quotas(oned, object))),
         ("userquota" | "groupquota", "update") => (|| {
             if !admin {
                 return Err(fail(
@@ -2107,7 +2281,9 @@ pub(crate) fn handle_other(
                     ));
                 }
             }
-            Ok(Value::from(docs::default_quotas(object)))
+            let current = oned.default_quotas.entry(object.to_string()).or_default();
+            Oned::merge_quotas(current, &t);
+            Ok(Value::from(docs::default_quotas(oned, object)))
         })(),
         ("hooklog", "info") => (|| {
             if !admin {
@@ -2149,6 +2325,18 @@ pub(crate) fn handle_other(
             ),
         )),
         ("marketapp", "dropdb") => Err(no_exists(Kind::MarketApp, p.int(0))),
+        ("zone", "voterequest") if admin => Err(fail_id(INTERNAL, "", 0)),
+        ("zone", "fedreplicate") if admin && p.str(2).is_empty() => Err(fail(
+            super::REPLICATION,
+            format!(
+                "Error replicating log entry {}: Received an empty SQL command at index{}.",
+                u64::MAX,
+                match p.0.first() {
+                    Some(Value::I8(index)) => *index,
+                    _ => -1,
+                }
+            ),
+        )),
         ("zone", "replicate" | "fedreplicate" | "voterequest" | "updatedb") if !admin => Err(fail(
             AUTHORIZATION,
             format!(

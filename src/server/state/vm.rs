@@ -60,6 +60,9 @@ pub(crate) struct VmData {
     pub(crate) memory_mb: i64,
     /// Scheduler ticks left before a PENDING VM may be placed (see `schedule`).
     pub(crate) pending_ticks: u8,
+    /// Scheduler ticks spent ACTIVE: the dummy monitor reports a VM after a few.
+    pub(crate) monitor_ticks: u32,
+    pub(crate) last_poll: i64,
     /// Scheduled actions (SCHED_ACTION vectors with their ids).
     pub(crate) sched_actions: Vec<BTreeMap<String, String>>,
     pub(crate) next_sched: i32,
@@ -258,10 +261,17 @@ pub(crate) fn handle(
             p.int_or(4, -1),
         ),
         "recover" => recover(oned, caller, id, p.int(1)),
-        "monitoring" => fetch(oned, caller, Kind::Vm, id, Op::Use, 0).map(|_| {
-            Value::from(format!(
-                "<MONITORING_DATA><MONITORING><ID>{id}</ID></MONITORING></MONITORING_DATA>"
-            ))
+        "monitoring" => fetch(oned, caller, Kind::Vm, id, Op::Use, 0).map(|obj| {
+            let mut doc = crate::server::xmlout::Doc::new();
+            doc.open("MONITORING_DATA");
+            let vm = vm_data(obj);
+            if vm.last_poll > 0 {
+                doc.open("MONITORING");
+                write_monitoring(&mut doc, id, vm);
+                doc.close("MONITORING");
+            }
+            doc.close("MONITORING_DATA");
+            Value::from(doc.finish())
         }),
         "snapshotcreate" => (|| {
             fetch(oned, caller, Kind::Vm, id, Op::Manage, 2)?;
@@ -270,7 +280,20 @@ pub(crate) fn handle(
             let vm = vm_mut(oned, id);
             let sid = vm.next_snapshot;
             vm.next_snapshot += 1;
-            vm.snapshots.push((sid, name, now));
+            vm.snapshots.push((sid, name.clone(), now));
+            vm.record_action(action_code("snapshot-create"), caller, now);
+            let memory = vm.memory_mb;
+            // The dummy driver names every snapshot "dummy-snap".
+            oned.get_mut(Kind::Vm, id).expect("fetched").template.push(
+                "SNAPSHOT",
+                Attr::Vector(BTreeMap::from([
+                    ("HYPERVISOR_ID".to_string(), "dummy-snap".to_string()),
+                    ("NAME".to_string(), name),
+                    ("SNAPSHOT_ID".to_string(), sid.to_string()),
+                    ("SYSTEM_DISK_SIZE".to_string(), memory.to_string()),
+                    ("TIME".to_string(), now.to_string()),
+                ])),
+            );
             Ok(Value::Int(sid))
         })(),
         "snapshotrevert" | "snapshotdelete" => (|| {
@@ -285,6 +308,8 @@ pub(crate) fn handle(
             }
             if action == "snapshotdelete" {
                 vm.snapshots.retain(|s| s.0 != sid);
+                let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
+                remove_by_id(obj, "SNAPSHOT", "SNAPSHOT_ID", &sid.to_string());
             }
             Ok(Value::Int(id))
         })(),
@@ -321,8 +346,47 @@ pub(crate) fn handle(
         "updateconf" => (|| {
             fetch(oned, caller, Kind::Vm, id, Op::Manage, 2)?;
             let t = parse_template(p.str(1))?;
+            let append = p.int_or(2, 0) == 1;
             let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
-            obj.template.merge(t);
+            if append {
+                // Merge: each given section's attributes are merged into the VM's.
+                for name in t.names() {
+                    let new: Vec<BTreeMap<String, String>> =
+                        t.vectors(&name).into_iter().cloned().collect();
+                    let mut existing = obj.template.vectors_mut(&name);
+                    match (existing.first_mut(), new.first()) {
+                        (Some(current), Some(update)) => current.extend(update.clone()),
+                        _ => {
+                            drop(existing);
+                            obj.template.remove(&name);
+                            for v in new {
+                                obj.template.push(&name, Attr::Vector(v));
+                            }
+                        }
+                    }
+                }
+            } else {
+                // Replace: the configuration sections are replaced (removed when not given);
+                // CONTEXT only when given.
+                for name in [
+                    "OS",
+                    "FEATURES",
+                    "INPUT",
+                    "GRAPHICS",
+                    "RAW",
+                    "CPU_MODEL",
+                    "VIDEO",
+                ] {
+                    obj.template.remove(name);
+                }
+                for name in t.names() {
+                    obj.template.remove(&name);
+                    for v in t.vectors(&name) {
+                        obj.template.push(&name, Attr::Vector(v.clone()));
+                    }
+                }
+            }
+            refresh_context(oned, id);
             Ok(Value::Int(id))
         })(),
         "attachnic" => attach_nic(oned, caller, id, p.str(1)),
@@ -376,7 +440,7 @@ pub(crate) fn handle(
                     ));
                 }
             }
-            let mut disk = expand_disks(oned, vec![disk], false)?.remove(0);
+            let mut disk = expand_disks(oned, vec![disk], false, true)?.remove(0);
             let obj = oned.get(Kind::Vm, id).expect("fetched");
             let used_ids: BTreeSet<i32> = obj
                 .template
@@ -705,19 +769,29 @@ fn vm_extra(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Op
                 image.gid = caller.gid;
                 image.lock = None;
                 image.regtime = now;
+                image.perms = [1, 1, 0, 0, 0, 0, 0, 0, 0];
+                let dev_prefix = image.template.get("DEV_PREFIX").map(str::to_string);
+                image.template = Tmpl::default();
+                if let Some(prefix) = dev_prefix {
+                    image.template.set("DEV_PREFIX", prefix);
+                }
                 image.template.set("SAVED_DISK_ID", disk.to_string());
                 image
                     .template
                     .set("SAVED_IMAGE_ID", source_image.unwrap_or(-1).to_string());
                 image.template.set("SAVED_VM_ID", id.to_string());
-                image.template.set("SAVE_AS_HOT", "YES");
                 let mut ds = 1;
                 if let Ext::Image(data) = &mut image.ext {
                     data.vms.clear();
                     data.clones.clear();
                     data.persistent = false;
                     data.state = 4;
-                    data.settle_ticks = 2;
+                    // The dummy driver copies within the call.
+                    data.settle_ticks = 1;
+                    data.size = disk_attrs
+                        .get("SIZE")
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(data.size);
                     ds = data.datastore_id;
                 }
                 oned.insert(image);
@@ -999,10 +1073,11 @@ fn disk_target(index: usize) -> String {
 }
 
 /// Fills in what oned adds to each DISK of a new VM (from its image and datastore).
-fn expand_disks(
+pub(crate) fn expand_disks(
     oned: &Oned,
     disks: Vec<BTreeMap<String, String>>,
     has_context: bool,
+    for_vm: bool,
 ) -> Result<Vec<BTreeMap<String, String>>, super::Failure> {
     let mut expanded = Vec::with_capacity(disks.len());
     for (index, mut disk) in disks.into_iter().enumerate() {
@@ -1030,8 +1105,10 @@ fn expand_disks(
             _ => None,
         };
         disk.insert("DISK_ID".into(), index.to_string());
-        disk.entry("DEV_PREFIX".into())
-            .or_insert_with(|| "sd".into());
+        if for_vm {
+            disk.entry("DEV_PREFIX".into())
+                .or_insert_with(|| "sd".into());
+        }
         if let Some(img) = image {
             let Ext::Image(data) = &img.ext else {
                 unreachable!("image pool")
@@ -1058,7 +1135,11 @@ fn expand_disks(
                 ("FORMAT", "raw".to_string()),
                 ("IMAGE", img.name.clone()),
                 ("IMAGE_ID", img.id.to_string()),
-                ("IMAGE_STATE", "2".to_string()),
+                // A VM's disk holds its image in USED (2); a template shows the image's state.
+                (
+                    "IMAGE_STATE",
+                    if for_vm { 2 } else { data.state }.to_string(),
+                ),
                 ("LN_TARGET", "NONE".to_string()),
                 ("ORIGINAL_SIZE", data.size.to_string()),
                 ("PERSISTENT_SNAPSHOTS", "YES".to_string()),
@@ -1076,6 +1157,9 @@ fn expand_disks(
             }
         }
         expanded.push(disk);
+    }
+    if !for_vm {
+        return Ok(expanded);
     }
     // Targets: image disks first, then the context CD-ROM, then volatile disks.
     let mut next = 0;
@@ -1137,7 +1221,7 @@ pub(crate) fn create_vm(
             Attr::Single(_) => None,
         })
         .collect();
-    let disks = expand_disks(oned, disks, has_context)?;
+    let disks = expand_disks(oned, disks, has_context, true)?;
     for nic in template.vectors("NIC") {
         if let Some(net) = nic.get("NETWORK_ID") {
             let net_id = net.parse::<i32>().unwrap_or(-1);
@@ -1474,7 +1558,10 @@ fn vm_action(oned: &mut Oned, caller: Caller, action: &str, id: i32) -> Handled 
         "hold" => vm_mut(oned, id).set_state(HOLD, 0),
         "release" => vm_mut(oned, id).set_state(PENDING, 0),
         "resume" => match state {
-            STOPPED | UNDEPLOYED => vm_mut(oned, id).set_state(PENDING, 0),
+            STOPPED | UNDEPLOYED => {
+                vm_mut(oned, id).set_state(PENDING, 0);
+                pin_system_datastore(oned, id, false);
+            }
             _ => {
                 // Back to RUNNING on the same host: a new history record.
                 let vm = vm_mut(oned, id);
@@ -1492,11 +1579,38 @@ fn vm_action(oned: &mut Oned, caller: Caller, action: &str, id: i32) -> Handled 
                 vm.set_state(ACTIVE, RUNNING);
             }
         },
-        "resched" => vm_mut(oned, id).resched = true,
+        "resched" => {
+            vm_mut(oned, id).resched = true;
+            pin_system_datastore(oned, id, false);
+        }
         "unresched" => vm_mut(oned, id).resched = false,
         _ => {}
     }
     Ok(Value::Int(id))
+}
+
+/// When a VM that already has files in a system datastore is scheduled again, oned requires
+/// a datastore with the same transfer driver (and, after a migration, recomputes the
+/// cluster requirements).
+fn pin_system_datastore(oned: &mut Oned, id: i32, migrated: bool) {
+    let Some(obj) = oned.get_mut(Kind::Vm, id) else {
+        return;
+    };
+    let Some(tm) = obj.template.get("TM_MAD_SYSTEM").map(str::to_string) else {
+        return;
+    };
+    obj.template.set(
+        "AUTOMATIC_DS_REQUIREMENTS",
+        format!("(\"CLUSTERS/ID\" @> 0) & (TM_MAD = \"{tm}\")"),
+    );
+    if migrated {
+        obj.template
+            .set("AUTOMATIC_NIC_REQUIREMENTS", "(\"CLUSTERS/ID\" @> 0)");
+        obj.template.set(
+            "AUTOMATIC_REQUIREMENTS",
+            "(CLUSTER_ID = 0) & !(PIN_POLICY = PINNED)",
+        );
+    }
 }
 
 /// oned's history action codes (VMActions).
@@ -1554,6 +1668,8 @@ fn leave_host(oned: &mut Oned, id: i32, now: i64) {
     }
     let hid = last.hid;
     vm.deploy_id.clear();
+    vm.monitor_ticks = 0;
+    vm.last_poll = 0;
     if let Some(Ext::Host(h)) = oned.get_mut(Kind::Host, hid).map(|h| &mut h.ext) {
         h.vms.remove(&id);
     }
@@ -1740,6 +1856,7 @@ fn migrate(oned: &mut Oned, caller: Caller, id: i32, hid: i32, live: bool, ds: i
     }
     let state = (vm.state, vm.lcm_state);
     place(oned, id, hid, ds, plan_id);
+    pin_system_datastore(oned, id, true);
     let vm = vm_mut(oned, id);
     vm.state = state.0;
     vm.lcm_state = state.1;
@@ -1783,8 +1900,16 @@ fn recover(oned: &mut Oned, caller: Caller, id: i32, operation: i32) -> Handled 
 /// `allocate` works) and is placed after it. `force` places every PENDING VM at once.
 pub(crate) fn schedule(oned: &mut Oned, force: bool) -> usize {
     let mut pending = Vec::new();
+    let now = oned.now();
     for vm in oned.pool_mut(Kind::Vm).values_mut() {
         if let Ext::Vm(data) = &mut vm.ext {
+            if data.state == ACTIVE {
+                // The dummy monitor reports running VMs a few ticks after they start.
+                data.monitor_ticks += 1;
+                if data.monitor_ticks >= MONITOR_AFTER_TICKS && data.last_poll == 0 {
+                    data.last_poll = now;
+                }
+            }
             if data.state != PENDING {
                 continue;
             }
@@ -1917,6 +2042,7 @@ pub(crate) fn add_address_range(
         size,
         extra,
         leases: BTreeMap::new(),
+        next_index: 0,
     });
     Ok(id)
 }
@@ -1943,6 +2069,7 @@ fn take_lease(data: &mut VnetData, vm: i32, ip: Option<&str>) -> Option<(i32, u3
             },
         };
         ar.leases.insert(index, vm);
+        ar.next_index = index + 1;
         return Some((ar.id, index));
     }
     None
@@ -2026,9 +2153,19 @@ fn release_nic(oned: &mut Oned, vm: i32, nic: &BTreeMap<String, String>) {
     let Some(net_id) = nic.get("NETWORK_ID").and_then(|n| n.parse::<i32>().ok()) else {
         return;
     };
+    // Only this NIC's address: the VM may hold other leases on the same network.
+    let ip = nic.get("IP").and_then(|ip| parse_ip(ip));
+    let mac = nic.get("MAC").and_then(|mac| parse_mac(mac));
     if let Some(Ext::Vnet(data)) = oned.get_mut(Kind::Vnet, net_id).map(|n| &mut n.ext) {
         for ar in &mut data.ars {
-            ar.leases.retain(|_, owner| *owner != vm);
+            ar.leases.retain(|index, owner| {
+                let this_nic = match (ip, ar.ip, mac) {
+                    (Some(ip), Some(first), _) => first + index == ip,
+                    (_, _, Some(mac)) => ar.mac + u64::from(*index) == mac,
+                    _ => true,
+                };
+                !(*owner == vm && this_nic)
+            });
         }
     }
 }
@@ -2157,10 +2294,12 @@ pub(crate) fn vnet_specific(
                     .collect();
                 for i in &free {
                     ar.leases.insert(*i, -1000 - child);
+                    ar.next_index = *i + 1;
                 }
                 let first_ip = ar.ip.map(|ip| ip + free[0]);
                 let first_mac = ar.mac + free[0] as u64;
                 let ar_type = ar.ar_type.clone();
+                let ar_id = ar.id;
                 let parent_template = obj.template.clone();
                 let bridge = data.bridge.clone();
                 let vn_mad = data.vn_mad.clone();
@@ -2180,6 +2319,7 @@ pub(crate) fn vnet_specific(
                 if let Some(ip) = first_ip {
                     ar_vec.insert("IP".into(), format_ip(ip));
                 }
+                ar_vec.insert("PARENT_NETWORK_AR_ID".into(), ar_id.to_string());
                 let _ = add_address_range(&mut child_data, &ar_vec);
                 let new_id = oned.take_id(Kind::Vnet);
                 let now = oned.now();
@@ -2399,4 +2539,25 @@ pub(crate) fn vm_pool(oned: &mut Oned, caller: Caller, action: &str, p: &Params<
             format!("one.vmpool.{action} is not supported by the test server"),
         )),
     }
+}
+
+/// Scheduler ticks (calls) a VM runs before the dummy monitor's first report, roughly
+/// oned's monitoring period measured in calls of a scripted session.
+const MONITOR_AFTER_TICKS: u32 = 23;
+
+/// The monitoring record of a VM (the dummy driver's fields), once it has been polled.
+pub(crate) fn write_monitoring(doc: &mut crate::server::xmlout::Doc, id: i32, vm: &VmData) {
+    if vm.last_poll == 0 {
+        return;
+    }
+    doc.cdata("CPU", "0")
+        .cdata("DISKRDBYTES", "0")
+        .cdata("DISKRDIOPS", "0")
+        .cdata("DISKWRBYTES", "0")
+        .cdata("DISKWRIOPS", "0")
+        .cdata("ID", &id.to_string())
+        .cdata("MEMORY", &(vm.memory_mb * 1024).to_string())
+        .cdata("NETRX", "0")
+        .cdata("NETTX", "0")
+        .cdata("TIMESTAMP", &vm.last_poll.to_string());
 }

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Decode and call benchmarks of opennebula-rs against PyONE, on the same data, in the same run.
+#
+#   benches/compare_pyone.sh [N] [RUNS]            (default N=10000, RUNS=5)
+#
+# Environment:
+#   BENCH_DATA   folder for the generated responses (default /tmp/opennebula-bench); files are
+#                generated with ../shared/tools/perf/gen_vmpool.py when missing
+#   PERF_TOOLS   folder with gen_vmpool.py and bench_pyone.py (default ../shared/tools/perf)
+#   PYTHON       a Python with `pyone` installed; when unset, python3 is used if it can import
+#                pyone, else a venv is made in target/pyone-venv with `pip install pyone`
+#                (set PYONE_INSTALL=0 to skip PyONE instead)
+#   CALLS        calls per call measurement (default 2000)
+#
+# Prints each measurement, then a table of ratios: ours vs PyONE (time, peak RSS), ours vs the
+# tokenizer floor, and calls/second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N="${1:-10000}"
+RUNS="${2:-5}"
+BENCH_DATA="${BENCH_DATA:-/tmp/opennebula-bench}"
+PERF_TOOLS="${PERF_TOOLS:-../shared/tools/perf}"
+CALLS="${CALLS:-2000}"
+FILE="$BENCH_DATA/vmpool_$N.rpc.xml"
+
+if [ ! -f "$FILE" ]; then
+  mkdir -p "$BENCH_DATA"
+  python3 "$PERF_TOOLS/gen_vmpool.py" --out "$BENCH_DATA" "$N"
+fi
+
+# --- a Python with pyone --------------------------------------------------------------------
+PY=""
+if [ -n "${PYTHON:-}" ]; then
+  PY="$PYTHON"
+elif python3 -c 'import pyone' >/dev/null 2>&1; then
+  PY=python3
+elif [ "${PYONE_INSTALL:-1}" != 0 ]; then
+  if [ ! -x target/pyone-venv/bin/python ]; then
+    echo "installing pyone into target/pyone-venv ..." >&2
+    python3 -m venv target/pyone-venv && target/pyone-venv/bin/pip install -q pyone >&2 || true
+  fi
+  if target/pyone-venv/bin/python -c 'import pyone' >/dev/null 2>&1; then
+    PY=target/pyone-venv/bin/python
+  fi
+fi
+[ -z "$PY" ] && echo "!!! no Python with pyone: PyONE figures are skipped" >&2
+
+echo "=== build (release)"
+cargo build --release --features test-server --example bench_decode --example bench_calls \
+  --bin one-test-server 2>&1 | tail -1
+BIN=target/release
+
+echo "=== decode: $FILE ($RUNS runs per mode, one process per mode)"
+"$BIN/examples/bench_decode" "$FILE" "$RUNS" | tee /tmp/bench_decode.$$ 
+"$BIN/examples/bench_decode" "$FILE" "$RUNS" --stream | tail -2 | tee -a /tmp/bench_decode.$$
+
+field() { # field MODE NAME: a number from bench_decode's per-mode line
+  awk -v mode="$1" -v name="$2" '$1 == mode {
+      for (i = 1; i <= NF; i++) {
+        if (name == "ms" && $i == "median") { print $(i+1); exit }
+        if (name == "cpu" && $i == "(CPU") { print $(i+1); exit }
+        if (name == "rss" && $i == "RSS") { print $(i+1); exit }
+      } }' /tmp/bench_decode.$$ | head -1
+}
+FLOOR_MS=$(field floor ms); FLOOR_RSS=$(field floor rss)
+DECODE_MS=$(field decode ms); DECODE_CPU=$(field decode cpu); FLOOR_CPU=$(field floor cpu)
+DECODE_RSS=$(field decode rss); STREAM_MS=$(field stream ms); STREAM_RSS=$(field stream rss)
+rm -f /tmp/bench_decode.$$
+
+PY_MS=""; PY_RSS=""
+if [ -n "$PY" ]; then
+  echo "=== PyONE total (xmlrpc.client.loads + bindings.parseString), same file"
+  PY_JSON=$(BENCH_DATA="$BENCH_DATA" "$PY" "$PERF_TOOLS/bench_pyone.py" total "$N" "$RUNS")
+  echo "$PY_JSON"
+  PY_MS=$(echo "$PY_JSON" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["median_ms"])')
+  PY_RSS=$(echo "$PY_JSON" | "$PY" -c 'import json,sys; print(round(json.load(sys.stdin)["peak_rss_kb"]/1024, 1))')
+fi
+
+echo "=== calls: one-test-server (2 hosts, 20 VMs), $CALLS calls per measurement"
+LOG=$(mktemp)
+"$BIN/one-test-server" --port 0 --seed-hosts 2 --seed-vms 20 >"$LOG" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true; rm -f "$LOG"' EXIT
+for _ in $(seq 100); do grep -q '^ONE_XMLRPC=' "$LOG" && break; sleep 0.1; done
+URL=$(sed -n 's/^ONE_XMLRPC=//p' "$LOG")
+AUTH=$(sed -n 's/^ONE_AUTH=//p' "$LOG")
+"$BIN/examples/bench_calls" --url "$URL" --session "$AUTH" --calls "$CALLS" | tee /tmp/bench_calls.$$
+OUR_SEQ=$(awk '$1 == "vm.info" { print $3; exit }' /tmp/bench_calls.$$)
+rm -f /tmp/bench_calls.$$
+PY_SEQ=""
+if [ -n "$PY" ]; then
+  PY_SEQ=$("$PY" - "$URL" "$AUTH" "$CALLS" <<'EOF'
+import sys, time, pyone
+url, auth, calls = sys.argv[1], sys.argv[2], int(sys.argv[3])
+one = pyone.OneServer(url, session=auth)
+vm_id = one.vmpool.info(-2, -1, -1, -1).VM[0].ID
+for _ in range(10):
+    one.vm.info(vm_id)
+t0 = time.perf_counter()
+for _ in range(calls):
+    one.vm.info(vm_id)
+print(round(calls / (time.perf_counter() - t0)))
+EOF
+  ) || PY_SEQ=""
+  echo "  PyONE vm.info sequential ${PY_SEQ:-?} calls/s"
+fi
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+echo
+echo "=== summary (N=$N, $(basename "$FILE"))"
+printf '%-34s %10s %10s\n' "" "ms" "peak MB"
+printf '%-34s %10s %10s\n' "floor (memchr+unescape+tokenize)" "$FLOOR_MS" "$FLOOR_RSS"
+printf '%-34s %10s %10s\n' "opennebula-rs decode" "$DECODE_MS" "$DECODE_RSS"
+printf '%-34s %10s %10s\n' "opennebula-rs --stream" "$STREAM_MS" "$STREAM_RSS"
+[ -n "$PY_MS" ] && printf '%-34s %10s %10s\n' "PyONE total" "$PY_MS" "$PY_RSS"
+echo "decode / floor:        $(ratio "$DECODE_MS" "$FLOOR_MS")x wall, $(ratio "$DECODE_CPU" "$FLOOR_CPU")x CPU"
+if [ -n "$PY_MS" ]; then
+  echo "PyONE / decode:        $(ratio "$PY_MS" "$DECODE_MS")x faster, $(ratio "$PY_RSS" "$DECODE_RSS")x less memory"
+  echo "PyONE / stream:        $(ratio "$PY_MS" "$STREAM_MS")x faster, $(ratio "$PY_RSS" "$STREAM_RSS")x less memory"
+  echo "calls (vm.info seq):   ours $OUR_SEQ/s vs PyONE ${PY_SEQ:-?}/s = $(ratio "$OUR_SEQ" "$PY_SEQ")x"
+fi
