@@ -65,9 +65,9 @@ macro_rules! every_namespace {
         assert_eq!(user.template.get("TEAM"), Some("qa"));
         $call!(one.userquota().info())?;
         let quotas = $call!(one.userquota().update(r#"VM=[VMS="50", MEMORY="65536", CPU="32"]"#))?;
-        // oned answers with the new limits (VM_QUOTA/VM/VMS = 50); the test server in main
-        // still sends an empty VM_QUOTA (see the server notes), so only the shape is checked.
-        assert!(quotas.vm_quota.is_some(), "{quotas:?}");
+        // oned answers with the new limits.
+        let vm_quota = quotas.vm_quota.and_then(|q| q.vm).expect("VM_QUOTA/VM after an update");
+        assert_eq!((vm_quota.vms.as_str(), vm_quota.memory.as_str(), vm_quota.cpu.as_str()), ("50", "65536", "32"));
 
         // grouppool, group, groupquota
         let groups = $call!(one.grouppool().info())?;
@@ -243,9 +243,7 @@ macro_rules! every_namespace {
         let app = $call!(one.marketapp().allocate("NAME=\"app-a\"\nORIGIN_ID=\"-1\"\nSIZE=\"1\"", market))?;
         assert_eq!(app, 0);
         let app_doc = $call!(one.marketapp().info(app))?;
-        assert_eq!(app_doc.name, "app-a");
-        // oned also sends MARKETPLACE_ID (100), MARKETPLACE, STATE and TYPE; the test server
-        // in main does not yet (written up in the server notes).
+        assert_eq!((app_doc.name.as_str(), app_doc.marketplace_id), ("app-a", 100));
         assert!(MarketPlaceAppState::ALL.contains(&app_doc.state()));
         assert_eq!($call!(one.marketapppool().info_all())?.marketplaceapp.len(), 1);
         assert_one_error(
