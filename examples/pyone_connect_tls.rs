@@ -16,40 +16,25 @@
 //! ```
 
 use opennebula::server::TestServer;
-use opennebula::Client;
+use opennebula::{Client, ClientBuilder};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (endpoint, session, server) = match std::env::var("ONE_XMLRPC") {
-        Ok(url) if !url.trim().is_empty() => {
-            let from_env = Client::from_env()?;
-            let session =
-                std::fs::read_to_string(std::env::var("ONE_AUTH").unwrap_or_else(|_| {
-                    format!(
-                        "{}/.one/one_auth",
-                        std::env::var("HOME").unwrap_or_default()
-                    )
-                }))?;
-            (
-                from_env.endpoint().to_string(),
-                session.trim().to_string(),
-                None,
-            )
-        }
+    // ONE_XMLRPC and ONE_AUTH when set, else a test server serving HTTPS.
+    let server = match std::env::var("ONE_XMLRPC") {
+        Ok(url) if !url.trim().is_empty() => None,
         _ => {
             let server = TestServer::builder().tls(true).start().await?;
             println!(
                 "Started an in-process OpenNebula test server at {}",
                 server.url()
             );
-            (server.url(), server.session(), Some(server))
+            Some(server)
         }
     };
 
     // context=ssl._create_unverified_context()
-    let one = Client::builder()
-        .endpoint(&endpoint)
-        .session(session.as_str())
+    let one = builder(server.as_ref())?
         .danger_accept_invalid_certs(true)
         .build()?;
     println!(
@@ -57,14 +42,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         one.system().version().await?
     );
 
-    // The safe way for a lab: trust its certificate.
     if let Some(server) = &server {
+        // The safe way for a lab: trust its certificate.
         let pem = server
             .certificate_pem()
             .expect("TLS mode has a certificate");
-        let trusted = Client::builder()
-            .endpoint(&endpoint)
-            .session(session.as_str())
+        let trusted = builder(Some(server))?
             .add_root_certificate_pem(pem.into_bytes())
             .build()?;
         println!(
@@ -73,11 +56,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
 
         // Without either, the self-signed certificate is refused.
-        let strict = Client::new(&endpoint, session.as_str())?;
+        let strict = builder(Some(server))?.build()?;
         match strict.system().version().await {
             Err(err) => println!("Default client refuses the self-signed certificate: {err}"),
             Ok(_) => return Err("a self-signed certificate was accepted by default".into()),
         }
     }
     Ok(())
+}
+
+/// A client builder for the test server's endpoint and session, or from the environment.
+fn builder(server: Option<&TestServer>) -> opennebula::Result<ClientBuilder> {
+    match server {
+        Some(server) => Ok(Client::builder()
+            .endpoint(server.url())
+            .session(server.session())),
+        None => ClientBuilder::from_env(),
+    }
 }
