@@ -26,12 +26,42 @@ pub(crate) struct Tmpl {
 impl Tmpl {
     /// Parses template text; the error is oned's message after `Parse error: `.
     pub(crate) fn parse(text: &str) -> Result<Tmpl, String> {
+        // oned reads a template parameter as XML when it starts with `<` (PyONE sends a
+        // dictionary with one root that way): the root's children are the attributes.
+        if text.trim_start().starts_with('<') {
+            return Self::from_xml(text.trim_start());
+        }
         Parser {
             chars: text.chars().collect(),
             pos: 0,
             line: 0,
         }
         .template()
+    }
+
+    /// Reads an XML template (`<TEMPLATE><NAME>..</NAME><DISK><IMAGE_ID>..</IMAGE_ID></DISK></TEMPLATE>`).
+    /// Like oned, empty elements and anything nested deeper than a vector are dropped.
+    fn from_xml(text: &str) -> Result<Tmpl, String> {
+        use crate::template::{Template, Value};
+        use crate::xml::FromXml;
+        let parsed = Template::from_xml(text).map_err(|e| e.to_string())?;
+        let mut tmpl = Tmpl::default();
+        for (name, value) in parsed.iter() {
+            match value {
+                Value::Single(s) if !s.is_empty() => tmpl.push(name, Attr::Single(s.clone())),
+                Value::Vector(v) => tmpl.push(
+                    name,
+                    Attr::Vector(
+                        v.iter()
+                            .filter(|(_, s)| !s.is_empty())
+                            .map(|(k, s)| (k.to_string(), s.to_string()))
+                            .collect(),
+                    ),
+                ),
+                _ => {}
+            }
+        }
+        Ok(tmpl)
     }
 
     /// The first single value of `name`.

@@ -281,7 +281,6 @@ pub(crate) fn handle(
             let sid = vm.next_snapshot;
             vm.next_snapshot += 1;
             vm.snapshots.push((sid, name.clone(), now));
-            vm.record_action(action_code("snapshot-create"), caller, now);
             let memory = vm.memory_mb;
             // The dummy driver names every snapshot "dummy-snap".
             oned.get_mut(Kind::Vm, id).expect("fetched").template.push(
@@ -341,6 +340,8 @@ pub(crate) fn handle(
                     obj.template.set(name, v.to_string());
                 }
             }
+            let now = oned.now();
+            vm_mut(oned, id).record_action(action_code("resize"), caller, now);
             Ok(Value::Int(id))
         })(),
         "updateconf" => (|| {
@@ -800,7 +801,6 @@ fn vm_extra(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Op
                 {
                     d.images.insert(new_id);
                 }
-                vm_mut(oned, id).record_action(action_code("disk-saveas"), caller, now);
                 Ok(Value::Int(new_id))
             }
             "updatenic" => {
@@ -849,12 +849,6 @@ fn vm_extra(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Op
                 if !found {
                     return Err(fail(ACTION, format!("VM {id}: NIC {nic} does not exist")));
                 }
-                let code = if action == "attachsg" {
-                    "sg-attach"
-                } else {
-                    "sg-detach"
-                };
-                vm_mut(oned, id).record_action(action_code(code), caller, now);
                 Ok(Value::Int(id))
             }
             "vmgroupadd" => {
@@ -1543,8 +1537,14 @@ fn vm_action(oned: &mut Oned, caller: Caller, action: &str, id: i32) -> Handled 
             vm_mut(oned, id).set_state(new_state, 0);
         }
         "poweroff" | "poweroff-hard" | "suspend" => {
+            // The record stays open (the VM keeps its host) with the action noted; it is
+            // closed by the next driver action or the resume.
             let vm = vm_mut(oned, id);
-            vm.close_history(code, caller, now);
+            if let Some(last) = vm.history.last_mut() {
+                last.action = code;
+                last.uid = caller.uid;
+                last.gid = caller.gid;
+            }
             vm.set_state(
                 if action == "suspend" {
                     SUSPENDED
@@ -1565,6 +1565,11 @@ fn vm_action(oned: &mut Oned, caller: Caller, action: &str, id: i32) -> Handled 
             _ => {
                 // Back to RUNNING on the same host: a new history record.
                 let vm = vm_mut(oned, id);
+                if let Some(last) = vm.history.last_mut() {
+                    if last.etime == 0 {
+                        last.etime = now;
+                    }
+                }
                 if let Some(last) = vm.history.last().cloned() {
                     vm.history.push(History {
                         seq: last.seq + 1,
@@ -1642,9 +1647,7 @@ pub(crate) fn action_code(action: &str) -> i32 {
         "terminate" => 27,
         "terminate-hard" => 28,
         "disk-resize" => 29,
-        "snapshot-create" => 33,
-        "snapshot-revert" => 34,
-        "snapshot-delete" => 35,
+        "resize" => 35,
         "disk-snapshot-revert" => 41,
         "disk-saveas" => 42,
         "disk-snapshot-rename" => 43,
