@@ -366,8 +366,10 @@ macro_rules! pyone_examples {
             "TEMPLATE",
             template! { NAME = "abc", MEMORY = "1024", ATT1 = "value1" },
         );
-        let updated = $call!(one.vm().update_full(vm_id, rooted, 1));
-        check_rooted_update(updated);
+        assert_eq!($call!(one.vm().update_full(vm_id, rooted, 1))?, vm_id);
+        let vm = $call!(one.vm().info(vm_id))?;
+        assert_eq!(vm.user_template.get("ATT1"), Some("value1"));
+        assert_eq!(vm.user_template.get("MEMORY"), Some("1024"));
 
         // if app.STATE == MARKETPLACEAPP_STATES.READY
         let market = $call!(one.market().allocate(
@@ -384,28 +386,6 @@ macro_rules! pyone_examples {
         assert_eq!($call!(one.vm().info(0))?.state(), VmState::Done);
         Ok::<(), Box<dyn std::error::Error>>(())
     }};
-}
-
-/// PyONE's `vm.update` with a root dictionary is sent as XML. The test server does not read
-/// XML templates yet (written up in the project's server notes); this fails once it does, so
-/// that the full check below replaces the known gap.
-#[track_caller]
-fn check_rooted_update(result: opennebula::Result<i32>) {
-    match result {
-        Err(Error::OpenNebula(e))
-            if e.message
-                .contains("Parse error: syntax error, unexpected '<'") =>
-        {
-            eprintln!(
-                "known server gap: XML templates are not parsed ({})",
-                e.message
-            );
-        }
-        other => panic!(
-            "the test server now answers {other:?} to an XML template: replace this known gap \
-             with a check of USER_TEMPLATE/ATT1 = value1"
-        ),
-    }
 }
 
 /// Fast polling: the test server changes state after calls, never with time.
