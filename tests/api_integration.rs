@@ -14,7 +14,9 @@ use opennebula::api::{
     acl::AclRule, HostState, ImageState, LcmState, MarketPlaceAppState, PoolFilter, UpdateType,
     VmAction, VmState, VmStateFilter,
 };
-use opennebula::server::{BlockingTestServer, TestServer};
+#[cfg(feature = "blocking")]
+use opennebula::server::BlockingTestServer;
+use opennebula::server::TestServer;
 use opennebula::template::Template;
 use opennebula::{template, Error, ErrorCode};
 
@@ -403,6 +405,7 @@ macro_rules! await_call {
         $e.await
     };
 }
+#[cfg(feature = "blocking")]
 macro_rules! blocking_call {
     ($e:expr) => {
         $e
@@ -416,6 +419,7 @@ async fn every_namespace_async() -> TestResult {
     every_namespace!(&one, await_call, helpers::wait_for_vm_state)
 }
 
+#[cfg(feature = "blocking")]
 #[test]
 fn every_namespace_blocking() -> TestResult {
     let server = BlockingTestServer::start()?;
@@ -430,6 +434,7 @@ async fn pyone_examples_async() -> TestResult {
     pyone_examples!(&one, await_call)
 }
 
+#[cfg(feature = "blocking")]
 #[test]
 fn pyone_examples_blocking() -> TestResult {
     let server = BlockingTestServer::start()?;
@@ -501,6 +506,7 @@ async fn pages_walk_the_pools_async() -> TestResult {
     Ok(())
 }
 
+#[cfg(feature = "blocking")]
 #[test]
 #[ignore = "the test server does not paginate yet (start_id = offset, end_id = -page size): see the server notes"]
 fn pages_walk_the_pools_blocking() -> TestResult {
@@ -553,6 +559,7 @@ async fn wait_for_vm_state_follows_a_life_cycle_and_stops_at_done() -> TestResul
     Ok(())
 }
 
+#[cfg(feature = "blocking")]
 #[test]
 fn acl_round_trip_blocking() -> TestResult {
     let server = BlockingTestServer::start()?;

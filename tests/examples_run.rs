@@ -6,7 +6,8 @@
 //! library is not rebuilt; the binaries are then run in parallel, each with `ONE_XMLRPC`
 //! removed from its environment.
 
-#![cfg(feature = "test-server")]
+// Some examples use the blocking client.
+#![cfg(all(feature = "test-server", feature = "blocking"))]
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -13,7 +13,9 @@
 // Each example uses one of the two flavours.
 #![allow(dead_code)]
 
-use opennebula::server::{BlockingTestServer, TestServer};
+#[cfg(feature = "blocking")]
+use opennebula::server::BlockingTestServer;
+use opennebula::server::TestServer;
 
 /// Whether `ONE_XMLRPC` names a real front-end.
 fn real_cloud() -> bool {
@@ -36,6 +38,7 @@ pub async fn connect() -> opennebula::Result<(opennebula::Client, Option<TestSer
 }
 
 /// A blocking client, and the test server it talks to unless `ONE_XMLRPC` is set.
+#[cfg(feature = "blocking")]
 pub fn connect_blocking(
 ) -> opennebula::Result<(opennebula::blocking::Client, Option<BlockingTestServer>)> {
     if real_cloud() {
