@@ -82,11 +82,7 @@ const EXAMPLES: &[(&str, &[&str])] = &[
 /// Examples the test server cannot run yet because of a server gap (written up in the
 /// project notes), with the error each must still print. Shrink-only: the test fails once
 /// one of them succeeds, so that it moves back to the ordinary list.
-const KNOWN_SERVER_GAPS: &[(&str, &str)] = &[(
-    // XML-form templates (`<TEMPLATE>...`) are parsed as attribute-vector text.
-    "pyone_vm_update_root",
-    "Parse error: syntax error, unexpected '<'",
-)];
+const KNOWN_SERVER_GAPS: &[(&str, &str)] = &[];
 
 /// Examples that are not run here: benchmarks and soak tests owned elsewhere, which take
 /// arguments or a long time, and `parse`, which reads a file.
