@@ -267,6 +267,7 @@ async fn bootstrap_objects_match_a_fresh_oned() {
     );
 }
 
+#[cfg(feature = "blocking")]
 #[test]
 fn blocking_server_for_sync_code() {
     let server = opennebula::server::BlockingTestServer::start().unwrap();
