@@ -473,7 +473,6 @@ async fn pages_of_a_pool_smaller_than_a_page() -> TestResult {
 }
 
 #[tokio::test]
-#[ignore = "the test server does not paginate yet (start_id = offset, end_id = -page size): see the server notes"]
 async fn pages_walk_the_pools_async() -> TestResult {
     use futures_util::TryStreamExt;
 
@@ -508,7 +507,6 @@ async fn pages_walk_the_pools_async() -> TestResult {
 
 #[cfg(feature = "blocking")]
 #[test]
-#[ignore = "the test server does not paginate yet (start_id = offset, end_id = -page size): see the server notes"]
 fn pages_walk_the_pools_blocking() -> TestResult {
     let server = BlockingTestServer::start()?;
     let one = server.client()?;

@@ -1571,8 +1571,11 @@ pub(crate) fn pool_ids(
             uid => o.uid == uid && usable,
         }
     };
+    // oned's pagination (PoolSQL::dump): an end below -1 means "start is an offset and
+    // -end the page size" over the listing order, with no id range.
+    let page = (end < -1).then(|| (start.max(0) as usize, end.unsigned_abs() as usize));
     let in_range = |id: i32| -> bool {
-        if start < 0 && end < 0 {
+        if page.is_some() || (start < 0 && end < 0) {
             return true;
         }
         let lo = if start < 0 { 0 } else { start };
@@ -1582,12 +1585,16 @@ pub(crate) fn pool_ids(
             id >= lo && id <= end
         }
     };
-    oned.pool(kind)
+    let ids = oned
+        .pool(kind)
         .values()
         .rev()
         .filter(|o| in_range(o.id) && visible(o) && extra(o))
-        .map(|o| o.id)
-        .collect()
+        .map(|o| o.id);
+    match page {
+        Some((offset, size)) => ids.skip(offset).take(size).collect(),
+        None => ids.collect(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
