@@ -788,6 +788,13 @@ pub(crate) fn accounting(oned: &Oned, vms: &[i32]) -> String {
                 .text("GID", h.gid)
                 .text("REQUEST_ID", -1)
                 .close("HISTORY");
+            if let Some(obj) = oned.get(Kind::Vm, *id) {
+                // Each record carries the VM's body, as oned stores it with the history.
+                let at = doc.out.rfind("</HISTORY>").expect("just written");
+                let mut body = Doc::new();
+                write(&mut body, oned, obj, true);
+                doc.out.insert_str(at, &body.finish());
+            }
         }
     }
     doc.close("HISTORY_RECORDS");

@@ -1164,11 +1164,7 @@ fn update(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handle
         Op::Manage
     };
     fetch(oned, caller, kind, id, op, 2)?;
-    let mut new = parse_template(text)?;
-    if matches!(kind, Kind::Template | Kind::VnTemplate) {
-        // The name lives outside the template; rename changes it.
-        new.remove("NAME");
-    }
+    let new = parse_template(text)?;
     let obj = oned.get(kind, id).expect("fetched");
     let mut template = obj.template.clone();
     if merge {
@@ -1232,6 +1228,17 @@ fn update(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handle
         if let Some(tm) = obj.template.get("TM_MAD") {
             ds.tm_mad = tm.to_string();
         }
+        if ds.ds_type == 0 {
+            for (name, value) in [
+                ("ALLOW_ORPHANS", "NO"),
+                ("CLONE_TARGET", "SYSTEM"),
+                ("DISK_TYPE", "FILE"),
+                ("LN_TARGET", "NONE"),
+                ("PERSISTENT_SNAPSHOTS", "YES"),
+            ] {
+                obj.template.set_default(name, value);
+            }
+        }
         if ds.tm_mad == "dummy" {
             // The dummy transfer driver's TM_MAD_CONF defaults.
             for (name, value) in [
@@ -1274,7 +1281,12 @@ fn rename(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handle
             ));
         }
     }
-    oned.get_mut(kind, id).expect("fetched").name = name.to_string();
+    let obj = oned.get_mut(kind, id).expect("fetched");
+    obj.name = name.to_string();
+    if matches!(kind, Kind::Template | Kind::VnTemplate) {
+        // A NAME left in the template by an update would now be stale: oned drops it.
+        obj.template.remove("NAME");
+    }
     Ok(Value::Int(id))
 }
 

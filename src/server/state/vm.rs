@@ -281,7 +281,6 @@ pub(crate) fn handle(
             let sid = vm.next_snapshot;
             vm.next_snapshot += 1;
             vm.snapshots.push((sid, name.clone(), now));
-            vm.record_action(action_code("snapshot-create"), caller, now);
             let memory = vm.memory_mb;
             // The dummy driver names every snapshot "dummy-snap".
             oned.get_mut(Kind::Vm, id).expect("fetched").template.push(
@@ -341,6 +340,8 @@ pub(crate) fn handle(
                     obj.template.set(name, v.to_string());
                 }
             }
+            let now = oned.now();
+            vm_mut(oned, id).record_action(action_code("resize"), caller, now);
             Ok(Value::Int(id))
         })(),
         "updateconf" => (|| {
@@ -800,7 +801,6 @@ fn vm_extra(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Op
                 {
                     d.images.insert(new_id);
                 }
-                vm_mut(oned, id).record_action(action_code("disk-saveas"), caller, now);
                 Ok(Value::Int(new_id))
             }
             "updatenic" => {
@@ -849,12 +849,6 @@ fn vm_extra(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Op
                 if !found {
                     return Err(fail(ACTION, format!("VM {id}: NIC {nic} does not exist")));
                 }
-                let code = if action == "attachsg" {
-                    "sg-attach"
-                } else {
-                    "sg-detach"
-                };
-                vm_mut(oned, id).record_action(action_code(code), caller, now);
                 Ok(Value::Int(id))
             }
             "vmgroupadd" => {
@@ -1105,8 +1099,10 @@ pub(crate) fn expand_disks(
             _ => None,
         };
         disk.insert("DISK_ID".into(), index.to_string());
-        disk.entry("DEV_PREFIX".into())
-            .or_insert_with(|| "sd".into());
+        if for_vm {
+            disk.entry("DEV_PREFIX".into())
+                .or_insert_with(|| "sd".into());
+        }
         if let Some(img) = image {
             let Ext::Image(data) = &img.ext else {
                 unreachable!("image pool")
@@ -1155,6 +1151,9 @@ pub(crate) fn expand_disks(
             }
         }
         expanded.push(disk);
+    }
+    if !for_vm {
+        return Ok(expanded);
     }
     // Targets: image disks first, then the context CD-ROM, then volatile disks.
     let mut next = 0;
@@ -1538,8 +1537,14 @@ fn vm_action(oned: &mut Oned, caller: Caller, action: &str, id: i32) -> Handled 
             vm_mut(oned, id).set_state(new_state, 0);
         }
         "poweroff" | "poweroff-hard" | "suspend" => {
+            // The record stays open (the VM keeps its host) with the action noted; it is
+            // closed by the next driver action or the resume.
             let vm = vm_mut(oned, id);
-            vm.close_history(code, caller, now);
+            if let Some(last) = vm.history.last_mut() {
+                last.action = code;
+                last.uid = caller.uid;
+                last.gid = caller.gid;
+            }
             vm.set_state(
                 if action == "suspend" {
                     SUSPENDED
@@ -1553,10 +1558,18 @@ fn vm_action(oned: &mut Oned, caller: Caller, action: &str, id: i32) -> Handled 
         "hold" => vm_mut(oned, id).set_state(HOLD, 0),
         "release" => vm_mut(oned, id).set_state(PENDING, 0),
         "resume" => match state {
-            STOPPED | UNDEPLOYED => vm_mut(oned, id).set_state(PENDING, 0),
+            STOPPED | UNDEPLOYED => {
+                vm_mut(oned, id).set_state(PENDING, 0);
+                pin_system_datastore(oned, id, false);
+            }
             _ => {
                 // Back to RUNNING on the same host: a new history record.
                 let vm = vm_mut(oned, id);
+                if let Some(last) = vm.history.last_mut() {
+                    if last.etime == 0 {
+                        last.etime = now;
+                    }
+                }
                 if let Some(last) = vm.history.last().cloned() {
                     vm.history.push(History {
                         seq: last.seq + 1,
@@ -1571,11 +1584,38 @@ fn vm_action(oned: &mut Oned, caller: Caller, action: &str, id: i32) -> Handled 
                 vm.set_state(ACTIVE, RUNNING);
             }
         },
-        "resched" => vm_mut(oned, id).resched = true,
+        "resched" => {
+            vm_mut(oned, id).resched = true;
+            pin_system_datastore(oned, id, false);
+        }
         "unresched" => vm_mut(oned, id).resched = false,
         _ => {}
     }
     Ok(Value::Int(id))
+}
+
+/// When a VM that already has files in a system datastore is scheduled again, oned requires
+/// a datastore with the same transfer driver (and, after a migration, recomputes the
+/// cluster requirements).
+fn pin_system_datastore(oned: &mut Oned, id: i32, migrated: bool) {
+    let Some(obj) = oned.get_mut(Kind::Vm, id) else {
+        return;
+    };
+    let Some(tm) = obj.template.get("TM_MAD_SYSTEM").map(str::to_string) else {
+        return;
+    };
+    obj.template.set(
+        "AUTOMATIC_DS_REQUIREMENTS",
+        format!("(\"CLUSTERS/ID\" @> 0) & (TM_MAD = \"{tm}\")"),
+    );
+    if migrated {
+        obj.template
+            .set("AUTOMATIC_NIC_REQUIREMENTS", "(\"CLUSTERS/ID\" @> 0)");
+        obj.template.set(
+            "AUTOMATIC_REQUIREMENTS",
+            "(CLUSTER_ID = 0) & !(PIN_POLICY = PINNED)",
+        );
+    }
 }
 
 /// oned's history action codes (VMActions).
@@ -1607,9 +1647,7 @@ pub(crate) fn action_code(action: &str) -> i32 {
         "terminate" => 27,
         "terminate-hard" => 28,
         "disk-resize" => 29,
-        "snapshot-create" => 33,
-        "snapshot-revert" => 34,
-        "snapshot-delete" => 35,
+        "resize" => 35,
         "disk-snapshot-revert" => 41,
         "disk-saveas" => 42,
         "disk-snapshot-rename" => 43,
@@ -1821,6 +1859,7 @@ fn migrate(oned: &mut Oned, caller: Caller, id: i32, hid: i32, live: bool, ds: i
     }
     let state = (vm.state, vm.lcm_state);
     place(oned, id, hid, ds, plan_id);
+    pin_system_datastore(oned, id, true);
     let vm = vm_mut(oned, id);
     vm.state = state.0;
     vm.lcm_state = state.1;
