@@ -42,15 +42,101 @@ const NOT_BY_ROOT: &[&str] = &[
     "vnet_pool_extended.xsd",
 ];
 
-/// Invalid documents the test server is known to emit, as (schema file, element named by the
-/// first xmllint error, what is wrong). They are reported, not failed; an entry that no
-/// document matches any more fails the test, so this list can only shrink.
-const KNOWN_INVALID: &[(&str, &str, &str)] = &[];
+/// Invalid documents the test server is known to emit, as (schema file, first xmllint error
+/// without line number and namespace, where and why). They are reported, not failed; an
+/// entry that no document matches any more fails the test, so this list can only shrink.
+const KNOWN_INVALID: &[(&str, &str, &str)] = &[
+    (
+        "backupjob.xsd",
+        "Element 'INCREMENT_MODE': This element is not expected. Expected is one of ( KEEP_LAST, MODE, RESET, SCHED_ACTION ).",
+        "tour 642: oned 7.5.80's own document for the same call is invalid too (the XSD lags oned)",
+    ),
+    (
+        "backupjob_pool.xsd",
+        "Element 'INCREMENT_MODE': This element is not expected. Expected is one of ( KEEP_LAST, MODE, RESET, SCHED_ACTION ).",
+        "tour 650: oned 7.5.80's own document for the same call is invalid too (the XSD lags oned)",
+    ),
+    (
+        "hook.xsd",
+        "Element 'TIMEOUT': This element is not expected. Expected is one of ( RESOURCE, STATE ).",
+        "tour 131: oned 7.5.80's own document for the same call is invalid too (the XSD lags oned)",
+    ),
+    (
+        "hook_pool.xsd",
+        "Element 'TIMEOUT': This element is not expected. Expected is one of ( RESOURCE, STATE ).",
+        "tour 129, 693: oned 7.5.80's own document for the same call is invalid too (the XSD lags oned)",
+    ),
+    (
+        "monitoring_data.xsd",
+        "Element 'ID': This element is not expected.",
+        "tour 157, 159, 160, 537: oned 7.5.80's own document for the same call is invalid too (the XSD lags oned)",
+    ),
+    (
+        "opennebula_configuration.xsd",
+        "Element 'DEFAULT_CDROM_DEVICE_PREFIX': This element is not expected. Expected is one of ( DEFAULT_AUTH, DEFAULT_COST, DEFAULT_DEVICE_PREFIX, DEFAULT_IMAGE_PERSISTENT, DEFAULT_IMAGE_PERSISTENT_NEW, DEFAULT_IMAGE_TYPE, DEFAULT_UMASK, DEFAULT_VDC_CLUSTER_DATASTORE_ACL, DEFAULT_VDC_CLUSTER_HOST_ACL, DEFAULT_VDC_CLUSTER_NET_ACL ).",
+        "tour 002, 078: oned 7.5.80's own document for the same call is invalid too (the XSD lags oned)",
+    ),
+    (
+        "security_group.xsd",
+        "Element 'RANGE': This element is not expected. Expected is ( RULE_TYPE ).",
+        "tour 286, 289: oned 7.5.80's own document for the same call is invalid too (the XSD lags oned)",
+    ),
+    (
+        "security_group_pool.xsd",
+        "Element 'RANGE': This element is not expected. Expected is ( RULE_TYPE ).",
+        "tour 297: oned 7.5.80's own document for the same call is invalid too (the XSD lags oned)",
+    ),
+    (
+        "vm.xsd",
+        "Element 'LOCK': This element is not expected. Expected is ( LAST_POLL ).",
+        "tour 435: server only",
+    ),
+    (
+        "vm.xsd",
+        "Element 'SCHED_ACTION': This element is not expected. Expected is one of ( PCI, QEMU_GA_EXEC, RAW, SECURITY_GROUP_RULE, SNAPSHOT, SPICE_OPTIONS, SUBMIT_ON_HOLD, TEMPLATE_ID, TM_MAD_SYSTEM ).",
+        "tour 441: server only",
+    ),
+    (
+        "vm.xsd",
+        "Element 'VMID': This element is not expected. Expected is one of ( PCI, QEMU_GA_EXEC, RAW, SECURITY_GROUP_RULE, SNAPSHOT, SPICE_OPTIONS, SUBMIT_ON_HOLD, TEMPLATE_ID, TM_MAD_SYSTEM ).",
+        "tour 370: oned 7.5.80's own document for the same call is invalid too (the XSD lags oned)",
+    ),
+    (
+        "vm.xsd",
+        "Element 'VMID': This element is not expected. Expected is one of ( TEMPLATE_ID, TM_MAD_SYSTEM ).",
+        "tour 335, 495: oned 7.5.80's own document for the same call is invalid too (the XSD lags oned)",
+    ),
+    (
+        "vnet_pool.xsd",
+        "Element 'ALLOCATED': This element is not expected. Expected is one of ( VLAN_ID, ULA_PREFIX, VN_MAD ).",
+        "tour 259, 260: server only",
+    ),
+    (
+        "zone.xsd",
+        "Element 'DESCRIPTION': This element is not expected. Expected is ( ENDPOINT ).",
+        "tour 540, 546: oned 7.5.80's own document for the same call is invalid too (the XSD lags oned)",
+    ),
+    (
+        "zone.xsd",
+        "Element 'ENDPOINT_GRPC': This element is not expected.",
+        "tour 005, 006: oned 7.5.80's own document for the same call is invalid too (the XSD lags oned)",
+    ),
+    (
+        "zone_pool.xsd",
+        "Element 'ENDPOINT_GRPC': This element is not expected.",
+        "tour 004: oned 7.5.80's own document for the same call is invalid too (the XSD lags oned)",
+    ),
+];
 
-/// The element named by an xmllint error line ("line 1: element VCPU: Schemas validity...").
-fn error_element(error: &str) -> Option<&str> {
-    let rest = &error[error.find("element ")? + "element ".len()..];
-    Some(&rest[..rest.find(':')?])
+/// An xmllint error line without its line number and with the OpenNebula namespace removed:
+/// "line 1: element VCPU: Schemas validity error : Element '{ns}VCPU': ..." ->
+/// "Element 'VCPU': ...".
+fn first_error_key(error: &str) -> String {
+    let text = match error.find("Schemas validity error : ") {
+        Some(at) => &error[at + "Schemas validity error : ".len()..],
+        None => error,
+    };
+    text.replace("{http://opennebula.org/XMLSchema}", "")
 }
 
 /// One document the server emitted.
@@ -437,12 +523,12 @@ async fn every_emitted_document_validates_against_the_official_xsd() {
             Some(None) => "\n      (oned's document for this call validates)".to_string(),
             None => String::new(),
         };
-        let element = errors.first().and_then(|e| error_element(e));
-        if let Some((known_schema, known_element, _)) = KNOWN_INVALID
+        let first = errors.first().map(|e| first_error_key(e));
+        if let Some((known_schema, known_error, _)) = KNOWN_INVALID
             .iter()
-            .find(|(s, e, _)| *s == schema.as_str() && Some(*e) == element)
+            .find(|(s, e, _)| *s == schema.as_str() && first.as_deref() == Some(*e))
         {
-            *known_hits.entry((known_schema, known_element)).or_default() += 1;
+            *known_hits.entry((known_schema, known_error)).or_default() += 1;
             continue;
         }
         failures.push(format!(
@@ -480,11 +566,20 @@ async fn every_emitted_document_validates_against_the_official_xsd() {
         .collect();
     println!("  schemas never exercised: {missing:?}");
 
+    let known_total: usize = known_hits.values().sum();
+    println!(
+        "  total: {} of {} documents valid, {known_total} known invalid, {} newly invalid",
+        origin_of.len() - known_total - failures.len(),
+        origin_of.len(),
+        failures.len()
+    );
     let mut stale = Vec::new();
-    for (schema, element, why) in KNOWN_INVALID {
-        match known_hits.get(&(*schema, *element)) {
-            Some(n) => println!("  known invalid ({n} documents): {schema} at {element}: {why}"),
-            None => stale.push(format!("{schema} at {element}")),
+    for (schema, error, why) in KNOWN_INVALID {
+        match known_hits.get(&(*schema, *error)) {
+            Some(n) => {
+                println!("  known invalid ({n} documents) against {schema}: {error}\n      {why}")
+            }
+            None => stale.push(format!("{schema}: {error}")),
         }
     }
     assert!(
