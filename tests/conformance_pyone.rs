@@ -21,18 +21,7 @@ use tokio::process::Command;
 /// Checks of `tests/pyone/pyone_usage.py` (by key) the test server is known to fail. The
 /// script reports them as XFAIL, and fails if one of them passes, so this list can only
 /// shrink. Each entry says what the server does wrong (details in the final report).
-const KNOWN_FAILURES: &[(&str, &str)] = &[
-    (
-        "template-read-modify-update",
-        "host.update with host.TEMPLATE: PyONE sends a dict with a root key as XML \
-         (<TEMPLATE>...</TEMPLATE>); oned parses a template string starting with '<' as XML, \
-         the test server answers INTERNAL \"Parse error: syntax error, unexpected '<'\"",
-    ),
-    (
-        "vm-update-root-dict",
-        "vm.update with {'TEMPLATE': {...}}: the same XML template string, refused the same way",
-    ),
-];
+const KNOWN_FAILURES: &[(&str, &str)] = &[];
 
 /// Upper bound for the whole Python script (it makes a few dozen calls).
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
