@@ -101,6 +101,11 @@ impl AclId {
 
     fn from_bits(bits: u64, part: AclPart) -> Result<Self, AclError> {
         let id = (bits & ID_MASK) as u32;
+        // OpenNebula IDs are C `int`s: refuse what the text form refuses, so that every rule
+        // read from hex prints to text that parses back.
+        if i32::try_from(id).is_err() {
+            return Err(AclError::new(part, format!("{bits:#x}"), "ID out of range"));
+        }
         let kind = bits & KIND_MASK;
         let value = match kind {
             INDIVIDUAL_ID => AclId::Individual(id),
@@ -613,5 +618,23 @@ mod tests {
             assert_eq!(e.part, part, "{u} {r} {ri} {z}: {e}");
         }
         assert!(AclRule::from_hex("0x400000000", "0x1400000000", "0x1", "").is_ok());
+    }
+
+    /// Found by the `acl_rule` fuzz check: hex IDs above `i32::MAX` were accepted, and the
+    /// rule then printed to text (`#4294967295 ...`) that the parser refuses.
+    #[test]
+    fn hex_ids_above_i32_are_refused_like_the_text_form() {
+        for (u, r, z, part) in [
+            ("1ffffffff", "3200000000", "", AclPart::User),
+            ("180000000", "3200000000", "", AclPart::User),
+            ("400000000", "1180000000", "", AclPart::Resource),
+            ("400000000", "1200000000", "1ffffffff", AclPart::Zone),
+        ] {
+            let e = AclRule::from_hex(u, r, "1", z).unwrap_err();
+            assert_eq!((e.part, e.reason), (part, "ID out of range"), "{u} {r} {z}");
+        }
+        let max = AclRule::from_hex("17fffffff", "3200000000", "1", "").unwrap();
+        assert_eq!(max.user, AclId::Individual(i32::MAX as u32));
+        assert_eq!(max.to_string().parse::<AclRule>(), Ok(max));
     }
 }
