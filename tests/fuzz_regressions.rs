@@ -1,8 +1,8 @@
-//! Replays inputs the template fuzz targets once failed on (and a few hand-picked ones), with
-//! the same checks as the targets (`fuzz/src/checks.rs`).
+//! Replays the inputs the fuzz targets once failed on (and a few hand-picked ones), with the
+//! same checks as the targets (`fuzz/src/checks.rs`), on stable, in the normal `cargo test`.
 //!
-//! Inputs live in `tests/fuzz-regressions/template_text/` and `.../template_xml/`; a new
-//! crash artifact is kept by copying it there.
+//! Inputs live in `tests/fuzz-regressions/<target>/`; a new crash artifact is kept by copying
+//! it there once fixed.
 
 #[path = "../fuzz/src/checks.rs"]
 mod checks;
@@ -33,4 +33,19 @@ fn template_text_regressions() {
 #[test]
 fn template_xml_regressions() {
     assert!(replay("template_xml", checks::check_xml) > 0);
+}
+
+#[test]
+fn xmlrpc_response_regressions() {
+    assert!(replay("xmlrpc_response", checks::check_xmlrpc) > 0);
+}
+
+#[test]
+fn document_regressions() {
+    assert!(replay("document", checks::check_document) > 0);
+}
+
+#[test]
+fn acl_rule_regressions() {
+    assert!(replay("acl_rule", checks::check_acl_rule) > 0);
 }
