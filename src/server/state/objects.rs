@@ -1940,7 +1940,14 @@ fn vmgroup_role(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -
     Ok(Value::Int(id))
 }
 
-fn user_chgrp(oned: &mut Oned, caller: Caller, id: i32, gid: i32) -> Handled {
+/// What oned checks before any change of a user's groups (chgrp, addgroup, delgroup): the
+/// caller is an admin, the user and the group exist.
+fn check_user_group_change(
+    oned: &Oned,
+    caller: Caller,
+    id: i32,
+    gid: i32,
+) -> Result<(), super::Failure> {
     if !oned.is_admin(caller.uid) {
         return Err(fail(
             AUTHORIZATION,
@@ -1959,6 +1966,11 @@ fn user_chgrp(oned: &mut Oned, caller: Caller, id: i32, gid: i32) -> Handled {
             gid,
         ));
     }
+    Ok(())
+}
+
+fn user_chgrp(oned: &mut Oned, caller: Caller, id: i32, gid: i32) -> Handled {
+    check_user_group_change(oned, caller, id, gid)?;
     let user = oned.get_mut(Kind::User, id).expect("checked");
     let old = user.gid;
     user.gid = gid;
@@ -1972,24 +1984,7 @@ fn user_chgrp(oned: &mut Oned, caller: Caller, id: i32, gid: i32) -> Handled {
 }
 
 fn user_group_edit(oned: &mut Oned, caller: Caller, id: i32, gid: i32, add: bool) -> Handled {
-    if !oned.is_admin(caller.uid) {
-        return Err(fail(
-            AUTHORIZATION,
-            format!(
-                "User [{}] : Not authorized to perform MANAGE USER [{id}].",
-                caller.uid
-            ),
-        ));
-    }
-    oned.get(Kind::User, id)
-        .ok_or_else(|| no_exists(Kind::User, id))?;
-    if oned.get(Kind::Group, gid).is_none() {
-        return Err(fail_id(
-            NO_EXISTS,
-            format!("Error getting group [{gid}]."),
-            gid,
-        ));
-    }
+    check_user_group_change(oned, caller, id, gid)?;
     let user = oned.get_mut(Kind::User, id).expect("checked");
     let main = user.gid;
     if let Ext::User(u) = &mut user.ext {
