@@ -50,7 +50,8 @@ pub fn encode_method_call(method: &str, params: &[Value]) -> String {
     out
 }
 
-/// Encodes a successful `methodResponse` carrying `value` (used by the test server).
+/// Encodes a successful `methodResponse` carrying `value`, in XML-RPC's plain layout (the
+/// test server writes xmlrpc-c's exact byte layout itself, see `server::rpc`).
 pub fn encode_response(value: &Value) -> String {
     let mut out = String::with_capacity(256);
     out.push_str(
@@ -61,7 +62,7 @@ pub fn encode_response(value: &Value) -> String {
     out
 }
 
-/// Encodes a `<fault>` `methodResponse` (used by the test server).
+/// Encodes a `<fault>` `methodResponse`, in XML-RPC's plain layout.
 pub fn encode_fault(code: i32, message: &str) -> String {
     let mut out = String::with_capacity(256);
     out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<methodResponse>\r\n<fault>\r\n");
