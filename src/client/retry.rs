@@ -91,11 +91,19 @@ fn is_transient(error: &Error) -> bool {
 
 /// Whether an OpenNebula method only reads (so sending it twice is harmless).
 ///
-/// Matches exactly the methods marked idempotent in OpenNebula 7.5's method table: those whose
-/// last name part is `info`, `infoextended`, `infoset`, `monitoring`, `accounting`,
-/// `showback`, `raftstatus`, `version`, `config` or `sqlquery`. (`calculateshowback` and
-/// `system.sql` write.)
+/// The method table (`schemas/api/methods.api`, see [`crate::api::method_info`]) decides for
+/// every known method. A name it does not know (a newer OpenNebula's) is judged by its last
+/// part, the rule the table itself follows: `info`, `infoextended`, `infoset`, `monitoring`,
+/// `accounting`, `showback`, `raftstatus`, `version`, `config` and `sqlquery` read;
+/// everything else (`calculateshowback`, `system.sql` ...) may write.
 pub fn is_idempotent(method: &str) -> bool {
+    match crate::api::method_info(method) {
+        Some(info) => info.idempotent,
+        None => reads_by_name(method),
+    }
+}
+
+fn reads_by_name(method: &str) -> bool {
     let last = method.rsplit('.').next().unwrap_or(method);
     matches!(
         last,
@@ -151,6 +159,20 @@ mod tests {
         ] {
             assert!(!is_idempotent(m), "{m}");
         }
+    }
+
+    #[test]
+    fn the_name_rule_agrees_with_the_method_table() {
+        for method in crate::api::METHODS {
+            assert_eq!(
+                reads_by_name(method.name),
+                method.idempotent,
+                "{}",
+                method.name
+            );
+        }
+        assert!(reads_by_name("one.newobject.info"));
+        assert!(!reads_by_name("one.newobject.frobnicate"));
     }
 
     #[test]
