@@ -143,6 +143,31 @@ impl Tmpl {
         }
     }
 
+    /// The template as the crate's [`Template`](crate::template::Template), in oned's order
+    /// (attributes and vector members sorted by name), for documents built from the generated
+    /// model types.
+    pub(crate) fn to_template(&self) -> crate::template::Template {
+        use crate::template::{Template, Value, Vector};
+        let mut template = Template::new();
+        for (name, values) in &self.attrs {
+            for value in values {
+                match value {
+                    Attr::Single(s) => {
+                        template.push(name, Value::Single(s.clone()));
+                    }
+                    Attr::Vector(members) => {
+                        let mut vector = Vector::new();
+                        for (key, s) in members {
+                            vector.set(key, s.as_str());
+                        }
+                        template.push(name, Value::Vector(vector));
+                    }
+                }
+            }
+        }
+        template
+    }
+
     /// Writes `<root>...</root>`, or `<root/>` when `self_closing_if_empty` and empty.
     pub(crate) fn write(&self, doc: &mut Doc, root: &str) {
         doc.open(root);
@@ -377,5 +402,18 @@ mod tests {
             doc.finish(),
             "<TEMPLATE><A><X><![CDATA[]]]]><![CDATA[>]]></X><Y><![CDATA[1]]></Y></A><B><![CDATA[2]]></B></TEMPLATE>"
         );
+    }
+
+    #[test]
+    fn converts_to_the_crate_template_in_oned_order() {
+        let t =
+            Tmpl::parse("B=\"2\"\nDISK=[Y=\"1\",X=\"a\"]\nA=\"x\"\nDISK=[IMAGE_ID=\"3\"]").unwrap();
+        let template = t.to_template();
+        assert_eq!(template.names().collect::<Vec<_>>(), ["A", "B", "DISK"]);
+        let disks: Vec<_> = template.vectors("DISK").collect();
+        assert_eq!(disks.len(), 2);
+        assert_eq!(disks[0].names().collect::<Vec<_>>(), ["X", "Y"]);
+        assert_eq!(disks[1].get("IMAGE_ID"), Some("3"));
+        assert_eq!(template.get("B"), Some("2"));
     }
 }
