@@ -1,18 +1,7 @@
 //! The exact `methodCall` the typed wrappers send, checked two ways: through the sans-IO
 //! request builders, and through the real async and blocking clients against a one-shot local
-//! HTTP listener that records the body and answers with a canned response.
-//!
-//! To add once the test server exists (`src/server/`, feature `test-server`), in a new
-//! `tests/api_server.rs`, through both `opennebula::Client` and `opennebula::blocking::Client`:
-//! - one call of every namespace (`client.<object>().info..` / `allocate` / `delete`), driven
-//!   from `api::METHODS` so that a new namespace cannot be forgotten;
-//! - the PyONE documentation examples (`hostpool.info`, `vm.action("terminate")`,
-//!   `template.instantiate` with and without an extra template, `vm.update` merge/replace,
-//!   `marketapp_export`);
-//! - `helpers::wait_for_vm_state` on a VM the server moves PENDING → RUNNING, and its timeout
-//!   and DONE (unreachable) paths;
-//! - `pages()` over a pool of more objects than a page (checks offsets and the stop rule);
-//! - `acl().add(rule)` then `acl().info()` showing the same rule STRING.
+//! HTTP listener that records the body and answers with a canned response. The same calls
+//! against the test server are in `tests/api_integration.rs`.
 
 use std::sync::{Arc, Mutex};
 
@@ -126,7 +115,7 @@ fn request_builders_encode_exactly_what_oned_reads() {
         vec![Value::Int(1), Value::String("DATABLOCK".into())]
     );
 
-    let r = request::user::allocate("bob", "pw", "core", &[100, 101]);
+    let r = request::user::allocate("bob", "pw", "core", [100, 101]);
     assert_eq!(
         r.params[3],
         Value::Array(vec![Value::Int(100), Value::Int(101)])
@@ -263,6 +252,64 @@ async fn async_wrappers_send_the_builders_requests_and_decode_the_answers() {
             ]
         )
     );
+}
+
+#[test]
+fn integer_parameters_take_any_integer_type_and_check_the_32_bit_range() {
+    let id_from_a_listing: i64 = 7;
+    for request in [
+        request::vm::info(id_from_a_listing, false),
+        request::vm::info(7_u32, false),
+        request::vm::info(7_usize, false),
+        request::vm::info(&7_i16, false),
+    ] {
+        assert_eq!(request.params[0], Value::Int(7));
+        request.check().unwrap();
+    }
+    let ids: Vec<i64> = vec![3, 4];
+    let set = request::user::allocate("bob", "pw", "core", &ids);
+    assert_eq!(
+        set.params[3],
+        Value::Array(vec![Value::Int(3), Value::Int(4)])
+    );
+    set.check().unwrap();
+
+    for too_big in [
+        request::vm::info(5_000_000_000_i64, false),
+        request::vm::info(u64::MAX, false),
+        request::vm::info(i64::from(i32::MIN) - 1, false),
+    ] {
+        match too_big.check() {
+            Err(opennebula::Error::InvalidArgument(message)) => {
+                assert!(message.contains("one.vm.info"), "{message}");
+                assert!(message.contains("`id`"), "{message}");
+            }
+            other => panic!("expected InvalidArgument, got {other:?}"),
+        }
+    }
+    let bad_set = request::user::allocate("bob", "pw", "core", [1_i64, 1 << 40]);
+    assert!(matches!(
+        bad_set.check(),
+        Err(opennebula::Error::InvalidArgument(_))
+    ));
+}
+
+#[tokio::test]
+async fn an_out_of_range_id_is_refused_before_anything_is_sent() {
+    let vm = "<VM><ID>7</ID><NAME>a</NAME></VM>";
+    let (endpoint, bodies, task) = listener(vec![Value::String(vm.into())]).await;
+    let one = opennebula::Client::new(&endpoint, SESSION).unwrap();
+    let refused = one.vm().info(1_i64 << 33).await;
+    assert!(
+        matches!(refused, Err(opennebula::Error::InvalidArgument(_))),
+        "{refused:?}"
+    );
+    let listed_id: i64 = 7;
+    assert_eq!(one.vm().info(listed_id).await.unwrap().id, 7);
+    task.await.unwrap();
+    let bodies = bodies.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 1, "only the valid call reached the server");
+    assert_eq!(bodies[0], expected("one.vm.info", &["<int>7</int>"]));
 }
 
 #[cfg(feature = "blocking")]

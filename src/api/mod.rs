@@ -66,7 +66,9 @@ pub mod helpers;
 #[cfg(opennebula_models)]
 mod model_ext;
 
-pub use params::{PermissionSet, Permissions, PermissionsOutOfRange, PoolFilter, VmStateFilter};
+pub use params::{
+    IntArg, PermissionSet, Permissions, PermissionsOutOfRange, PoolFilter, VmStateFilter,
+};
 pub use raw::{RawDocument, RawElement};
 
 use crate::wire::Value;
@@ -126,6 +128,44 @@ impl Request {
     /// The runtime description of the method.
     pub fn info(&self) -> Option<&'static MethodInfo> {
         method_info(self.method)
+    }
+
+    /// Checks the parameters against the method table before anything is sent: each has the
+    /// XML-RPC type oned expects (xmlrpc-c refuses an `<i8>` where an `<int>` is expected, and
+    /// its fault does not say which parameter), and an array of IDs holds only `<int>`s. The
+    /// typed wrappers call this; a request for a method the table does not know passes.
+    ///
+    /// ```
+    /// use opennebula::api::request;
+    /// assert!(request::vm::info(7_i64, false).check().is_ok());
+    /// let err = request::vm::info(5_000_000_000_i64, false).check().unwrap_err();
+    /// assert!(matches!(err, opennebula::Error::InvalidArgument(_)));
+    /// ```
+    pub fn check(&self) -> crate::Result<()> {
+        let Some(info) = self.info() else {
+            return Ok(());
+        };
+        for (value, param) in self.params.iter().zip(info.params) {
+            let fits = param.wire.matches(value)
+                && match value {
+                    Value::Array(items) => items.iter().all(|v| matches!(v, Value::Int(_))),
+                    _ => true,
+                };
+            if !fits {
+                let shown = match value {
+                    Value::I8(n) => n.to_string(),
+                    Value::Array(_) => "an array with a number outside 32 bits".to_string(),
+                    other => other.type_name().to_string(),
+                };
+                return Err(crate::Error::InvalidArgument(format!(
+                    "{}: parameter `{}` must be an XML-RPC {} (OpenNebula's 32-bit integer for IDs and numbers); got {shown}",
+                    self.method,
+                    param.name,
+                    param.wire.as_str(),
+                )));
+            }
+        }
+        Ok(())
     }
 }
 

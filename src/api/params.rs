@@ -242,3 +242,48 @@ mod tests {
         );
     }
 }
+
+/// An integer parameter: an object ID, a cluster ID, a size, a count.
+///
+/// OpenNebula's wire type is a 32-bit `<int>`, while the IDs of the [model types](crate::models)
+/// are `i64` (the schemas say `xs:integer`), so every primitive integer type is accepted: an ID
+/// read from a listing goes straight back into a call. A number outside `i32` is refused before
+/// anything is sent, with [`Error::InvalidArgument`](crate::Error::InvalidArgument) naming the
+/// parameter.
+///
+/// ```
+/// # async fn run(client: &opennebula::Client) -> opennebula::Result<()> {
+/// let pool = client.vmpool().info_all().await?;
+/// for vm in &pool.vm {
+///     let full = client.vm().info(vm.id).await?; // i64 from the listing
+///     println!("{} {}", full.id, full.name);
+/// }
+/// # Ok(()) }
+/// ```
+pub trait IntArg {
+    /// The wire value: `<int>` when the number fits, else `<i8>`, which
+    /// [`Request::check`](crate::api::Request::check) refuses for an `<int>` parameter.
+    fn into_wire_int(self) -> crate::wire::Value;
+}
+
+macro_rules! int_arg {
+    ($($t:ty),*) => {$(
+        impl IntArg for $t {
+            fn into_wire_int(self) -> crate::wire::Value {
+                match i32::try_from(self) {
+                    Ok(i) => crate::wire::Value::Int(i),
+                    // i128/u128 are not implemented, so every value here fits an i64 except
+                    // u64/usize above i64::MAX, which saturate: still refused as out of range.
+                    Err(_) => crate::wire::Value::I8(i64::try_from(self).unwrap_or(i64::MAX)),
+                }
+            }
+        }
+    )*};
+}
+int_arg!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
+
+impl<T: IntArg + Copy> IntArg for &T {
+    fn into_wire_int(self) -> crate::wire::Value {
+        (*self).into_wire_int()
+    }
+}

@@ -469,15 +469,15 @@ fn type_info(ty: &str, name: &str, enums: &[Enum], env: &Environment) -> Result<
         sample: sample.to_string(),
     };
     Ok(match ty {
-        "int" => simple("i32", format!("params.push(Value::Int({name}));"), "int", "0"),
+        "int" => simple("impl IntArg", format!("params.push({name}.into_wire_int());"), "int", "0"),
         "bool" => simple("bool", format!("params.push(Value::Bool({name}));"), "bool", "false"),
         "str" => simple("&str", format!("params.push(Value::String({name}.to_owned()));"), "string", "\"\""),
         "i8" => simple("i64", format!("params.push(Value::I8({name}));"), "i8", "0"),
         "ints" => simple(
-            "&[i32]",
-            format!("params.push(Value::Array({name}.iter().map(|i| Value::Int(*i)).collect()));"),
+            "impl IntoIterator<Item = impl IntArg>",
+            format!("params.push(Value::Array({name}.into_iter().map(IntArg::into_wire_int).collect()));"),
             "array",
-            "&[]",
+            "[0_i32]",
         ),
         "template" if env.template_arg => simple(
             "impl crate::template::TemplateArg",
@@ -1126,7 +1126,12 @@ fn render_handles(
                         fixed_doc.push(format!("`{} = {v}`", p.name));
                         wire_len = wire_pos;
                     } else if let Some(d) = &p.default {
-                        call_args.push(d.clone());
+                        // An empty ID list needs its item type spelled out for `impl IntArg`.
+                        if p.ty == "ints" && d == "&[]" {
+                            call_args.push("[0_i32; 0]".into());
+                        } else {
+                            call_args.push(d.clone());
+                        }
                         omitted_doc.push(format!("`{}` (server default `{d}`)", p.name));
                     } else {
                         return Err(format!(
@@ -1204,6 +1209,7 @@ fn write_wrapper(
             all_args.join(", ")
         );
         let _ = writeln!(o, "        let request = {build};");
+        let _ = writeln!(o, "        request.check()?;");
         let _ = writeln!(
             o,
             "        self.client.{call}::<{ret_ty}>(request.method, request.params)\n    }}\n"
@@ -1212,6 +1218,6 @@ fn write_wrapper(
         let _ = writeln!(o, "    pub fn {name}({}) -> impl std::future::Future<Output = crate::Result<{ret_ty}>> + Send + 'a {{", all_args.join(", "));
         let _ = writeln!(o, "        let request = {build};");
         let _ = writeln!(o, "        let client = self.client;");
-        let _ = writeln!(o, "        async move {{ client.{call}::<{ret_ty}>(request.method, request.params).await }}\n    }}\n");
+        let _ = writeln!(o, "        async move {{\n            request.check()?;\n            client.{call}::<{ret_ty}>(request.method, request.params).await\n        }}\n    }}\n");
     }
 }
