@@ -257,11 +257,12 @@ async fn async_wrappers_send_the_builders_requests_and_decode_the_answers() {
 #[test]
 fn integer_parameters_take_any_integer_type_and_check_the_32_bit_range() {
     let id_from_a_listing: i64 = 7;
+    let ids_by_ref: Vec<&i16> = vec![&7];
     for request in [
         request::vm::info(id_from_a_listing, false),
         request::vm::info(7_u32, false),
         request::vm::info(7_usize, false),
-        request::vm::info(&7_i16, false),
+        request::vm::info(ids_by_ref[0], false),
     ] {
         assert_eq!(request.params[0], Value::Int(7));
         request.check().unwrap();
