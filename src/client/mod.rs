@@ -114,15 +114,8 @@ impl Client {
     /// OpenNebula's failures become [`Error::OpenNebula`], XML-RPC faults [`Error::Fault`].
     pub async fn call(&self, method: &str, params: impl IntoParams) -> Result<Value> {
         let method = one_method_name(method);
-        let mut all = Vec::with_capacity(8);
-        all.push(Value::String(self.inner.session.expose_secret().to_owned()));
-        all.extend(params.into_params());
-        let response = self.call_raw(&method, &all).await;
-        // The session copy inside `all` is plain memory: wipe it before it is freed.
-        if let Some(Value::String(s)) = all.first_mut() {
-            zeroize::Zeroize::zeroize(s);
-        }
-        wire::one_payload(response?)
+        let body = self.session_call_body(&method, params.into_params());
+        wire::one_payload(self.exchange_with_retries(&method, body).await?)
     }
 
     /// Like [`call`](Self::call), converting the payload to `T` (`i32`, `i64`, `String`,
@@ -153,13 +146,7 @@ impl Client {
     /// (the blocking client decodes on the calling thread).
     pub(crate) async fn document_bytes(&self, method: &str, params: Vec<Value>) -> Result<Vec<u8>> {
         let method = one_method_name(method);
-        let mut all = Vec::with_capacity(8);
-        all.push(Value::String(self.inner.session.expose_secret().to_owned()));
-        all.extend(params);
-        let body = wire::encode_method_call(&method, &all);
-        if let Some(Value::String(s)) = all.first_mut() {
-            zeroize::Zeroize::zeroize(s);
-        }
+        let body = self.session_call_body(&method, params);
         let mut attempt = 0;
         let bytes = loop {
             let started = Instant::now();
@@ -179,16 +166,47 @@ impl Client {
                 (result, _) => break result?,
             }
         };
-        // The session is in the request body: wipe it too.
-        let mut body = body;
-        zeroize::Zeroize::zeroize(&mut body);
         Ok(bytes)
+    }
+
+    /// The `methodCall` of `method` with the session as first parameter, in a buffer that is
+    /// wiped when its last reference (ours, a retry's, or the HTTP stack's) is dropped.
+    ///
+    /// The buffer is reserved once for the worst case (every byte of the session escaped to
+    /// five), so it never reallocates with the session in it: no unwiped copy is left in freed
+    /// memory by this crate. Copies made further down (hyper's write buffer when it flattens
+    /// a small body, the TLS library's record buffers) are outside our reach.
+    fn session_call_body(&self, method: &str, params: Vec<Value>) -> bytes::Bytes {
+        let secret = self.inner.session.expose_secret();
+        let mut all = Vec::with_capacity(params.len() + 1);
+        all.push(Value::String(String::new()));
+        all.extend(params);
+        let without_session = wire::encode_method_call(method, &all).len();
+        let capacity = without_session + secret.len() * 6 + 16;
+        all[0] = Value::String(secret.to_owned());
+        let mut out = String::with_capacity(capacity);
+        wire::encode_method_call_into(&mut out, method, &all);
+        debug_assert!(out.capacity() == capacity, "the call body reallocated");
+        if let Some(Value::String(s)) = all.first_mut() {
+            zeroize::Zeroize::zeroize(s);
+        }
+        secret_bytes(out)
     }
 
     /// Sends a `methodCall` exactly as given: no prefix, no session. For XML-RPC
     /// introspection (`system.listMethods`) and anything unusual.
     pub async fn call_raw(&self, method: &str, params: &[Value]) -> Result<MethodResponse> {
-        let body = wire::encode_method_call(method, params);
+        // Wiped like a session call's body: a raw call may carry credentials too.
+        let body = secret_bytes(wire::encode_method_call(method, params));
+        self.exchange_with_retries(method, body).await
+    }
+
+    /// Sends `body` under the retry policy and decodes the envelope.
+    async fn exchange_with_retries(
+        &self,
+        method: &str,
+        body: bytes::Bytes,
+    ) -> Result<MethodResponse> {
         let mut attempt = 0;
         loop {
             let result = self.exchange(method, body.clone()).await;
@@ -211,7 +229,7 @@ impl Client {
         }
     }
 
-    async fn exchange(&self, method: &str, body: String) -> Result<MethodResponse> {
+    async fn exchange(&self, method: &str, body: bytes::Bytes) -> Result<MethodResponse> {
         let started = Instant::now();
         let bytes = self.post(body).await;
         let elapsed = started.elapsed();
@@ -244,13 +262,7 @@ impl Client {
         params: Vec<Value>,
     ) -> Result<StreamingBody> {
         let method = one_method_name(method);
-        let mut all = Vec::with_capacity(params.len() + 1);
-        all.push(Value::String(self.inner.session.expose_secret().to_owned()));
-        all.extend(params);
-        let body = wire::encode_method_call(&method, &all);
-        if let Some(Value::String(s)) = all.first_mut() {
-            zeroize::Zeroize::zeroize(s);
-        }
+        let body = self.session_call_body(&method, params);
         let permit = match &self.inner.in_flight {
             Some(semaphore) => Some(
                 semaphore
@@ -309,7 +321,7 @@ impl Client {
         })
     }
 
-    async fn post(&self, body: String) -> Result<Vec<u8>> {
+    async fn post(&self, body: bytes::Bytes) -> Result<Vec<u8>> {
         let _permit = match &self.inner.in_flight {
             Some(semaphore) => Some(
                 semaphore
@@ -428,6 +440,13 @@ impl StreamingBody {
         }
         Ok(chunk)
     }
+}
+
+/// `text` as request bytes that are zeroed when the last reference is dropped: the buffer is
+/// owned by a [`zeroize::Zeroizing`], and [`bytes::Bytes`] clones (for retries, and inside
+/// reqwest/hyper) share it instead of copying.
+fn secret_bytes(text: String) -> bytes::Bytes {
+    bytes::Bytes::from_owner(zeroize::Zeroizing::new(text.into_bytes()))
 }
 
 /// Adds the `one.` prefix where it is missing.
@@ -738,6 +757,20 @@ mod tests {
     fn prefixes_only_when_needed() {
         assert_eq!(one_method_name("vm.info"), "one.vm.info");
         assert_eq!(one_method_name("one.vm.info"), "one.vm.info");
+    }
+
+    #[test]
+    fn the_call_body_is_sized_once_even_for_a_session_full_of_escapes() {
+        // Every byte of this session expands when escaped: the reserved capacity must still
+        // hold the whole call, or the buffer would reallocate and free a copy of the session.
+        let session = "<&>\r".repeat(64);
+        let client = Client::new("http://localhost:2633/RPC2", &session).unwrap();
+        let params = vec![Value::from("<&>".repeat(100)), Value::Int(7)];
+        let body = client.session_call_body("one.vm.update", params.clone());
+        let text = std::str::from_utf8(&body).unwrap();
+        let mut expected = vec![Value::from(session.as_str())];
+        expected.extend(params);
+        assert_eq!(text, wire::encode_method_call("one.vm.update", &expected));
     }
 
     #[test]

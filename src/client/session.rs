@@ -7,6 +7,8 @@ use zeroize::Zeroizing;
 /// OpenNebula credentials, sent as the first parameter of every call.
 ///
 /// The secret is zeroized when dropped and never printed: `Debug` shows only the user name.
+/// Each call's request body (which carries the session) is zeroized too once the HTTP stack
+/// has sent it; copies the TLS library makes internally are outside this crate's reach.
 ///
 /// ```
 /// use opennebula::Session;
@@ -55,6 +57,12 @@ impl fmt::Debug for Session {
 impl From<&str> for Session {
     fn from(s: &str) -> Self {
         Session::new(s)
+    }
+}
+
+impl From<&String> for Session {
+    fn from(s: &String) -> Self {
+        Session::new(s.as_str())
     }
 }
 

@@ -38,16 +38,23 @@ pub enum MethodResponse {
 /// ```
 pub fn encode_method_call(method: &str, params: &[Value]) -> String {
     let mut out = String::with_capacity(128 + params.len() * 48);
+    encode_method_call_into(&mut out, method, params);
+    out
+}
+
+/// Appends the `methodCall` of [`encode_method_call`] to `out`. With enough capacity reserved
+/// the buffer never reallocates, so a secret parameter (the session) is never copied into
+/// memory that is freed without being wiped; the client relies on this.
+pub fn encode_method_call_into(out: &mut String, method: &str, params: &[Value]) {
     out.push_str("<?xml version=\"1.0\"?>\n<methodCall>\n<methodName>");
-    escape_into(&mut out, method);
+    escape_into(out, method);
     out.push_str("</methodName>\n<params>\n");
     for param in params {
         out.push_str("<param>");
-        encode_value(&mut out, param);
+        encode_value(out, param);
         out.push_str("</param>\n");
     }
     out.push_str("</params>\n</methodCall>\n");
-    out
 }
 
 /// Encodes a successful `methodResponse` carrying `value`, in XML-RPC's plain layout (the

@@ -8,8 +8,8 @@ mod codec;
 mod value;
 
 pub use codec::{
-    decode_method_call, decode_response, encode_fault, encode_method_call, encode_response,
-    encode_value, MethodResponse,
+    decode_method_call, decode_response, encode_fault, encode_method_call, encode_method_call_into,
+    encode_response, encode_value, MethodResponse,
 };
 pub use value::{IntoParams, NotByte, Value, ValueTypeError};
 
