@@ -88,16 +88,6 @@ const KNOWN_INVALID: &[(&str, &str, &str)] = &[
     ),
     (
         "vm.xsd",
-        "Element 'LOCK': This element is not expected. Expected is ( LAST_POLL ).",
-        "tour 435: server only",
-    ),
-    (
-        "vm.xsd",
-        "Element 'SCHED_ACTION': This element is not expected. Expected is one of ( PCI, QEMU_GA_EXEC, RAW, SECURITY_GROUP_RULE, SNAPSHOT, SPICE_OPTIONS, SUBMIT_ON_HOLD, TEMPLATE_ID, TM_MAD_SYSTEM ).",
-        "tour 441: server only",
-    ),
-    (
-        "vm.xsd",
         "Element 'VMID': This element is not expected. Expected is one of ( PCI, QEMU_GA_EXEC, RAW, SECURITY_GROUP_RULE, SNAPSHOT, SPICE_OPTIONS, SUBMIT_ON_HOLD, TEMPLATE_ID, TM_MAD_SYSTEM ).",
         "tour 370: oned 7.5.80's own document for the same call is invalid too (the XSD lags oned)",
     ),

@@ -23,7 +23,9 @@ pub(crate) const POWEROFF: i32 = 8;
 pub(crate) const UNDEPLOYED: i32 = 9;
 pub(crate) const RUNNING: i32 = 3;
 
-/// One history record (a placement on a host).
+/// One history record: a stay of the VM on a host, from a placement (or a driver action
+/// that oned records as a copy of the open record) to the action that ends it. Times are
+/// epoch seconds, 0 while a phase has not happened.
 #[derive(Debug, Clone)]
 pub(crate) struct History {
     pub(crate) seq: i32,
@@ -33,13 +35,35 @@ pub(crate) struct History {
     pub(crate) stime: i64,
     pub(crate) etime: i64,
     pub(crate) vm_mad: String,
+    pub(crate) tm_mad: String,
     pub(crate) ds_id: i32,
-    /// The action that closed the record (0 while open), and who ran it.
+    /// -1 for the scheduler, -2 for a manual deploy.
+    pub(crate) plan_id: i32,
+    /// The index of the placement in the scheduler's plan (-1 for a manual deploy).
+    pub(crate) action_id: i32,
+    /// Prolog (files copied to the host): only on placements that transfer files.
+    pub(crate) pstime: i64,
+    pub(crate) petime: i64,
+    /// Running: from the start of the record until the VM stops running.
+    pub(crate) rstime: i64,
+    pub(crate) retime: i64,
+    /// Epilog (files copied back / deleted): stop, undeploy, terminate.
+    pub(crate) estime: i64,
+    pub(crate) eetime: i64,
+    /// The action that closed the record (0 while open), who ran it and in which request.
     pub(crate) action: i32,
     pub(crate) uid: i32,
     pub(crate) gid: i32,
-    /// -1 for the scheduler, -2 for a manual deploy.
-    pub(crate) plan_id: i32,
+    pub(crate) request_id: i64,
+}
+
+/// oned numbers every API request and notes the number of the request that ended a history
+/// record; the test server numbers the requests that act on VMs (the values only need to be
+/// distinct and positive).
+fn next_request_id() -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static NEXT: AtomicI64 = AtomicI64::new(1000);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -127,20 +151,80 @@ impl VmData {
         }
     }
 
-    /// Closes the open history record with `action` run by `caller`.
-    fn close_history(&mut self, action: i32, caller: Caller, now: i64) {
+    /// Notes on the open history record that `caller` ran `action`, which stops the VM
+    /// running on its host without leaving it (poweroff, suspend): the record stays open.
+    fn note_action(&mut self, action: i32, caller: Caller, now: i64) {
         if let Some(last) = self.history.last_mut() {
             if last.etime == 0 {
-                last.etime = now;
                 last.action = action;
                 last.uid = caller.uid;
                 last.gid = caller.gid;
+                last.request_id = next_request_id();
+                if last.retime == 0 {
+                    last.retime = now;
+                }
             }
         }
     }
 
-    /// Records a driver action on a VM that stays on its host: the open record is closed
-    /// with the action and a copy opened, as oned does for accounting.
+    /// Closes the open history record with `action` run by `caller`.
+    fn close_history(&mut self, action: i32, caller: Caller, now: i64) {
+        if let Some(last) = self.history.last() {
+            if last.etime == 0 {
+                self.note_action(action, caller, now);
+                self.end_record(now);
+            }
+        }
+    }
+
+    /// Ends the open history record, keeping the action it holds (a resume ends the record
+    /// of a powered-off or suspended VM without an action of its own).
+    fn end_record(&mut self, now: i64) {
+        if let Some(last) = self.history.last_mut() {
+            if last.etime == 0 {
+                last.etime = now;
+                if last.retime == 0 {
+                    last.retime = now;
+                }
+            }
+        }
+    }
+
+    /// The epilog of the last record (files moved off the host: stop, undeploy, terminate).
+    fn epilog(&mut self, now: i64) {
+        if let Some(last) = self.history.last_mut() {
+            last.estime = now;
+            last.eetime = now;
+        }
+    }
+
+    /// A new record on the host of the last one, without prolog (the VM's files are there
+    /// already): resume from poweroff or suspend, live migration targets use `place`.
+    fn reopen(&mut self, now: i64) {
+        self.end_record(now);
+        if let Some(last) = self.history.last().cloned() {
+            self.history.push(History {
+                seq: last.seq + 1,
+                stime: now,
+                etime: 0,
+                pstime: 0,
+                petime: 0,
+                rstime: now,
+                retime: 0,
+                estime: 0,
+                eetime: 0,
+                action: 0,
+                uid: -1,
+                gid: -1,
+                request_id: -1,
+                ..last
+            });
+        }
+    }
+
+    /// Records a driver action on a VM that stays on its host, as oned does for accounting:
+    /// a copy of the open record is opened (it keeps the action the record held, without
+    /// who ran it), and the record itself is closed with `action` run by `caller`.
     pub(crate) fn record_action(&mut self, action: i32, caller: Caller, now: i64) {
         let Some(last) = self.history.last().cloned() else {
             return;
@@ -148,14 +232,21 @@ impl VmData {
         if last.etime != 0 {
             return;
         }
+        let running = last.retime == 0;
         self.close_history(action, caller, now);
         self.history.push(History {
             seq: last.seq + 1,
             stime: now,
             etime: 0,
-            action: 0,
+            pstime: 0,
+            petime: 0,
+            rstime: now,
+            retime: if running { 0 } else { now },
+            estime: 0,
+            eetime: 0,
             uid: -1,
             gid: -1,
+            request_id: -1,
             ..last
         });
     }
@@ -261,18 +352,8 @@ pub(crate) fn handle(
             p.int_or(4, -1),
         ),
         "recover" => recover(oned, caller, id, p.int(1)),
-        "monitoring" => fetch(oned, caller, Kind::Vm, id, Op::Use, 0).map(|obj| {
-            let mut doc = crate::server::xmlout::Doc::new();
-            doc.open("MONITORING_DATA");
-            let vm = vm_data(obj);
-            if vm.last_poll > 0 {
-                doc.open("MONITORING");
-                write_monitoring(&mut doc, id, vm);
-                doc.close("MONITORING");
-            }
-            doc.close("MONITORING_DATA");
-            Value::from(doc.finish())
-        }),
+        "monitoring" => fetch(oned, caller, Kind::Vm, id, Op::Use, 0)
+            .map(|_| Value::from(super::docs::monitoring_data(oned, &[id]))),
         "snapshotcreate" => (|| {
             fetch(oned, caller, Kind::Vm, id, Op::Manage, 2)?;
             let name = p.str(1).to_string();
@@ -1519,7 +1600,9 @@ fn vm_action(oned: &mut Oned, caller: Caller, action: &str, id: i32) -> Handled 
     match action {
         // terminate on a DONE VM succeeds and changes nothing, as in oned.
         "terminate" | "terminate-hard" if state != DONE => {
-            vm_mut(oned, id).close_history(code, caller, now);
+            let vm = vm_mut(oned, id);
+            vm.close_history(code, caller, now);
+            vm.epilog(now);
             leave_host(oned, id, now);
             release_resources(oned, id);
             let vm = vm_mut(oned, id);
@@ -1527,7 +1610,9 @@ fn vm_action(oned: &mut Oned, caller: Caller, action: &str, id: i32) -> Handled 
             vm.etime = now;
         }
         "undeploy" | "undeploy-hard" | "stop" => {
-            vm_mut(oned, id).close_history(code, caller, now);
+            let vm = vm_mut(oned, id);
+            vm.close_history(code, caller, now);
+            vm.epilog(now);
             leave_host(oned, id, now);
             let new_state = if action == "stop" {
                 STOPPED
@@ -1540,11 +1625,7 @@ fn vm_action(oned: &mut Oned, caller: Caller, action: &str, id: i32) -> Handled 
             // The record stays open (the VM keeps its host) with the action noted; it is
             // closed by the next driver action or the resume.
             let vm = vm_mut(oned, id);
-            if let Some(last) = vm.history.last_mut() {
-                last.action = code;
-                last.uid = caller.uid;
-                last.gid = caller.gid;
-            }
+            vm.note_action(code, caller, now);
             vm.set_state(
                 if action == "suspend" {
                     SUSPENDED
@@ -1565,22 +1646,7 @@ fn vm_action(oned: &mut Oned, caller: Caller, action: &str, id: i32) -> Handled 
             _ => {
                 // Back to RUNNING on the same host: a new history record.
                 let vm = vm_mut(oned, id);
-                if let Some(last) = vm.history.last_mut() {
-                    if last.etime == 0 {
-                        last.etime = now;
-                    }
-                }
-                if let Some(last) = vm.history.last().cloned() {
-                    vm.history.push(History {
-                        seq: last.seq + 1,
-                        stime: now,
-                        etime: 0,
-                        action: 0,
-                        uid: -1,
-                        gid: -1,
-                        ..last
-                    });
-                }
+                vm.reopen(now);
                 vm.set_state(ACTIVE, RUNNING);
             }
         },
@@ -1663,16 +1729,13 @@ pub(crate) fn action_code(action: &str) -> i32 {
 /// Closes the current history record and frees the host.
 fn leave_host(oned: &mut Oned, id: i32, now: i64) {
     let vm = vm_mut(oned, id);
-    let Some(last) = vm.history.last_mut() else {
+    vm.end_record(now);
+    let Some(last) = vm.history.last() else {
         return;
     };
-    if last.etime == 0 {
-        last.etime = now;
-    }
     let hid = last.hid;
-    vm.deploy_id.clear();
+    // oned keeps DEPLOY_ID and the last monitoring of a VM that left its host.
     vm.monitor_ticks = 0;
-    vm.last_poll = 0;
     if let Some(Ext::Host(h)) = oned.get_mut(Kind::Host, hid).map(|h| &mut h.ext) {
         h.vms.remove(&id);
     }
@@ -1732,12 +1795,14 @@ fn deploy_call(oned: &mut Oned, caller: Caller, id: i32, hid: i32, ds: i32) -> H
             ),
         ));
     }
-    place(oned, id, hid, if ds < 0 { 0 } else { ds }, -2);
+    place(oned, id, hid, if ds < 0 { 0 } else { ds }, (-2, -1), true);
     Ok(Value::Int(id))
 }
 
-/// Puts VM `id` on host `hid`: a new history record, ACTIVE/RUNNING.
-fn place(oned: &mut Oned, id: i32, hid: i32, ds: i32, plan_id: i32) {
+/// Puts VM `id` on host `hid` and system datastore `ds`: a new history record (from
+/// `(plan id, action id)` of the scheduler's plan; `prolog` when files are transferred to
+/// the host), ACTIVE/RUNNING.
+fn place(oned: &mut Oned, id: i32, hid: i32, ds: i32, plan: (i32, i32), prolog: bool) {
     let now = oned.now();
     let (hostname, cid, vm_mad) = match oned.get(Kind::Host, hid) {
         Some(Obj {
@@ -1751,31 +1816,6 @@ fn place(oned: &mut Oned, id: i32, hid: i32, ds: i32, plan_id: i32) {
         .get(Kind::Vm, id)
         .map(|v| v.name.clone())
         .unwrap_or_default();
-    let vm = vm_mut(oned, id);
-    if let Some(last) = vm.history.last_mut() {
-        if last.etime == 0 {
-            last.etime = now;
-        }
-    }
-    let seq = vm.history.len() as i32;
-    vm.history.push(History {
-        seq,
-        hostname: hostname.clone(),
-        hid,
-        cid,
-        stime: now,
-        etime: 0,
-        vm_mad: vm_mad.clone(),
-        ds_id: ds,
-        action: 0,
-        uid: -1,
-        gid: -1,
-        plan_id,
-    });
-    vm.deploy_id = format!("{hostname}:{vm_name}:{vm_mad}");
-    vm.set_state(ACTIVE, RUNNING);
-    // What the deployment adds to the template: the system datastore's transfer driver, the
-    // attributes of volatile disks created there, and the VNC port.
     let (system_ds, system_tm) = match oned.get(Kind::Datastore, ds) {
         Some(Obj {
             name,
@@ -1784,6 +1824,37 @@ fn place(oned: &mut Oned, id: i32, hid: i32, ds: i32, plan_id: i32) {
         }) => (name.clone(), d.tm_mad.clone()),
         _ => ("system".to_string(), "dummy".to_string()),
     };
+    let vm = vm_mut(oned, id);
+    vm.end_record(now);
+    let seq = vm.history.len() as i32;
+    let prolog = if prolog { now } else { 0 };
+    vm.history.push(History {
+        seq,
+        hostname: hostname.clone(),
+        hid,
+        cid,
+        stime: now,
+        etime: 0,
+        vm_mad: vm_mad.clone(),
+        tm_mad: system_tm.clone(),
+        ds_id: ds,
+        plan_id: plan.0,
+        action_id: plan.1,
+        pstime: prolog,
+        petime: prolog,
+        rstime: now,
+        retime: 0,
+        estime: 0,
+        eetime: 0,
+        action: 0,
+        uid: -1,
+        gid: -1,
+        request_id: -1,
+    });
+    vm.deploy_id = format!("{hostname}:{vm_name}:{vm_mad}");
+    vm.set_state(ACTIVE, RUNNING);
+    // What the deployment adds to the template: the system datastore's transfer driver, the
+    // attributes of volatile disks created there, and the VNC port.
     let obj = oned.get_mut(Kind::Vm, id).expect("VM exists");
     obj.template.set("TM_MAD_SYSTEM", system_tm.clone());
     for disk in obj.template.vectors_mut("DISK") {
@@ -1846,7 +1917,10 @@ fn migrate(oned: &mut Oned, caller: Caller, id: i32, hid: i32, live: bool, ds: i
         ));
     }
     let now = oned.now();
-    let plan_id = vm.history.last().map_or(-1, |h| h.plan_id);
+    let plan = vm
+        .history
+        .last()
+        .map_or((-1, 0), |h| (h.plan_id, h.action_id));
     vm_mut(oned, id).close_history(
         action_code(if live { "live-migrate" } else { "migrate" }),
         caller,
@@ -1858,7 +1932,9 @@ fn migrate(oned: &mut Oned, caller: Caller, id: i32, hid: i32, live: bool, ds: i
         }
     }
     let state = (vm.state, vm.lcm_state);
-    place(oned, id, hid, ds, plan_id);
+    // A cold migration copies the VM's files to the new host (a prolog); a live one
+    // moves the running VM.
+    place(oned, id, hid, ds, plan, !live);
     pin_system_datastore(oned, id, true);
     let vm = vm_mut(oned, id);
     vm.state = state.0;
@@ -1874,7 +1950,9 @@ fn recover(oned: &mut Oned, caller: Caller, id: i32, operation: i32) -> Handled 
     match operation {
         0..=2 => {}
         3 => {
-            vm_mut(oned, id).close_history(action_code("delete"), caller, now);
+            let vm = vm_mut(oned, id);
+            vm.close_history(action_code("delete"), caller, now);
+            vm.epilog(now);
             leave_host(oned, id, now);
             release_resources(oned, id);
             let vm = vm_mut(oned, id);
@@ -1940,24 +2018,43 @@ pub(crate) fn schedule(oned: &mut Oned, force: bool) -> usize {
         })
         .collect();
     let mut deployed = 0;
-    for id in pending {
-        let (cpu, mem) = {
-            let vm = vm_data(oned.get(Kind::Vm, id).expect("listed"));
-            ((vm.cpu * 100.0) as i64, vm.memory_mb * 1024)
-        };
-        // The least loaded host with room; ties go to the highest id.
-        let best = hosts
-            .iter_mut()
-            .filter(|h| h.2 >= cpu && h.3 >= mem)
-            .min_by_key(|h| (h.0, std::cmp::Reverse(h.1)));
-        if let Some(host) = best {
-            host.0 += 1;
-            host.2 -= cpu;
-            host.3 -= mem;
-            let hid = host.1;
-            place(oned, id, hid, 0, -1);
-            deployed += 1;
+    let mut pending = std::collections::VecDeque::from(pending);
+    loop {
+        // One plan of the scheduler: at most one VM per host (oned's MAX_HOST = 1), its
+        // placements numbered from 0 (the history's ACTION_ID). VMs left over wait for the
+        // next plan (the next call), or the next pass with `force`.
+        let mut taken = BTreeSet::new();
+        let mut action_id = 0;
+        let mut left = std::collections::VecDeque::new();
+        while let Some(id) = pending.pop_front() {
+            let (cpu, mem) = {
+                let vm = vm_data(oned.get(Kind::Vm, id).expect("listed"));
+                ((vm.cpu * 100.0) as i64, vm.memory_mb * 1024)
+            };
+            // The least loaded host with room; ties go to the highest id.
+            let best = hosts
+                .iter_mut()
+                .filter(|h| h.2 >= cpu && h.3 >= mem)
+                .min_by_key(|h| (h.0, std::cmp::Reverse(h.1)));
+            match best {
+                Some(host) if !taken.contains(&host.1) => {
+                    host.0 += 1;
+                    host.2 -= cpu;
+                    host.3 -= mem;
+                    let hid = host.1;
+                    taken.insert(hid);
+                    place(oned, id, hid, 0, (-1, action_id), true);
+                    action_id += 1;
+                    deployed += 1;
+                }
+                Some(_) => left.push_back(id),
+                None => {}
+            }
         }
+        if !force || left.is_empty() || action_id == 0 {
+            break;
+        }
+        pending = left;
     }
     deployed
 }
@@ -2490,9 +2587,8 @@ pub(crate) fn vm_pool(oned: &mut Oned, caller: Caller, action: &str, p: &Params<
                 ));
             }
             let ids = by_state(oned, p.int(0), p.int(1), p.int(2), p.int(3));
-            Ok(Value::from(super::docs::pool_with(
+            Ok(Value::from(super::docs::vm_pool(
                 oned,
-                Kind::Vm,
                 &ids,
                 action == "infoextended",
             )))
@@ -2507,35 +2603,23 @@ pub(crate) fn vm_pool(oned: &mut Oned, caller: Caller, action: &str, p: &Params<
                 .into_iter()
                 .filter(|id| wanted.contains(id))
                 .collect();
-            Ok(Value::from(super::docs::pool_with(
+            Ok(Value::from(super::docs::vm_pool(
                 oned,
-                Kind::Vm,
                 &ids,
                 p.bool_or(1, false),
             )))
         }
         "monitoring" => {
             let ids = by_state(oned, p.int(0), -1, -1, -2);
-            let mut doc = crate::server::xmlout::Doc::new();
-            doc.open("MONITORING_DATA");
-            for id in ids.iter().rev() {
-                if vm_data(oned.get(Kind::Vm, *id).expect("listed")).state == ACTIVE {
-                    doc.open("MONITORING")
-                        .cdata("CPU", "0")
-                        .cdata("ID", &id.to_string())
-                        .cdata("MEMORY", "0")
-                        .cdata("TIMESTAMP", &oned.now().to_string())
-                        .close("MONITORING");
-                }
-            }
-            doc.close("MONITORING_DATA");
-            Ok(Value::from(doc.finish()))
+            // Oldest VM first; only VMs the dummy monitor has polled have samples.
+            let ids: Vec<i32> = ids.into_iter().rev().collect();
+            Ok(Value::from(super::docs::monitoring_data(oned, &ids)))
         }
         "accounting" => {
             let ids = by_state(oned, p.int(0), -1, -1, -2);
             Ok(Value::from(super::docs::accounting(oned, &ids)))
         }
-        "showback" => Ok(Value::from("<SHOWBACK_RECORDS></SHOWBACK_RECORDS>")),
+        "showback" => Ok(Value::from(super::docs::showback())),
         "calculateshowback" => Ok(Value::from(" ")),
         _ => Err(fail(
             ACTION,
@@ -2547,20 +2631,3 @@ pub(crate) fn vm_pool(oned: &mut Oned, caller: Caller, action: &str, p: &Params<
 /// Scheduler ticks (calls) a VM runs before the dummy monitor's first report, roughly
 /// oned's monitoring period measured in calls of a scripted session.
 const MONITOR_AFTER_TICKS: u32 = 23;
-
-/// The monitoring record of a VM (the dummy driver's fields), once it has been polled.
-pub(crate) fn write_monitoring(doc: &mut crate::server::xmlout::Doc, id: i32, vm: &VmData) {
-    if vm.last_poll == 0 {
-        return;
-    }
-    doc.cdata("CPU", "0")
-        .cdata("DISKRDBYTES", "0")
-        .cdata("DISKRDIOPS", "0")
-        .cdata("DISKWRBYTES", "0")
-        .cdata("DISKWRIOPS", "0")
-        .cdata("ID", &id.to_string())
-        .cdata("MEMORY", &(vm.memory_mb * 1024).to_string())
-        .cdata("NETRX", "0")
-        .cdata("NETTX", "0")
-        .cdata("TIMESTAMP", &vm.last_poll.to_string());
-}

@@ -9,7 +9,7 @@ mod vm;
 use super::vm::{format_ip, format_mac};
 use super::{Kind, Oned};
 use crate::server::xmlout::Doc;
-pub(crate) use vm::accounting;
+pub(crate) use vm::{accounting, monitoring_data, pool as vm_pool, showback};
 
 fn permissions(doc: &mut Doc, obj: &Obj) {
     const NAMES: [&str; 9] = [

@@ -1,229 +1,388 @@
-//! The VM documents: `one.vm.info`'s full VM, the abridged VM of `one.vmpool.info`, and the
-//! history records of `one.vmpool.accounting`.
+//! The VM documents, built from the generated model types (`crate::models`) and written
+//! with their `ToXml`: `one.vm.info`'s full VM ([`models::Vm`]), the abridged VM of
+//! `one.vmpool.info` ([`models::VmSummary`]), the full pools of `infoextended` / `infoset`
+//! ([`models::VmPoolExtended`]), the history records of `one.vmpool.accounting`
+//! ([`models::HistoryRecords`]), the showback records ([`models::ShowbackRecords`]) and the
+//! monitoring series ([`models::MonitoringData`]).
+//!
+//! The server state (`state::vm`) keeps what oned keeps; this module only maps it onto the
+//! models, in oned's element order (which the schemas in `schemas/` encode).
+
+use std::collections::BTreeMap;
 
 use super::super::objects::{Ext, Obj};
-use super::super::vm::VmData;
+use super::super::vm::{History, VmData};
 use super::super::{Kind, Oned};
-use super::{ids, lock, owner, permissions, write};
+use crate::models;
 use crate::server::xmlout::Doc;
+use crate::template::{Template, Value, Vector};
+use crate::xml::{ToXml, XmlWriter};
 
-/// The full VM document body (inside `<VM>`), as `one.vm.info` writes it; `full: false`
-/// keeps only the last history record.
-pub(super) fn vm_body(doc: &mut Doc, oned: &Oned, obj: &Obj, vm: &VmData, full: bool) {
-    owner(doc, oned, obj);
-    permissions(doc, obj);
-    lock(doc, obj);
-    doc.text("LAST_POLL", vm.last_poll)
-        .text("STATE", vm.state)
-        .text("LCM_STATE", vm.lcm_state)
-        .text("PREV_STATE", vm.prev_state)
-        .text("PREV_LCM_STATE", vm.prev_lcm_state)
-        .text("RESCHED", u8::from(vm.resched))
-        .text("STIME", vm.stime)
-        .text("ETIME", vm.etime)
-        .text("DEPLOY_ID", &vm.deploy_id);
-    doc.open("MONITORING");
-    super::super::vm::write_monitoring(doc, obj.id, vm);
-    doc.close("MONITORING");
-    ids(
-        doc,
-        "SCHED_ACTIONS",
-        vm.sched_actions
-            .iter()
-            .filter_map(|a| a.get("ID")?.parse().ok()),
-    );
-    obj.template.write(doc, "TEMPLATE");
-    vm.user_template.write(doc, "USER_TEMPLATE");
-    if vm.history.is_empty() {
-        doc.empty("HISTORY_RECORDS");
-    } else {
-        doc.open("HISTORY_RECORDS");
-        let records: &[super::super::vm::History] = if full {
-            &vm.history
-        } else {
-            &vm.history[vm.history.len() - 1..]
-        };
-        for h in records {
-            doc.open("HISTORY")
-                .text("OID", obj.id)
-                .text("SEQ", h.seq)
-                .text("HOSTNAME", &h.hostname)
-                .text("HID", h.hid)
-                .text("CID", h.cid)
-                .text("STIME", h.stime)
-                .text("ETIME", h.etime)
-                .cdata("VM_MAD", &h.vm_mad)
-                .cdata("TM_MAD", "dummy")
-                .text("DS_ID", h.ds_id)
-                .text("PLAN_ID", h.plan_id)
-                .text("ACTION_ID", if h.plan_id == -2 { -1 } else { 0 })
-                .text("PSTIME", h.stime)
-                .text("PETIME", h.stime)
-                .text("RSTIME", h.stime)
-                .text("RETIME", h.etime)
-                .text("ESTIME", 0)
-                .text("EETIME", 0)
-                .text("ACTION", h.action)
-                .text("UID", h.uid)
-                .text("GID", h.gid)
-                .text("REQUEST_ID", -1)
-                .close("HISTORY");
-        }
-        doc.close("HISTORY_RECORDS");
+/// The members of a scheduled action, in the order oned writes them.
+const SCHED_ACTION_ORDER: [&str; 13] = [
+    "ID",
+    "PARENT_ID",
+    "TYPE",
+    "ACTION",
+    "ARGS",
+    "TIME",
+    "REPEAT",
+    "DAYS",
+    "END_TYPE",
+    "END_VALUE",
+    "DONE",
+    "MESSAGE",
+    "WARNING",
+];
+
+/// The members of a disk in the short pool listing, in oned's order.
+const SUMMARY_DISK: [&str; 11] = [
+    "DISK_ID",
+    "DATASTORE",
+    "DATASTORE_ID",
+    "IMAGE",
+    "IMAGE_ID",
+    "SIZE",
+    "TYPE",
+    "CLONE",
+    "CLONE_TARGET",
+    "LN_TARGET",
+    "DISK_SNAPSHOT_TOTAL_SIZE",
+];
+
+/// The members of a NIC in the short pool listing, when set.
+const SUMMARY_NIC: [&str; 6] = [
+    "IP",
+    "MAC",
+    "NETWORK",
+    "NETWORK_ID",
+    "NIC_ID",
+    "SECURITY_GROUPS",
+];
+
+/// The USER_TEMPLATE attributes the short pool listing keeps.
+const SUMMARY_USER: [&str; 5] = [
+    "LABELS",
+    "ERROR",
+    "SCHED_MESSAGE",
+    "SCHED_RANK",
+    "SCHED_REQUIREMENTS",
+];
+
+fn permissions(obj: &Obj) -> models::Permissions {
+    let p = obj.perms.map(i64::from);
+    models::Permissions {
+        owner_u: p[0],
+        owner_m: p[1],
+        owner_a: p[2],
+        group_u: p[3],
+        group_m: p[4],
+        group_a: p[5],
+        other_u: p[6],
+        other_m: p[7],
+        other_a: p[8],
     }
-    doc.raw("<BACKUPS><BACKUP_CONFIG/><BACKUP_IDS></BACKUP_IDS></BACKUPS>");
+}
+
+fn lock(obj: &Obj) -> Option<models::Lock> {
+    obj.lock.as_ref().map(|lock| models::Lock {
+        locked: i64::from(lock.level),
+        owner: Some(i64::from(lock.owner)),
+        time: Some(lock.time),
+        req_id: Some(-1),
+    })
+}
+
+/// The VM's last monitoring sample (empty until the dummy monitor has polled it).
+pub(crate) fn monitoring(id: i32, vm: &VmData) -> models::VmMonitoring {
+    if vm.last_poll == 0 {
+        return models::VmMonitoring::default();
+    }
+    models::VmMonitoring {
+        cpu: Some(0.0),
+        diskrdbytes: Some(0.0),
+        diskrdiops: Some(0.0),
+        diskwrbytes: Some(0.0),
+        diskwriops: Some(0.0),
+        id: Some(i64::from(id)),
+        memory: Some((vm.memory_mb * 1024) as f64),
+        netrx: Some(0.0),
+        nettx: Some(0.0),
+        timestamp: Some(vm.last_poll),
+        ..Default::default()
+    }
+}
+
+/// The VM TEMPLATE in oned's order: attributes by name, the scheduled actions last with
+/// their members in oned's order.
+fn vm_template(obj: &Obj, vm: &VmData) -> Template {
+    let mut tmpl = obj.template.clone();
+    tmpl.remove("SCHED_ACTION");
+    let mut template = tmpl.to_template();
+    for action in &vm.sched_actions {
+        template.push("SCHED_ACTION", Value::Vector(sched_action_vector(action)));
+    }
+    template
+}
+
+fn sched_action_vector(action: &BTreeMap<String, String>) -> Vector {
+    let mut vector = Vector::new();
+    for key in SCHED_ACTION_ORDER {
+        vector.set(key, action.get(key).map_or("", String::as_str));
+    }
+    for (key, value) in action {
+        if !SCHED_ACTION_ORDER.contains(&key.as_str()) {
+            vector.set(key, value.as_str());
+        }
+    }
+    vector
+}
+
+fn history(oid: i32, h: &History) -> models::VmHistory {
+    models::VmHistory {
+        oid: i64::from(oid),
+        seq: i64::from(h.seq),
+        hostname: h.hostname.clone(),
+        hid: i64::from(h.hid),
+        cid: i64::from(h.cid),
+        stime: h.stime,
+        etime: h.etime,
+        vm_mad: h.vm_mad.clone(),
+        tm_mad: h.tm_mad.clone(),
+        ds_id: i64::from(h.ds_id),
+        plan_id: i64::from(h.plan_id),
+        action_id: i64::from(h.action_id),
+        pstime: h.pstime,
+        petime: h.petime,
+        rstime: h.rstime,
+        retime: h.retime,
+        estime: h.estime,
+        eetime: h.eetime,
+        action: i64::from(h.action),
+        uid: i64::from(h.uid),
+        gid: i64::from(h.gid),
+        request_id: h.request_id.to_string(),
+    }
+}
+
+/// The full VM of `one.vm.info` (`full: false` keeps only the last history record).
+pub(crate) fn vm(oned: &Oned, obj: &Obj, vm: &VmData, full: bool) -> models::Vm {
+    let records: &[History] = if full || vm.history.is_empty() {
+        &vm.history
+    } else {
+        &vm.history[vm.history.len() - 1..]
+    };
+    models::Vm {
+        id: i64::from(obj.id),
+        uid: i64::from(obj.uid),
+        gid: i64::from(obj.gid),
+        uname: oned.uname(obj.uid),
+        gname: oned.gname(obj.gid),
+        name: obj.name.clone(),
+        permissions: permissions(obj),
+        last_poll: vm.last_poll,
+        state: i64::from(vm.state),
+        lcm_state: i64::from(vm.lcm_state),
+        prev_state: i64::from(vm.prev_state),
+        prev_lcm_state: i64::from(vm.prev_lcm_state),
+        resched: i64::from(vm.resched),
+        stime: vm.stime,
+        etime: vm.etime,
+        deploy_id: vm.deploy_id.clone(),
+        lock: lock(obj),
+        monitoring: monitoring(obj.id, vm),
+        sched_actions: models::Ids {
+            id: vm
+                .sched_actions
+                .iter()
+                .filter_map(|a| a.get("ID")?.parse().ok())
+                .collect(),
+        },
+        template: vm_template(obj, vm),
+        user_template: vm.user_template.to_template(),
+        history_records: models::VmHistoryRecords {
+            history: records.iter().map(|h| history(obj.id, h)).collect(),
+        },
+        snapshots: Vec::new(),
+        backups: models::VmBackups::default(),
+    }
 }
 
 /// The abridged VM of `one.vmpool.info` listings.
-pub(super) fn vm_short(doc: &mut Doc, oned: &Oned, obj: &Obj, vm: &VmData) {
-    doc.open("VM")
-        .text("ID", obj.id)
-        .text("UID", obj.uid)
-        .text("GID", obj.gid)
-        .text("UNAME", oned.uname(obj.uid))
-        .text("GNAME", oned.gname(obj.gid))
-        .text("NAME", &obj.name)
-        .text("LAST_POLL", 0)
-        .text("STATE", vm.state)
-        .text("LCM_STATE", vm.lcm_state)
-        .text("RESCHED", u8::from(vm.resched))
-        .text("STIME", vm.stime)
-        .text("ETIME", vm.etime)
-        .text("DEPLOY_ID", &vm.deploy_id);
-    doc.open("TEMPLATE")
-        .text("CPU", obj.template.get("CPU").unwrap_or(""))
-        .text("MEMORY", obj.template.get("MEMORY").unwrap_or(""))
-        .text("VCPU", obj.template.get("VCPU").unwrap_or(""));
+pub(crate) fn summary(oned: &Oned, obj: &Obj, vm: &VmData) -> models::VmSummary {
+    let mut template = Template::new();
+    for key in ["CPU", "MEMORY", "VCPU"] {
+        template.push(key, obj.template.get(key).unwrap_or(""));
+    }
     for disk in obj.template.vectors("DISK") {
-        doc.open("DISK");
-        for key in [
-            "DISK_ID",
-            "DATASTORE",
-            "DATASTORE_ID",
-            "IMAGE",
-            "IMAGE_ID",
-            "SIZE",
-            "TYPE",
-            "CLONE",
-            "CLONE_TARGET",
-            "LN_TARGET",
-            "DISK_SNAPSHOT_TOTAL_SIZE",
-        ] {
-            doc.cdata(key, disk.get(key).map_or("", String::as_str));
+        let mut vector = Vector::new();
+        for key in SUMMARY_DISK {
+            vector.set(key, disk.get(key).map_or("", String::as_str));
         }
-        doc.close("DISK");
+        template.push("DISK", Value::Vector(vector));
     }
-    for nic in obj.template.vectors("NIC") {
-        doc.open("NIC");
-        for key in [
-            "IP",
-            "MAC",
-            "NETWORK",
-            "NETWORK_ID",
-            "NIC_ID",
-            "SECURITY_GROUPS",
-        ] {
-            if let Some(value) = nic.get(key) {
-                doc.cdata(key, value);
-            }
-        }
-        doc.close("NIC");
-    }
-    for graphics in obj.template.vectors("GRAPHICS") {
-        doc.open("GRAPHICS");
-        for key in ["LISTEN", "PORT", "TYPE"] {
-            if let Some(value) = graphics.get(key) {
-                doc.cdata(key, value);
-            }
-        }
-        doc.close("GRAPHICS");
-    }
-    doc.close("TEMPLATE").empty("MONITORING");
-    let mut user = crate::server::tmpl::Tmpl::default();
-    for key in [
-        "LABELS",
-        "ERROR",
-        "SCHED_MESSAGE",
-        "SCHED_RANK",
-        "SCHED_REQUIREMENTS",
+    for (name, keys) in [
+        ("NIC", &SUMMARY_NIC[..]),
+        ("GRAPHICS", &["LISTEN", "PORT", "TYPE"]),
     ] {
+        for found in obj.template.vectors(name) {
+            let mut vector = Vector::new();
+            for key in keys {
+                if let Some(value) = found.get(*key) {
+                    vector.set(key, value.as_str());
+                }
+            }
+            template.push(name, Value::Vector(vector));
+        }
+    }
+    let mut user_template = Template::new();
+    for key in SUMMARY_USER {
         if let Some(value) = vm.user_template.get(key) {
-            user.set(key, value.to_string());
+            user_template.push(key, value);
         }
     }
-    if user.names().is_empty() {
-        doc.empty("USER_TEMPLATE");
-    } else {
-        user.write(doc, "USER_TEMPLATE");
+    models::VmSummary {
+        id: i64::from(obj.id),
+        uid: i64::from(obj.uid),
+        gid: i64::from(obj.gid),
+        uname: oned.uname(obj.uid),
+        gname: oned.gname(obj.gid),
+        name: obj.name.clone(),
+        last_poll: 0,
+        state: i64::from(vm.state),
+        lcm_state: i64::from(vm.lcm_state),
+        resched: i64::from(vm.resched),
+        stime: vm.stime,
+        etime: vm.etime,
+        deploy_id: vm.deploy_id.clone(),
+        lock: lock(obj),
+        template,
+        monitoring: Some(Template::new()),
+        user_template,
+        history_records: models::VmSummaryHistoryRecords {
+            history: vm
+                .history
+                .last()
+                .map(|h| models::VmSummaryHistory {
+                    oid: i64::from(obj.id),
+                    seq: i64::from(h.seq),
+                    hostname: h.hostname.clone(),
+                    hid: i64::from(h.hid),
+                    cid: i64::from(h.cid),
+                    ds_id: i64::from(h.ds_id),
+                    vm_mad: h.vm_mad.clone(),
+                    tm_mad: h.tm_mad.clone(),
+                    action: i64::from(h.action),
+                })
+                .into_iter()
+                .collect(),
+        },
     }
-    match vm.history.last() {
-        None => {
-            doc.empty("HISTORY_RECORDS");
-        }
-        Some(h) => {
-            doc.open("HISTORY_RECORDS")
-                .open("HISTORY")
-                .text("OID", obj.id)
-                .text("SEQ", h.seq)
-                .cdata("HOSTNAME", &h.hostname)
-                .text("HID", h.hid)
-                .text("CID", h.cid)
-                .text("DS_ID", h.ds_id)
-                .cdata("VM_MAD", &h.vm_mad)
-                .cdata("TM_MAD", "dummy")
-                .cdata("ACTION", &h.action.to_string())
-                .close("HISTORY")
-                .close("HISTORY_RECORDS");
-        }
-    }
-    doc.close("VM");
 }
 
-/// `<HISTORY_RECORDS>` of `one.vmpool.accounting`.
+fn vm_of(oned: &Oned, id: i32) -> Option<(&Obj, &VmData)> {
+    match oned.get(Kind::Vm, id) {
+        Some(
+            obj @ Obj {
+                ext: Ext::Vm(vm), ..
+            },
+        ) => Some((obj, vm)),
+        _ => None,
+    }
+}
+
+/// A `VM_POOL` of the VMs `ids` (already filtered and ordered): abridged entries, or full
+/// ones for `one.vmpool.infoextended` / `one.vmpool.infoset` with `extended`.
+pub(crate) fn pool(oned: &Oned, ids: &[i32], extended: bool) -> String {
+    let vms = ids.iter().filter_map(|id| vm_of(oned, *id));
+    if extended {
+        models::VmPoolExtended {
+            vm: vms.map(|(obj, data)| vm(oned, obj, data, false)).collect(),
+        }
+        .to_xml()
+    } else {
+        models::VmPool {
+            vm: vms.map(|(obj, data)| summary(oned, obj, data)).collect(),
+        }
+        .to_xml()
+    }
+}
+
+/// Writes `model` as `<root>..</root>` and returns what is inside the root element.
+fn inner_xml(model: &impl ToXml, root: &str) -> String {
+    let mut writer = XmlWriter::new();
+    model.write_xml(&mut writer, root);
+    let out = writer.into_string();
+    let start = root.len() + 2;
+    let end = out.len() - (root.len() + 3);
+    out[start..end].to_string()
+}
+
+/// The body of the full VM (inside `<VM>`), for callers that write the root themselves.
+pub(super) fn vm_body(doc: &mut Doc, oned: &Oned, obj: &Obj, data: &VmData, full: bool) {
+    doc.raw(&inner_xml(&vm(oned, obj, data, full), "VM"));
+}
+
+/// The abridged VM of `one.vmpool.info` listings, `<VM>` included.
+pub(super) fn vm_short(doc: &mut Doc, oned: &Oned, obj: &Obj, data: &VmData) {
+    doc.raw(&summary(oned, obj, data).to_xml());
+}
+
+/// `<HISTORY_RECORDS>` of `one.vmpool.accounting`: every history record of the VMs `vms`
+/// (oldest VM first), each followed by the VM's full document.
 pub(crate) fn accounting(oned: &Oned, vms: &[i32]) -> String {
-    let mut doc = Doc::new();
-    doc.open("HISTORY_RECORDS");
+    let mut records = models::HistoryRecords::default();
     for id in vms.iter().rev() {
-        let Some(Obj {
-            ext: Ext::Vm(vm), ..
-        }) = oned.get(Kind::Vm, *id)
-        else {
+        let Some((obj, data)) = vm_of(oned, *id) else {
             continue;
         };
-        for h in &vm.history {
-            doc.open("HISTORY")
-                .text("OID", id)
-                .text("SEQ", h.seq)
-                .text("HOSTNAME", &h.hostname)
-                .text("HID", h.hid)
-                .text("CID", h.cid)
-                .text("STIME", h.stime)
-                .text("ETIME", h.etime)
-                .cdata("VM_MAD", &h.vm_mad)
-                .cdata("TM_MAD", "dummy")
-                .text("DS_ID", h.ds_id)
-                .text("PLAN_ID", h.plan_id)
-                .text("ACTION_ID", if h.plan_id == -2 { -1 } else { 0 })
-                .text("PSTIME", h.stime)
-                .text("PETIME", h.stime)
-                .text("RSTIME", h.stime)
-                .text("RETIME", h.etime)
-                .text("ESTIME", 0)
-                .text("EETIME", 0)
-                .text("ACTION", h.action)
-                .text("UID", h.uid)
-                .text("GID", h.gid)
-                .text("REQUEST_ID", -1)
-                .close("HISTORY");
-            if let Some(obj) = oned.get(Kind::Vm, *id) {
-                // Each record carries the VM's body, as oned stores it with the history.
-                let at = doc.out.rfind("</HISTORY>").expect("just written");
-                let mut body = Doc::new();
-                write(&mut body, oned, obj, true);
-                doc.out.insert_str(at, &body.finish());
-            }
+        let body = vm(oned, obj, data, true);
+        for h in &data.history {
+            let r = history(*id, h);
+            records.history.push(models::History {
+                oid: r.oid,
+                seq: r.seq,
+                hostname: r.hostname,
+                hid: r.hid,
+                cid: r.cid,
+                stime: r.stime,
+                etime: r.etime,
+                vm_mad: r.vm_mad,
+                tm_mad: r.tm_mad,
+                ds_id: r.ds_id,
+                plan_id: r.plan_id,
+                action_id: r.action_id,
+                pstime: r.pstime,
+                petime: r.petime,
+                rstime: r.rstime,
+                retime: r.retime,
+                estime: r.estime,
+                eetime: r.eetime,
+                action: r.action,
+                uid: r.uid,
+                gid: r.gid,
+                request_id: r.request_id,
+                vm: body.clone(),
+            });
         }
     }
-    doc.close("HISTORY_RECORDS");
-    doc.finish()
+    records.to_xml()
+}
+
+/// `<MONITORING_DATA>` of the VMs `vms` (each VM's samples, oldest first).
+pub(crate) fn monitoring_data(oned: &Oned, vms: &[i32]) -> String {
+    models::MonitoringData {
+        monitoring: vms
+            .iter()
+            .filter_map(|id| vm_of(oned, *id))
+            .filter(|(_, data)| data.last_poll > 0)
+            .map(|(obj, data)| monitoring(obj.id, data))
+            .collect(),
+    }
+    .to_xml()
+}
+
+/// `<SHOWBACK_RECORDS>` (no costs are computed by the test server: empty).
+pub(crate) fn showback() -> String {
+    models::ShowbackRecords::default().to_xml()
 }
