@@ -373,6 +373,7 @@ impl Oned {
     }
 
     /// Merges quota limits (`VM=[...]`, `DATASTORE=[ID=..., ...]` ...) into `current`.
+    /// Each entry given replaces the limits of the entry with the same ID (or is added).
     pub(crate) fn merge_quotas(current: &mut Tmpl, update: &Tmpl) {
         for section in ["DATASTORE", "NETWORK", "VM", "IMAGE"] {
             for entry in update.vectors(section) {
@@ -380,6 +381,9 @@ impl Oned {
                 let mut merged = false;
                 for existing in current.vectors_mut(section) {
                     if existing.get("ID") == id.as_ref() {
+                        // oned sets every limit of the entry: the ones not given go back
+                        // to -1 (the default applies); the usage counters stay.
+                        existing.retain(|name, _| name == "ID" || name.ends_with("_USED"));
                         existing.extend(entry.clone());
                         merged = true;
                     }

@@ -780,6 +780,14 @@ pub(crate) fn monitor_hosts(oned: &mut Oned, force: bool) {
                 }
                 data.state = if data.path.starts_with("/etc/") { 5 } else { 1 };
                 data.prev_state = data.state;
+                if data.state == 1 && data.source.is_empty() {
+                    data.source = format!(
+                        "/var/lib/one//datastores/{}/{}",
+                        data.datastore_id,
+                        &super::sha256_hex(&format!("{}{}{}", image.id, image.name, image.regtime))
+                            [..32]
+                    );
+                }
                 if data.format.is_empty() && data.state == 1 {
                     data.format = "raw".into();
                 }
@@ -877,10 +885,8 @@ fn allocate_image(
             _ => String::new(),
         },
         settle_ticks: 2,
-        source: format!(
-            "/var/lib/one//datastores/{ds_id}/{}",
-            &super::sha256_hex(&format!("{id}{name}{now}"))[..32]
-        ),
+        // The datastore driver names the file when the copy is done.
+        source: String::new(),
         path,
         size,
         datastore_id: ds_id,
@@ -1229,10 +1235,10 @@ fn update(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handle
             ds.tm_mad = tm.to_string();
         }
         if ds.ds_type == 0 {
+            // An update restores these defaults, but not DISK_TYPE (set at allocation only).
             for (name, value) in [
                 ("ALLOW_ORPHANS", "NO"),
                 ("CLONE_TARGET", "SYSTEM"),
-                ("DISK_TYPE", "FILE"),
                 ("LN_TARGET", "NONE"),
                 ("PERSISTENT_SNAPSHOTS", "YES"),
             ] {
@@ -1464,11 +1470,9 @@ fn clone(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled
         image.state = 4;
         image.settle_ticks = 2;
         image.modtime = now;
-        image.source = format!(
-            "/var/lib/one//datastores/{}/{}",
-            image.datastore_id,
-            &super::sha256_hex(&format!("{new_id}{name}{now}"))[..32]
-        );
+        // The clone is copied from the original's file; its own file is named when the
+        // copy is done.
+        image.path = std::mem::take(&mut image.source);
     }
     let ds = match &obj.ext {
         Ext::Image(image) => Some(image.datastore_id),
@@ -2297,7 +2301,7 @@ pub(crate) fn handle_other(
                     ),
                 ));
             }
-            Ok(Value::from("<HOOKLOG></HOOKLOG>"))
+            Ok(Value::from(docs::hook_log()))
         })(),
         ("system", "sql") | ("system", "sqlquery") => (|| {
             if !admin {
@@ -2339,7 +2343,16 @@ pub(crate) fn handle_other(
                 }
             ),
         )),
-        ("zone", "replicate" | "fedreplicate" | "voterequest" | "updatedb") if !admin => Err(fail(
+        // A refused log replication answers with the current raft term (0: no federation).
+        ("zone", "replicate") if !admin => Err(fail_id(
+            AUTHORIZATION,
+            format!(
+                "User [{}] not authorized to perform action on zone.",
+                caller.uid
+            ),
+            0,
+        )),
+        ("zone", "fedreplicate" | "voterequest" | "updatedb") if !admin => Err(fail(
             AUTHORIZATION,
             format!(
                 "User [{}] not authorized to perform action on zone.",
