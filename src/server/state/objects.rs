@@ -1222,6 +1222,13 @@ fn update(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handle
             vm.user_template = user;
         }
     } else {
+        if let Ext::Vnet(vnet) = &obj.ext {
+            // oned writes the network's own attributes back into its template.
+            template.set_default("BRIDGE", vnet.bridge.clone());
+            for name in ["BRIDGE_TYPE", "VLAN_ID", "OUTER_VLAN_ID", "PHYDEV"] {
+                template.set_default(name, if name == "BRIDGE_TYPE" { "linux" } else { "" });
+            }
+        }
         obj.template = template;
     }
     if let Ext::Image(image) = &mut obj.ext {

@@ -706,6 +706,19 @@ fn allocated(ar: &super::objects::AddressRange) -> Option<String> {
     Some(out)
 }
 
+/// The IPv6 address of lease `index` under the /64 `prefix` (`fd00::`): the interface id
+/// is the modified EUI-64 of the lease's MAC (U/L bit flipped, `ff:fe` in the middle), as
+/// oned derives it.
+fn ip6_of(prefix: &str, mac: u64) -> Option<String> {
+    let prefix: std::net::Ipv6Addr = prefix.parse().ok()?;
+    let mac = mac & 0xFFFF_FFFF_FFFF;
+    let high = (mac >> 24) ^ 0x02_0000;
+    let low = mac & 0xFF_FFFF;
+    let interface = (high << 40) | (0xFF_FE << 24) | low;
+    let network = u128::from(prefix) & !u128::from(u64::MAX);
+    Some(std::net::Ipv6Addr::from(network | u128::from(interface)).to_string())
+}
+
 fn ar_summary(ar: &super::objects::AddressRange) -> models::AddressRangeSummary {
     let s = ArStored { ar };
     models::AddressRangeSummary {
@@ -728,17 +741,28 @@ fn ar_summary(ar: &super::objects::AddressRange) -> models::AddressRangeSummary 
 
 fn ar_full(ar: &super::objects::AddressRange) -> models::AddressRange {
     let s = ArStored { ar };
+    let (ula, global) = (s.extra("ULA_PREFIX"), s.extra("GLOBAL_PREFIX"));
     let leases = ar
         .leases
         .iter()
         .map(|(index, owner)| models::Lease {
             ip: ar.ip.map(|ip| format_ip(ip + index)),
+            ip6_global: global
+                .as_deref()
+                .and_then(|p| ip6_of(p, ar.mac + u64::from(*index))),
+            ip6_link: matches!(ar.ar_type.as_str(), "IP6" | "IP4_6")
+                .then(|| ip6_of("fe80::", ar.mac + u64::from(*index)))
+                .flatten(),
+            ip6_ula: ula
+                .as_deref()
+                .and_then(|p| ip6_of(p, ar.mac + u64::from(*index))),
             mac: Some(format_mac(ar.mac + u64::from(*index))),
             vm: (*owner > -1000).then_some(i64::from((*owner).max(-1))),
             vnet: (*owner <= -1000).then_some(i64::from(-1000 - owner)),
             ..models::Lease::default()
         })
         .collect();
+    let (first, last) = (ar.mac, ar.mac + u64::from(ar.size) - 1);
     models::AddressRange {
         ar_id: ar.id.to_string(),
         cvlans: s.extra("CVLANS"),
@@ -755,10 +779,10 @@ fn ar_full(ar: &super::objects::AddressRange) -> models::AddressRange {
         vn_mad: s.extra("VN_MAD"),
         mac_end: Some(format_mac(ar.mac + u64::from(ar.size) - 1)),
         ip_end: ar.ip.map(|ip| format_ip(ip + ar.size - 1)),
-        ip6_ula: s.extra("IP6_ULA"),
-        ip6_ula_end: s.extra("IP6_ULA_END"),
-        ip6_global: s.extra("IP6_GLOBAL"),
-        ip6_global_end: s.extra("IP6_GLOBAL_END"),
+        ip6_ula: ula.as_deref().and_then(|p| ip6_of(p, first)),
+        ip6_ula_end: ula.as_deref().and_then(|p| ip6_of(p, last)),
+        ip6_global: global.as_deref().and_then(|p| ip6_of(p, first)),
+        ip6_global_end: global.as_deref().and_then(|p| ip6_of(p, last)),
         ip6: s.extra("IP6"),
         ip6_end: s.extra("IP6_END"),
         port_start: s.extra("PORT_START"),
@@ -806,7 +830,12 @@ fn vnet(oned: &Oned, obj: &Obj) -> Option<models::VirtualNetwork> {
         outdated_vms: models::Ids::default(),
         updating_vms: models::Ids::default(),
         error_vms: models::Ids::default(),
-        template: obj.template.to_template(),
+        template: {
+            // The template a network was instantiated from is an element of its own.
+            let mut template = obj.template.clone();
+            template.remove("TEMPLATE_ID");
+            template.to_template()
+        },
         ar_pool: models::AddressRanges {
             ar: vnet.ars.iter().map(ar_full).collect(),
         },
@@ -1213,4 +1242,27 @@ pub(crate) fn config() -> String {
         ..models::OpenNebulaConfiguration::default()
     }
     .to_xml()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ip6_of;
+
+    #[test]
+    fn ipv6_addresses_come_from_the_mac_as_modified_eui64() {
+        // oned: MAC 02:00:99:dd:23:55 under fd00:: gives fd00::99ff:fedd:2355.
+        assert_eq!(
+            ip6_of("fd00::", 0x02_00_99_dd_23_55).as_deref(),
+            Some("fd00::99ff:fedd:2355")
+        );
+        assert_eq!(
+            ip6_of("2001:db8::", 0x02_00_99_dd_23_5c).as_deref(),
+            Some("2001:db8::99ff:fedd:235c")
+        );
+        assert_eq!(
+            ip6_of("fe80::", 0x00_11_22_33_44_55).as_deref(),
+            Some("fe80::211:22ff:fe33:4455")
+        );
+        assert_eq!(ip6_of("not an address", 1), None);
+    }
 }
