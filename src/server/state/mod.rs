@@ -6,6 +6,7 @@
 
 mod acl;
 mod docs;
+mod hooks;
 mod kinds;
 mod objects;
 mod vm;
@@ -104,6 +105,8 @@ pub(crate) struct Oned {
     pub(crate) quotas: BTreeMap<(Kind, i32), Tmpl>,
     /// Default quotas, under `userquota` / `groupquota`.
     pub(crate) default_quotas: BTreeMap<String, Tmpl>,
+    /// Every hook execution, in order.
+    hook_log: Vec<hooks::Execution>,
 }
 
 pub(crate) fn now_epoch() -> i64 {
@@ -165,6 +168,7 @@ impl Oned {
             clock: None,
             quotas: BTreeMap::new(),
             default_quotas: BTreeMap::new(),
+            hook_log: Vec::new(),
         };
         objects::bootstrap(&mut oned, admin_password);
         oned
@@ -279,6 +283,11 @@ impl Oned {
     /// Runs one method (already authenticated and type-checked).
     pub(crate) fn call(&mut self, caller: Caller, method: &str, params: &[Value]) -> Reply {
         let result = self.dispatch(caller, method, &Params(params));
+        let outcome = match &result {
+            Ok(payload) => Ok(payload.clone()),
+            Err(failure) => Err((failure.code, format!("[{method}] {}", failure.message))),
+        };
+        hooks::api_call(self, method, params, &outcome);
         match result {
             Ok(payload) => Reply::Ok(payload),
             Err(failure) => Reply::Err {

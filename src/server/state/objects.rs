@@ -12,6 +12,7 @@ use super::{
 };
 use crate::server::tmpl::{Attr, Tmpl};
 use crate::wire::Value;
+use crate::xml::ToXml;
 
 /// A lock on an object.
 #[derive(Debug, Clone)]
@@ -794,6 +795,7 @@ pub(crate) fn monitor_hosts(oned: &mut Oned, force: bool) {
             }
         }
     }
+    let mut monitored = Vec::new();
     for host in oned.pool_mut(Kind::Host).values_mut() {
         if let Ext::Host(data) = &mut host.ext {
             if data.state == 0 {
@@ -805,8 +807,12 @@ pub(crate) fn monitor_hosts(oned: &mut Oned, force: bool) {
                 data.prev_state = 2;
                 data.total_cpu = 800;
                 data.total_mem = 16 * 1024 * 1024;
+                monitored.push(host.id);
             }
         }
+    }
+    for id in monitored {
+        super::hooks::host_state(oned, id, 2);
     }
 }
 
@@ -1744,6 +1750,8 @@ fn specific(
                 // in oned), not for the next call.
                 h.settle_ticks = u8::MAX;
             }
+            let state = h.state;
+            super::hooks::host_state(oned, id, state);
             Ok(Value::Int(id))
         })(),
         (Kind::Host, "monitoring") => (|| {
@@ -1815,7 +1823,9 @@ fn specific(
         })(),
         (Kind::Hook, "retry") => (|| {
             oned.get(Kind::Hook, id).ok_or_else(|| no_exists(Kind::Hook, id))?;
-            Err(fail(INTERNAL, "Invalid HookLog body. Arguments not found."))
+            super::hooks::retry(oned, id, p.int(1))
+                .map_err(|()| fail(INTERNAL, "Invalid HookLog body. Arguments not found."))?;
+            Ok(Value::Int(id))
         })(),
         (Kind::BackupJob, "priority") => (|| {
             fetch(oned, caller, kind, id, Op::Manage, 2)?;
@@ -2308,7 +2318,14 @@ pub(crate) fn handle_other(
                     ),
                 ));
             }
-            Ok(Value::from(docs::hook_log()))
+            let log = super::hooks::log_filtered(
+                oned,
+                i64::from(p.int(0)),
+                i64::from(p.int(1)),
+                p.int(2),
+                p.int(3),
+            );
+            Ok(Value::from(log.to_xml()))
         })(),
         ("system", "sql") | ("system", "sqlquery") => (|| {
             if !admin {

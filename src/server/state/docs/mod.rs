@@ -1124,7 +1124,7 @@ fn market_app(oned: &Oned, obj: &Obj) -> Option<models::MarketPlaceApp> {
     })
 }
 
-fn hook(_oned: &Oned, obj: &Obj, full: bool) -> Option<models::Hook> {
+fn hook(oned: &Oned, obj: &Obj, full: bool) -> Option<models::Hook> {
     let Ext::Hook(hook_type) = &obj.ext else {
         return None;
     };
@@ -1134,13 +1134,8 @@ fn hook(_oned: &Oned, obj: &Obj, full: bool) -> Option<models::Hook> {
         type_: hook_type.clone(),
         lock: lock_of(obj),
         template: obj.template.to_template(),
-        hooklog: full.then(models::HookLog::default),
+        hooklog: full.then(|| super::hooks::log_of(oned, obj.id)),
     })
-}
-
-/// `<HOOKLOG>` of `one.hooklog.info`.
-pub(crate) fn hook_log() -> String {
-    models::HookLog::default().to_xml()
 }
 
 fn backup_job(oned: &Oned, obj: &Obj) -> Option<models::BackupJob> {
