@@ -107,6 +107,8 @@ pub(crate) struct Oned {
     pub(crate) default_quotas: BTreeMap<String, Tmpl>,
     /// Every hook execution, in order.
     hook_log: Vec<hooks::Execution>,
+    /// How many calls were made (oned's request ids, which a lock records).
+    pub(crate) requests: i64,
 }
 
 pub(crate) fn now_epoch() -> i64 {
@@ -169,6 +171,7 @@ impl Oned {
             quotas: BTreeMap::new(),
             default_quotas: BTreeMap::new(),
             hook_log: Vec::new(),
+            requests: 0,
         };
         objects::bootstrap(&mut oned, admin_password);
         oned
@@ -282,6 +285,7 @@ impl Oned {
 
     /// Runs one method (already authenticated and type-checked).
     pub(crate) fn call(&mut self, caller: Caller, method: &str, params: &[Value]) -> Reply {
+        self.requests += 1;
         let result = self.dispatch(caller, method, &Params(params));
         let outcome = match &result {
             Ok(payload) => Ok(payload.clone()),

@@ -20,6 +20,8 @@ pub(crate) struct Lock {
     pub(crate) level: i32,
     pub(crate) owner: i32,
     pub(crate) time: i64,
+    /// The id of the request that took the lock.
+    pub(crate) req_id: i64,
 }
 
 /// The record every pool object has.
@@ -1302,10 +1304,6 @@ fn rename(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handle
     }
     let obj = oned.get_mut(kind, id).expect("fetched");
     obj.name = name.to_string();
-    if matches!(kind, Kind::Template | Kind::VnTemplate) {
-        // A NAME left in the template by an update would now be stale: oned drops it.
-        obj.template.remove("NAME");
-    }
     Ok(Value::Int(id))
 }
 
@@ -1351,11 +1349,13 @@ fn lock(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled 
         }
     }
     let now = oned.now();
+    let requests = oned.requests;
     let obj = oned.get_mut(kind, id).expect("fetched");
     obj.lock = Some(Lock {
         level: level.clamp(1, 4),
         owner: caller.uid,
         time: now,
+        req_id: requests,
     });
     Ok(Value::Int(id))
 }
@@ -1476,6 +1476,11 @@ fn clone(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled
     obj.perms = [1, 1, 0, 0, 0, 0, 0, 0, 0];
     obj.lock = None;
     obj.regtime = now;
+    if matches!(kind, Kind::Template | Kind::VnTemplate) {
+        // A NAME an update left in the body stays with the original (a rename keeps it
+        // too); the clone has its own name only.
+        obj.template.remove("NAME");
+    }
     if let Ext::Image(image) = &mut obj.ext {
         image.vms.clear();
         image.clones.clear();

@@ -52,7 +52,7 @@ fn lock_of(obj: &Obj) -> Option<models::Lock> {
         locked: i64::from(lock.level),
         owner: Some(i64::from(lock.owner)),
         time: Some(lock.time),
-        req_id: Some(-1),
+        req_id: Some(lock.req_id),
     })
 }
 
@@ -1138,6 +1138,45 @@ fn hook(oned: &Oned, obj: &Obj, full: bool) -> Option<models::Hook> {
     })
 }
 
+/// The members of a scheduled action in the order oned writes them (its own fixed order, not
+/// the sorted order of other vectors).
+const SCHED_ACTION_ORDER: [&str; 13] = [
+    "ID",
+    "PARENT_ID",
+    "TYPE",
+    "ACTION",
+    "ARGS",
+    "TIME",
+    "REPEAT",
+    "DAYS",
+    "END_TYPE",
+    "END_VALUE",
+    "DONE",
+    "MESSAGE",
+    "WARNING",
+];
+
+/// `template` with its `SCHED_ACTION` vectors in oned's member order.
+pub(crate) fn with_sched_actions_in_order(
+    mut template: crate::template::Template,
+) -> crate::template::Template {
+    for vector in template.vectors_mut("SCHED_ACTION") {
+        let mut ordered = crate::template::Vector::new();
+        for name in SCHED_ACTION_ORDER {
+            if let Some(value) = vector.get(name) {
+                ordered.set(name, value);
+            }
+        }
+        for (name, value) in vector.iter() {
+            if !SCHED_ACTION_ORDER.contains(&name) {
+                ordered.set(name, value);
+            }
+        }
+        *vector = ordered;
+    }
+    template
+}
+
 fn backup_job(oned: &Oned, obj: &Obj) -> Option<models::BackupJob> {
     let o = owner_of(oned, obj);
     let mut template = obj.template.clone();
@@ -1168,7 +1207,7 @@ fn backup_job(oned: &Oned, obj: &Obj) -> Option<models::BackupJob> {
         outdated_vms: models::Ids::default(),
         backing_up_vms: models::Ids::default(),
         error_vms: models::Ids::default(),
-        template: template.to_template(),
+        template: with_sched_actions_in_order(template.to_template()),
     })
 }
 
