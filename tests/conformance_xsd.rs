@@ -72,11 +72,6 @@ const KNOWN_INVALID: &[(&str, &str, &str)] = &[
         "tour 157, 159, 160, 537: oned 7.5.80's own document for the same call is invalid too (the XSD lags oned)",
     ),
     (
-        "opennebula_configuration.xsd",
-        "Element 'DEFAULT_CDROM_DEVICE_PREFIX': This element is not expected. Expected is one of ( DEFAULT_AUTH, DEFAULT_COST, DEFAULT_DEVICE_PREFIX, DEFAULT_IMAGE_PERSISTENT, DEFAULT_IMAGE_PERSISTENT_NEW, DEFAULT_IMAGE_TYPE, DEFAULT_UMASK, DEFAULT_VDC_CLUSTER_DATASTORE_ACL, DEFAULT_VDC_CLUSTER_HOST_ACL, DEFAULT_VDC_CLUSTER_NET_ACL ).",
-        "tour 002, 078: oned 7.5.80's own document for the same call is invalid too (the XSD lags oned)",
-    ),
-    (
         "security_group.xsd",
         "Element 'RANGE': This element is not expected. Expected is ( RULE_TYPE ).",
         "tour 286, 289: oned 7.5.80's own document for the same call is invalid too (the XSD lags oned)",
@@ -95,11 +90,6 @@ const KNOWN_INVALID: &[(&str, &str, &str)] = &[
         "vm.xsd",
         "Element 'VMID': This element is not expected. Expected is one of ( TEMPLATE_ID, TM_MAD_SYSTEM ).",
         "tour 335, 495: oned 7.5.80's own document for the same call is invalid too (the XSD lags oned)",
-    ),
-    (
-        "vnet_pool.xsd",
-        "Element 'ALLOCATED': This element is not expected. Expected is one of ( VLAN_ID, ULA_PREFIX, VN_MAD ).",
-        "tour 259, 260: server only",
     ),
     (
         "zone.xsd",

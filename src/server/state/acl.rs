@@ -2,7 +2,6 @@
 //! `one.acl.*` methods.
 
 use super::{fail, Caller, Handled, Oned, Params, AUTHORIZATION, INTERNAL};
-use crate::server::xmlout::Doc;
 use crate::wire::Value;
 
 const INDIVIDUAL: u64 = 0x1_0000_0000;
@@ -62,7 +61,7 @@ fn id_part(bits: u64) -> String {
 }
 
 impl Rule {
-    fn string(&self) -> String {
+    pub(crate) fn string(&self) -> String {
         let types: Vec<&str> = RESOURCES
             .iter()
             .filter(|(bit, _)| self.resource & bit != 0)
@@ -215,20 +214,7 @@ pub(crate) fn handle(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'
             let mut rules = oned.acls.clone();
             // oned keeps rules in a multimap keyed by the user field.
             rules.sort_by_key(|r| r.user);
-            let mut doc = Doc::new();
-            doc.open("ACL_POOL");
-            for rule in &rules {
-                doc.open("ACL")
-                    .text("ID", rule.id)
-                    .text("USER", format!("{:x}", rule.user))
-                    .text("RESOURCE", format!("{:x}", rule.resource))
-                    .text("RIGHTS", format!("{:x}", rule.rights))
-                    .text("ZONE", format!("{:x}", rule.zone))
-                    .text("STRING", rule.string())
-                    .close("ACL");
-            }
-            doc.close("ACL_POOL");
-            Ok(Value::from(doc.finish()))
+            Ok(Value::from(super::docs::acl_pool(&rules)))
         }
         "addrule" => {
             let user = parse_hex(p.str(0)).unwrap_or(0);

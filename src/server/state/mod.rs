@@ -6,6 +6,7 @@
 
 mod acl;
 mod docs;
+mod hooks;
 mod kinds;
 mod objects;
 mod vm;
@@ -104,6 +105,10 @@ pub(crate) struct Oned {
     pub(crate) quotas: BTreeMap<(Kind, i32), Tmpl>,
     /// Default quotas, under `userquota` / `groupquota`.
     pub(crate) default_quotas: BTreeMap<String, Tmpl>,
+    /// Every hook execution, in order.
+    hook_log: Vec<hooks::Execution>,
+    /// How many calls were made (oned's request ids, which a lock records).
+    pub(crate) requests: i64,
 }
 
 pub(crate) fn now_epoch() -> i64 {
@@ -165,6 +170,8 @@ impl Oned {
             clock: None,
             quotas: BTreeMap::new(),
             default_quotas: BTreeMap::new(),
+            hook_log: Vec::new(),
+            requests: 0,
         };
         objects::bootstrap(&mut oned, admin_password);
         oned
@@ -278,7 +285,13 @@ impl Oned {
 
     /// Runs one method (already authenticated and type-checked).
     pub(crate) fn call(&mut self, caller: Caller, method: &str, params: &[Value]) -> Reply {
+        self.requests += 1;
         let result = self.dispatch(caller, method, &Params(params));
+        let outcome = match &result {
+            Ok(payload) => Ok(payload.clone()),
+            Err(failure) => Err((failure.code, format!("[{method}] {}", failure.message))),
+        };
+        hooks::api_call(self, method, params, &outcome);
         match result {
             Ok(payload) => Reply::Ok(payload),
             Err(failure) => Reply::Err {
@@ -373,6 +386,7 @@ impl Oned {
     }
 
     /// Merges quota limits (`VM=[...]`, `DATASTORE=[ID=..., ...]` ...) into `current`.
+    /// Each entry given replaces the limits of the entry with the same ID (or is added).
     pub(crate) fn merge_quotas(current: &mut Tmpl, update: &Tmpl) {
         for section in ["DATASTORE", "NETWORK", "VM", "IMAGE"] {
             for entry in update.vectors(section) {
@@ -380,6 +394,9 @@ impl Oned {
                 let mut merged = false;
                 for existing in current.vectors_mut(section) {
                     if existing.get("ID") == id.as_ref() {
+                        // oned sets every limit of the entry: the ones not given go back
+                        // to -1 (the default applies); the usage counters stay.
+                        existing.retain(|name, _| name == "ID" || name.ends_with("_USED"));
                         existing.extend(entry.clone());
                         merged = true;
                     }

@@ -12,6 +12,7 @@ use super::{
 };
 use crate::server::tmpl::{Attr, Tmpl};
 use crate::wire::Value;
+use crate::xml::ToXml;
 
 /// A lock on an object.
 #[derive(Debug, Clone)]
@@ -19,6 +20,8 @@ pub(crate) struct Lock {
     pub(crate) level: i32,
     pub(crate) owner: i32,
     pub(crate) time: i64,
+    /// The id of the request that took the lock.
+    pub(crate) req_id: i64,
 }
 
 /// The record every pool object has.
@@ -780,12 +783,21 @@ pub(crate) fn monitor_hosts(oned: &mut Oned, force: bool) {
                 }
                 data.state = if data.path.starts_with("/etc/") { 5 } else { 1 };
                 data.prev_state = data.state;
+                if data.state == 1 && data.source.is_empty() {
+                    data.source = format!(
+                        "/var/lib/one//datastores/{}/{}",
+                        data.datastore_id,
+                        &super::sha256_hex(&format!("{}{}{}", image.id, image.name, image.regtime))
+                            [..32]
+                    );
+                }
                 if data.format.is_empty() && data.state == 1 {
                     data.format = "raw".into();
                 }
             }
         }
     }
+    let mut monitored = Vec::new();
     for host in oned.pool_mut(Kind::Host).values_mut() {
         if let Ext::Host(data) = &mut host.ext {
             if data.state == 0 {
@@ -797,8 +809,12 @@ pub(crate) fn monitor_hosts(oned: &mut Oned, force: bool) {
                 data.prev_state = 2;
                 data.total_cpu = 800;
                 data.total_mem = 16 * 1024 * 1024;
+                monitored.push(host.id);
             }
         }
+    }
+    for id in monitored {
+        super::hooks::host_state(oned, id, 2);
     }
 }
 
@@ -877,10 +893,8 @@ fn allocate_image(
             _ => String::new(),
         },
         settle_ticks: 2,
-        source: format!(
-            "/var/lib/one//datastores/{ds_id}/{}",
-            &super::sha256_hex(&format!("{id}{name}{now}"))[..32]
-        ),
+        // The datastore driver names the file when the copy is done.
+        source: String::new(),
         path,
         size,
         datastore_id: ds_id,
@@ -1216,6 +1230,13 @@ fn update(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handle
             vm.user_template = user;
         }
     } else {
+        if let Ext::Vnet(vnet) = &obj.ext {
+            // oned writes the network's own attributes back into its template.
+            template.set_default("BRIDGE", vnet.bridge.clone());
+            for name in ["BRIDGE_TYPE", "VLAN_ID", "OUTER_VLAN_ID", "PHYDEV"] {
+                template.set_default(name, if name == "BRIDGE_TYPE" { "linux" } else { "" });
+            }
+        }
         obj.template = template;
     }
     if let Ext::Image(image) = &mut obj.ext {
@@ -1229,10 +1250,10 @@ fn update(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handle
             ds.tm_mad = tm.to_string();
         }
         if ds.ds_type == 0 {
+            // An update restores these defaults, but not DISK_TYPE (set at allocation only).
             for (name, value) in [
                 ("ALLOW_ORPHANS", "NO"),
                 ("CLONE_TARGET", "SYSTEM"),
-                ("DISK_TYPE", "FILE"),
                 ("LN_TARGET", "NONE"),
                 ("PERSISTENT_SNAPSHOTS", "YES"),
             ] {
@@ -1283,10 +1304,6 @@ fn rename(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handle
     }
     let obj = oned.get_mut(kind, id).expect("fetched");
     obj.name = name.to_string();
-    if matches!(kind, Kind::Template | Kind::VnTemplate) {
-        // A NAME left in the template by an update would now be stale: oned drops it.
-        obj.template.remove("NAME");
-    }
     Ok(Value::Int(id))
 }
 
@@ -1332,11 +1349,13 @@ fn lock(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled 
         }
     }
     let now = oned.now();
+    let requests = oned.requests;
     let obj = oned.get_mut(kind, id).expect("fetched");
     obj.lock = Some(Lock {
         level: level.clamp(1, 4),
         owner: caller.uid,
         time: now,
+        req_id: requests,
     });
     Ok(Value::Int(id))
 }
@@ -1457,6 +1476,11 @@ fn clone(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled
     obj.perms = [1, 1, 0, 0, 0, 0, 0, 0, 0];
     obj.lock = None;
     obj.regtime = now;
+    if matches!(kind, Kind::Template | Kind::VnTemplate) {
+        // A NAME an update left in the body stays with the original (a rename keeps it
+        // too); the clone has its own name only.
+        obj.template.remove("NAME");
+    }
     if let Ext::Image(image) = &mut obj.ext {
         image.vms.clear();
         image.clones.clear();
@@ -1464,11 +1488,9 @@ fn clone(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled
         image.state = 4;
         image.settle_ticks = 2;
         image.modtime = now;
-        image.source = format!(
-            "/var/lib/one//datastores/{}/{}",
-            image.datastore_id,
-            &super::sha256_hex(&format!("{new_id}{name}{now}"))[..32]
-        );
+        // The clone is copied from the original's file; its own file is named when the
+        // copy is done.
+        image.path = std::mem::take(&mut image.source);
     }
     let ds = match &obj.ext {
         Ext::Image(image) => Some(image.datastore_id),
@@ -1733,6 +1755,8 @@ fn specific(
                 // in oned), not for the next call.
                 h.settle_ticks = u8::MAX;
             }
+            let state = h.state;
+            super::hooks::host_state(oned, id, state);
             Ok(Value::Int(id))
         })(),
         (Kind::Host, "monitoring") => (|| {
@@ -1804,7 +1828,9 @@ fn specific(
         })(),
         (Kind::Hook, "retry") => (|| {
             oned.get(Kind::Hook, id).ok_or_else(|| no_exists(Kind::Hook, id))?;
-            Err(fail(INTERNAL, "Invalid HookLog body. Arguments not found."))
+            super::hooks::retry(oned, id, p.int(1))
+                .map_err(|()| fail(INTERNAL, "Invalid HookLog body. Arguments not found."))?;
+            Ok(Value::Int(id))
         })(),
         (Kind::BackupJob, "priority") => (|| {
             fetch(oned, caller, kind, id, Op::Manage, 2)?;
@@ -2297,7 +2323,14 @@ pub(crate) fn handle_other(
                     ),
                 ));
             }
-            Ok(Value::from("<HOOKLOG></HOOKLOG>"))
+            let log = super::hooks::log_filtered(
+                oned,
+                i64::from(p.int(0)),
+                i64::from(p.int(1)),
+                p.int(2),
+                p.int(3),
+            );
+            Ok(Value::from(log.to_xml()))
         })(),
         ("system", "sql") | ("system", "sqlquery") => (|| {
             if !admin {
@@ -2339,7 +2372,16 @@ pub(crate) fn handle_other(
                 }
             ),
         )),
-        ("zone", "replicate" | "fedreplicate" | "voterequest" | "updatedb") if !admin => Err(fail(
+        // A refused log replication answers with the current raft term (0: no federation).
+        ("zone", "replicate") if !admin => Err(fail_id(
+            AUTHORIZATION,
+            format!(
+                "User [{}] not authorized to perform action on zone.",
+                caller.uid
+            ),
+            0,
+        )),
+        ("zone", "fedreplicate" | "voterequest" | "updatedb") if !admin => Err(fail(
             AUTHORIZATION,
             format!(
                 "User [{}] not authorized to perform action on zone.",

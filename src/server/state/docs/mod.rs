@@ -1,26 +1,69 @@
-//! The XML documents of every object type, in oned's element order. One function per type:
-//! the single place to switch to the generated model types when they land.
-
-use std::collections::BTreeMap;
+//! The XML documents of every object type, built from the generated model types
+//! ([`crate::models`]) and serialised with their [`ToXml`]: one function per type turns the
+//! server's state into the model value oned would print. The element order is our schemas'
+//! order, which follows oned's; templates come from [`Tmpl::to_template`] in oned's sorted
+//! order.
+//!
+//! The VM documents live in `vm.rs`; the helpers they use (`owner`, `permissions`, `lock`,
+//! `ids`, `write`) append to an [`xmlout::Doc`](crate::server::xmlout::Doc).
 
 use super::objects::{Ext, Obj};
 mod vm;
 
 use super::vm::{format_ip, format_mac};
 use super::{Kind, Oned};
+use crate::models;
+use crate::server::tmpl::Tmpl;
 use crate::server::xmlout::Doc;
+use crate::xml::{ToXml, XmlWriter};
 pub(crate) use vm::{accounting, monitoring_data, pool as vm_pool, showback};
 
-fn permissions(doc: &mut Doc, obj: &Obj) {
-    const NAMES: [&str; 9] = [
-        "OWNER_U", "OWNER_M", "OWNER_A", "GROUP_U", "GROUP_M", "GROUP_A", "OTHER_U", "OTHER_M",
-        "OTHER_A",
-    ];
-    doc.open("PERMISSIONS");
-    for (name, value) in NAMES.iter().zip(obj.perms) {
-        doc.text(name, value);
+/// `value` written as element `name`.
+fn xml_of<T: ToXml + ?Sized>(value: &T, name: &str) -> String {
+    let mut writer = XmlWriter::with_capacity(512);
+    value.write_xml(&mut writer, name);
+    writer.into_string()
+}
+
+/// Appends `value`, written as element `name`, to `doc`.
+fn put<T: ToXml + ?Sized>(doc: &mut Doc, value: &T, name: &str) {
+    let mut writer = XmlWriter::new();
+    value.write_xml(&mut writer, name);
+    doc.raw(writer.as_str());
+}
+
+fn permissions_of(obj: &Obj) -> models::Permissions {
+    let p = obj.perms.map(i64::from);
+    models::Permissions {
+        owner_u: p[0],
+        owner_m: p[1],
+        owner_a: p[2],
+        group_u: p[3],
+        group_m: p[4],
+        group_a: p[5],
+        other_u: p[6],
+        other_m: p[7],
+        other_a: p[8],
     }
-    doc.close("PERMISSIONS");
+}
+
+fn lock_of(obj: &Obj) -> Option<models::Lock> {
+    obj.lock.as_ref().map(|lock| models::Lock {
+        locked: i64::from(lock.level),
+        owner: Some(i64::from(lock.owner)),
+        time: Some(lock.time),
+        req_id: Some(lock.req_id),
+    })
+}
+
+fn ids_of(ids: impl IntoIterator<Item = i32>) -> models::Ids {
+    models::Ids {
+        id: ids.into_iter().map(i64::from).collect(),
+    }
+}
+
+fn permissions(doc: &mut Doc, obj: &Obj) {
+    put(doc, &permissions_of(obj), "PERMISSIONS");
 }
 
 fn owner(doc: &mut Doc, oned: &Oned, obj: &Obj) {
@@ -33,90 +76,205 @@ fn owner(doc: &mut Doc, oned: &Oned, obj: &Obj) {
 }
 
 fn lock(doc: &mut Doc, obj: &Obj) {
-    if let Some(lock) = &obj.lock {
-        doc.open("LOCK")
-            .text("LOCKED", lock.level)
-            .text("OWNER", lock.owner)
-            .text("TIME", lock.time)
-            .text("REQ_ID", -1)
-            .close("LOCK");
+    if let Some(lock) = lock_of(obj) {
+        put(doc, &lock, "LOCK");
     }
 }
 
 fn ids(doc: &mut Doc, name: &str, ids: impl IntoIterator<Item = i32>) {
-    doc.open(name);
-    for id in ids {
-        doc.text("ID", id);
-    }
-    doc.close(name);
+    put(doc, &ids_of(ids), name);
 }
 
-/// The limits of each quota section, in oned's order; a limit not set is `unset` (-1 for a
-/// user or group: the default applies; -2 in the defaults: unlimited).
-const QUOTA_SECTIONS: &[(&str, &str, &[&str])] = &[
-    ("DATASTORE_QUOTA", "DATASTORE", &["IMAGES", "SIZE"]),
-    ("NETWORK_QUOTA", "NETWORK", &["LEASES"]),
-    (
-        "VM_QUOTA",
-        "VM",
-        &[
-            "CPU",
-            "MEMORY",
-            "PCI_DEV",
-            "PCI_NIC",
-            "RUNNING_CPU",
-            "RUNNING_MEMORY",
-            "RUNNING_PCI_DEV",
-            "RUNNING_PCI_NIC",
-            "RUNNING_VMS",
-            "SYSTEM_DISK_SIZE",
-            "VMS",
-        ],
-    ),
-    ("IMAGE_QUOTA", "IMAGE", &["RVMS"]),
-];
+/// The owner fields every owned object has: id, uid, gid, uname, gname, name.
+struct Owner {
+    id: i64,
+    uid: i64,
+    gid: i64,
+    uname: String,
+    gname: String,
+    name: String,
+}
 
-fn quotas_of(doc: &mut Doc, quotas: Option<&crate::server::tmpl::Tmpl>, unset: &str) {
-    for (section, item, limits) in QUOTA_SECTIONS {
-        doc.open(section);
-        for entry in quotas.map(|q| q.vectors(item)).unwrap_or_default() {
-            doc.open(item);
-            if let Some(id) = entry.get("ID") {
-                doc.cdata("ID", id);
-            }
-            for limit in *limits {
-                doc.cdata(limit, entry.get(*limit).map_or(unset, String::as_str));
-                doc.cdata(&format!("{limit}_USED"), "0");
-            }
-            doc.close(item);
+fn owner_of(oned: &Oned, obj: &Obj) -> Owner {
+    Owner {
+        id: i64::from(obj.id),
+        uid: i64::from(obj.uid),
+        gid: i64::from(obj.gid),
+        uname: oned.uname(obj.uid),
+        gname: oned.gname(obj.gid),
+        name: obj.name.clone(),
+    }
+}
+
+/// One quota entry (`DATASTORE = [ ID, IMAGES, SIZE ]` ...) of a user, group or the defaults.
+struct QuotaEntry<'a> {
+    entry: &'a std::collections::BTreeMap<String, String>,
+    /// The value of a limit that is not set: -1 for users and groups (the default applies),
+    /// -2 in the defaults (unlimited).
+    unset: &'static str,
+}
+
+impl QuotaEntry<'_> {
+    fn limit(&self, name: &str) -> String {
+        self.entry
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| self.unset.to_string())
+    }
+
+    fn used(&self, name: &str) -> String {
+        self.entry
+            .get(&format!("{name}_USED"))
+            .cloned()
+            .unwrap_or_else(|| "0".to_string())
+    }
+
+    fn id(&self) -> String {
+        self.entry.get("ID").cloned().unwrap_or_default()
+    }
+
+    fn datastore(&self) -> models::DatastoreQuotaUsage {
+        models::DatastoreQuotaUsage {
+            id: self.id(),
+            images: self.limit("IMAGES"),
+            images_used: self.used("IMAGES"),
+            size: self.limit("SIZE"),
+            size_used: self.used("SIZE"),
         }
-        doc.close(section);
+    }
+
+    fn network(&self) -> models::NetworkQuotaUsage {
+        models::NetworkQuotaUsage {
+            id: self.id(),
+            leases: self.limit("LEASES"),
+            leases_used: self.used("LEASES"),
+        }
+    }
+
+    fn image(&self) -> models::ImageQuotaUsage {
+        models::ImageQuotaUsage {
+            id: self.id(),
+            rvms: self.limit("RVMS"),
+            rvms_used: self.used("RVMS"),
+        }
+    }
+
+    fn vm(&self) -> models::VmQuotaUsage {
+        models::VmQuotaUsage {
+            cluster_ids: self.entry.get("CLUSTER_IDS").cloned(),
+            cpu: self.limit("CPU"),
+            cpu_used: self.used("CPU"),
+            memory: self.limit("MEMORY"),
+            memory_used: self.used("MEMORY"),
+            pci_dev: self.limit("PCI_DEV"),
+            pci_dev_used: self.used("PCI_DEV"),
+            pci_nic: self.limit("PCI_NIC"),
+            pci_nic_used: self.used("PCI_NIC"),
+            running_cpu: self.limit("RUNNING_CPU"),
+            running_cpu_used: self.used("RUNNING_CPU"),
+            running_memory: self.limit("RUNNING_MEMORY"),
+            running_memory_used: self.used("RUNNING_MEMORY"),
+            running_pci_dev: self.limit("RUNNING_PCI_DEV"),
+            running_pci_dev_used: self.used("RUNNING_PCI_DEV"),
+            running_pci_nic: self.limit("RUNNING_PCI_NIC"),
+            running_pci_nic_used: self.used("RUNNING_PCI_NIC"),
+            running_vms: self.limit("RUNNING_VMS"),
+            running_vms_used: self.used("RUNNING_VMS"),
+            system_disk_size: self.limit("SYSTEM_DISK_SIZE"),
+            system_disk_size_used: self.used("SYSTEM_DISK_SIZE"),
+            vms: self.limit("VMS"),
+            vms_used: self.used("VMS"),
+        }
     }
 }
 
-fn default_quotas_into(doc: &mut Doc, oned: &Oned, object: &str) {
-    let root = if object == "userquota" {
-        "DEFAULT_USER_QUOTAS"
-    } else {
-        "DEFAULT_GROUP_QUOTAS"
+/// The four quota sections of a user or group (`unset` -1) or of the defaults (-2).
+struct QuotaSections {
+    datastore: models::DatastoreQuota,
+    network: models::NetworkQuota,
+    vm: models::VmQuota,
+    image: models::ImageQuota,
+}
+
+fn quota_sections(quotas: Option<&Tmpl>, unset: &'static str) -> QuotaSections {
+    let entries = |item: &str| -> Vec<QuotaEntry<'_>> {
+        quotas
+            .map(|q| q.vectors(item))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|entry| QuotaEntry { entry, unset })
+            .collect()
     };
-    doc.open(root);
-    quotas_of(doc, oned.default_quotas.get(object), "-2");
-    doc.close(root);
+    QuotaSections {
+        datastore: models::DatastoreQuota {
+            datastore: entries("DATASTORE")
+                .iter()
+                .map(QuotaEntry::datastore)
+                .collect(),
+        },
+        network: models::NetworkQuota {
+            network: entries("NETWORK").iter().map(QuotaEntry::network).collect(),
+        },
+        vm: models::VmQuota {
+            vm: entries("VM").iter().map(QuotaEntry::vm).collect(),
+        },
+        image: models::ImageQuota {
+            image: entries("IMAGE").iter().map(QuotaEntry::image).collect(),
+        },
+    }
+}
+
+fn quotas_model(oned: &Oned, kind: Kind, id: i32) -> models::Quotas {
+    let q = quota_sections(oned.quotas.get(&(kind, id)), "-1");
+    models::Quotas {
+        id: i64::from(id),
+        datastore_quota: Some(q.datastore),
+        network_quota: Some(q.network),
+        vm_quota: Some(q.vm),
+        image_quota: Some(q.image),
+    }
+}
+
+fn default_sections(oned: &Oned, object: &str) -> QuotaSections {
+    quota_sections(oned.default_quotas.get(object), "-2")
+}
+
+fn default_user_quotas(oned: &Oned) -> models::DefaultUserQuotas {
+    let q = default_sections(oned, "userquota");
+    models::DefaultUserQuotas {
+        datastore_quota: Some(q.datastore),
+        network_quota: Some(q.network),
+        vm_quota: Some(models::DefaultVmQuota {
+            vm: q.vm.vm.into_iter().next(),
+        }),
+        image_quota: Some(q.image),
+    }
+}
+
+fn default_group_quotas(oned: &Oned) -> models::DefaultGroupQuotas {
+    let q = default_sections(oned, "groupquota");
+    models::DefaultGroupQuotas {
+        datastore_quota: Some(q.datastore),
+        network_quota: Some(q.network),
+        vm_quota: Some(models::DefaultVmQuota {
+            vm: q.vm.vm.into_iter().next(),
+        }),
+        image_quota: Some(q.image),
+    }
 }
 
 /// `<DEFAULT_USER_QUOTAS>` / `<DEFAULT_GROUP_QUOTAS>`.
 pub(crate) fn default_quotas(oned: &Oned, object: &str) -> String {
-    let mut doc = Doc::new();
-    default_quotas_into(&mut doc, oned, object);
-    doc.finish()
+    if object == "userquota" {
+        default_user_quotas(oned).to_xml()
+    } else {
+        default_group_quotas(oned).to_xml()
+    }
 }
 
 /// The document of one object (`full`: as `info` returns it, else as listed in a pool).
 pub(crate) fn document(oned: &Oned, obj: &Obj, full: bool) -> String {
-    let mut doc = Doc::new();
-    write(&mut doc, oned, obj, full);
-    doc.finish()
+    element(oned, obj, full)
 }
 
 /// A pool document with the objects `ids` (already filtered and ordered).
@@ -127,508 +285,1018 @@ pub(crate) fn pool(oned: &Oned, kind: Kind, ids: &[i32]) -> String {
 /// A pool document; `extended` writes full documents where oned's listing is abridged
 /// (`one.vmpool.infoextended`).
 pub(crate) fn pool_with(oned: &Oned, kind: Kind, ids: &[i32], extended: bool) -> String {
-    let root = format!("{}_POOL", kind.root());
-    let mut doc = Doc::new();
-    doc.open(&root);
-    for id in ids {
-        if let Some(obj) = oned.get(kind, *id) {
-            match (&obj.ext, extended) {
-                (Ext::Vm(vm), false) => vm::vm_short(&mut doc, oned, obj, vm),
-                _ => write(&mut doc, oned, obj, extended),
+    let objs = || ids.iter().filter_map(|id| oned.get(kind, *id));
+    macro_rules! typed {
+        ($pool:ident { $field:ident }, $build:expr) => {
+            models::$pool {
+                $field: objs().filter_map(|o| $build(oned, o)).collect(),
             }
-            if matches!(kind, Kind::User | Kind::Group) {
-                doc.open("QUOTAS").text("ID", obj.id);
-                quotas_of(&mut doc, oned.quotas.get(&(kind, obj.id)), "-1");
-                doc.close("QUOTAS");
-                if kind == Kind::Group {
-                    doc.open("VLAN_RULES")
-                        .cdata("ID", &obj.id.to_string())
-                        .close("VLAN_RULES");
-                }
-            }
-        }
+            .to_xml()
+        };
     }
     match kind {
-        Kind::User => default_quotas_into(&mut doc, oned, "userquota"),
-        Kind::Group => default_quotas_into(&mut doc, oned, "groupquota"),
-        _ => {}
+        Kind::Vm => {
+            // The VM listing is written by the VM documents (`vm.rs`).
+            let mut doc = Doc::new();
+            doc.open("VM_POOL");
+            for obj in objs() {
+                match (&obj.ext, extended) {
+                    (Ext::Vm(vm), false) => vm::vm_short(&mut doc, oned, obj, vm),
+                    _ => write(&mut doc, oned, obj, true),
+                }
+            }
+            doc.close("VM_POOL");
+            doc.finish()
+        }
+        // The user and group pools interleave each entry with its quotas (and a group with
+        // its VLAN rules), which the pool types (one list per element name) cannot say: the
+        // root is written here, every element in it comes from the model types.
+        Kind::User => {
+            let mut writer = XmlWriter::new();
+            writer.start("USER_POOL");
+            for obj in objs() {
+                if let Some(user) = user_summary(oned, obj) {
+                    user.write_xml(&mut writer, "USER");
+                    quotas_model(oned, Kind::User, obj.id).write_xml(&mut writer, "QUOTAS");
+                }
+            }
+            default_user_quotas(oned).write_xml(&mut writer, "DEFAULT_USER_QUOTAS");
+            writer.end("USER_POOL");
+            writer.into_string()
+        }
+        Kind::Group => {
+            let mut writer = XmlWriter::new();
+            writer.start("GROUP_POOL");
+            for obj in objs() {
+                if let Some(group) = group_summary(oned, obj) {
+                    group.write_xml(&mut writer, "GROUP");
+                    quotas_model(oned, Kind::Group, obj.id).write_xml(&mut writer, "QUOTAS");
+                    vlan_rules(obj).write_xml(&mut writer, "VLAN_RULES");
+                }
+            }
+            default_group_quotas(oned).write_xml(&mut writer, "DEFAULT_GROUP_QUOTAS");
+            writer.end("GROUP_POOL");
+            writer.into_string()
+        }
+        Kind::Host => typed!(HostPool { host }, host),
+        Kind::Cluster => typed!(ClusterPool { cluster }, cluster),
+        Kind::Datastore => typed!(DatastorePool { datastore }, datastore),
+        Kind::Image => typed!(ImagePool { image }, image),
+        Kind::Template => typed!(VmTemplatePool { vmtemplate }, vm_template),
+        Kind::VnTemplate => typed!(VnTemplatePool { vntemplate }, vn_template),
+        Kind::Vnet => typed!(VirtualNetworkPool { vnet }, vnet_summary),
+        Kind::SecGroup => typed!(SecurityGroupPool { security_group }, security_group),
+        Kind::VRouter => typed!(VirtualRouterPool { vrouter }, vrouter),
+        Kind::VmGroup => typed!(VmGroupPool { vm_group }, vm_group),
+        Kind::Zone => typed!(ZonePool { zone }, zone),
+        Kind::Vdc => typed!(VdcPool { vdc }, vdc),
+        Kind::Document => typed!(DocumentPool { document }, generic_document),
+        Kind::Market => typed!(MarketPlacePool { marketplace }, market),
+        Kind::MarketApp => typed!(MarketPlaceAppPool { marketplaceapp }, market_app),
+        Kind::Hook => typed!(HookPool { hook }, |oned, obj| hook(oned, obj, false)),
+        Kind::BackupJob => typed!(BackupJobPool { backupjob }, backup_job),
     }
-    doc.close(&root);
-    doc.finish()
 }
 
+/// Appends the document of `obj` to `doc` (for the VM documents, which embed objects).
 fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
-    let root = obj.kind.root();
-    doc.open(root);
-    match &obj.ext {
-        Ext::User(user) => {
-            doc.text("ID", obj.id).text("GID", obj.gid);
-            ids(doc, "GROUPS", user.groups.iter().copied());
-            doc.text("GNAME", oned.gname(obj.gid))
-                .text("NAME", &obj.name)
-                .cdata("PASSWORD", &user.password)
-                .cdata("AUTH_DRIVER", &user.driver)
-                .text("ENABLED", u8::from(user.enabled));
-            for (token, expires, egid) in oned.login_tokens(obj.id) {
-                doc.open("LOGIN_TOKEN")
-                    .text("TOKEN", token)
-                    .text("EXPIRATION_TIME", expires)
-                    .text("EGID", egid)
-                    .close("LOGIN_TOKEN");
-            }
-            obj.template.write(doc, "TEMPLATE");
-            if full {
-                quotas_of(doc, oned.quotas.get(&(Kind::User, obj.id)), "-1");
-                default_quotas_into(doc, oned, "userquota");
-            }
-        }
-        Ext::Group(group) => {
-            doc.text("ID", obj.id).text("NAME", &obj.name);
-            obj.template.write(doc, "TEMPLATE");
-            ids(doc, "USERS", group.users.iter().copied());
-            ids(doc, "ADMINS", group.admins.iter().copied());
-            if full {
-                quotas_of(doc, oned.quotas.get(&(Kind::Group, obj.id)), "-1");
-                doc.open("VLAN_RULES")
-                    .cdata("ID", &obj.id.to_string())
-                    .close("VLAN_RULES");
-                default_quotas_into(doc, oned, "groupquota");
-            }
-        }
-        Ext::Host(host) => {
-            let cluster = oned
-                .get(Kind::Cluster, host.cluster_id)
-                .map(|c| c.name.clone())
-                .unwrap_or_default();
-            let (cpu_usage, mem_usage) = host
-                .vms
-                .iter()
-                .filter_map(|id| oned.get(Kind::Vm, *id))
-                .fold((0i64, 0i64), |acc, vm| match &vm.ext {
-                    Ext::Vm(v) => (acc.0 + (v.cpu * 100.0) as i64, acc.1 + v.memory_mb * 1024),
-                    _ => acc,
-                });
-            doc.text("ID", obj.id)
-                .text("NAME", &obj.name)
-                .text("STATE", host.state)
-                .text("PREV_STATE", host.prev_state)
-                .cdata("IM_MAD", &host.im_mad)
-                .cdata("VM_MAD", &host.vm_mad)
-                .text("CLUSTER_ID", host.cluster_id)
-                .text("CLUSTER", cluster);
-            doc.open("HOST_SHARE")
-                .text("MEM_USAGE", mem_usage + host.mem_usage)
-                .text("CPU_USAGE", cpu_usage + host.cpu_usage)
-                .text("TOTAL_MEM", host.total_mem)
-                .text("TOTAL_CPU", host.total_cpu)
-                .text("MAX_MEM", host.total_mem)
-                .text("MAX_CPU", host.total_cpu)
-                .text("RUNNING_VMS", host.vms.len())
-                .text("VMS_THREAD", 1);
-            let disk = if host.total_cpu > 0 { "20480" } else { "0" };
-            doc.open("DATASTORES")
-                .cdata("DISK_USAGE", "0")
-                .cdata("FREE_DISK", disk)
-                .cdata("MAX_DISK", disk)
-                .cdata("USED_DISK", "0")
-                .close("DATASTORES")
-                .raw("<PCI_DEVICES></PCI_DEVICES><NUMA_NODES></NUMA_NODES>")
-                .close("HOST_SHARE");
-            ids(doc, "VMS", host.vms.iter().copied());
-            obj.template.write(doc, "TEMPLATE");
-            doc.empty("MONITORING");
-        }
-        Ext::Cluster(cluster) => {
-            doc.text("ID", obj.id).text("NAME", &obj.name);
-            ids(doc, "HOSTS", cluster.hosts.iter().copied());
-            ids(doc, "DATASTORES", cluster.datastores.iter().copied());
-            ids(doc, "VNETS", cluster.vnets.iter().copied());
-            obj.template.write(doc, "TEMPLATE");
-        }
-        Ext::Datastore(ds) => {
-            owner(doc, oned, obj);
-            permissions(doc, obj);
-            doc.cdata("DS_MAD", &ds.ds_mad)
-                .cdata("TM_MAD", &ds.tm_mad)
-                .cdata("BASE_PATH", &format!("/var/lib/one//datastores/{}", obj.id))
-                .text("TYPE", ds.ds_type)
-                .text("DISK_TYPE", 0)
-                .text("STATE", ds.state);
-            ids(doc, "CLUSTERS", ds.clusters.iter().copied());
-            doc.text("TOTAL_MB", 0)
-                .text("FREE_MB", 0)
-                .text("USED_MB", 0);
-            ids(doc, "IMAGES", ds.images.iter().copied());
-            obj.template.write(doc, "TEMPLATE");
-        }
-        Ext::Image(image) => {
-            owner(doc, oned, obj);
-            lock(doc, obj);
-            permissions(doc, obj);
-            let ds_name = oned
-                .get(Kind::Datastore, image.datastore_id)
-                .map(|d| d.name.clone())
-                .unwrap_or_default();
-            doc.text("TYPE", image.image_type)
-                .text("DISK_TYPE", 0)
-                .text("PERSISTENT", u8::from(image.persistent))
-                .text("REGTIME", obj.regtime)
-                .text("MODTIME", image.modtime)
-                .cdata("SOURCE", &image.source)
-                .cdata("PATH", &image.path)
-                .cdata("FORMAT", &image.format)
-                .cdata("FS", "")
-                .text("SIZE", image.size)
-                .text("STATE", image.state)
-                .text("PREV_STATE", image.prev_state)
-                .text("RUNNING_VMS", image.vms.len())
-                .text("CLONING_OPS", 0)
-                .text("CLONING_ID", -1)
-                .text("TARGET_SNAPSHOT", -1)
-                .text("DATASTORE_ID", image.datastore_id)
-                .text("DATASTORE", ds_name);
-            ids(doc, "VMS", image.vms.iter().copied());
-            ids(doc, "CLONES", image.clones.iter().copied());
-            doc.raw("<APP_CLONES></APP_CLONES>");
-            obj.template.write(doc, "TEMPLATE");
-            doc.open("SNAPSHOTS")
-                .cdata("ALLOW_ORPHANS", "NO")
-                .cdata("CURRENT_BASE", "-1")
-                .cdata("NEXT_SNAPSHOT", "0")
-                .close("SNAPSHOTS")
-                .raw("<BACKUP_INCREMENTS></BACKUP_INCREMENTS><BACKUP_DISK_IDS></BACKUP_DISK_IDS>");
-        }
-        Ext::Vm(vm) => vm::vm_body(doc, oned, obj, vm, full),
-        Ext::Vnet(vnet) => {
-            owner(doc, oned, obj);
-            permissions(doc, obj);
-            lock(doc, obj);
-            ids(doc, "CLUSTERS", vnet.clusters.iter().copied());
-            let used: usize = vnet.ars.iter().map(|a| a.leases.len()).sum();
-            doc.cdata("BRIDGE", &vnet.bridge)
-                .cdata("BRIDGE_TYPE", "linux")
-                .cdata("STATE", "1")
-                .cdata("PREV_STATE", "1");
-            match vnet.parent {
-                Some(parent) => doc.cdata("PARENT_NETWORK_ID", &parent.to_string()),
-                None => doc.empty("PARENT_NETWORK_ID"),
-            };
-            match obj.template.get("TEMPLATE_ID") {
-                Some(t) => doc.cdata("TEMPLATE_ID", t),
-                None => doc.empty("TEMPLATE_ID"),
-            };
-            doc.cdata("VN_MAD", &vnet.vn_mad)
-                .raw("<PHYDEV/><VLAN_ID/><OUTER_VLAN_ID/>")
-                .text("VLAN_ID_AUTOMATIC", 0)
-                .text("OUTER_VLAN_ID_AUTOMATIC", 0)
-                .text("USED_LEASES", used)
-                .raw("<VROUTERS></VROUTERS><UPDATED_VMS></UPDATED_VMS><OUTDATED_VMS></OUTDATED_VMS><UPDATING_VMS></UPDATING_VMS><ERROR_VMS></ERROR_VMS>");
-            obj.template.write(doc, "TEMPLATE");
-            doc.open("AR_POOL");
-            for ar in &vnet.ars {
-                // The stored attributes come sorted (oned's map), the computed ones after.
-                let mut stored: BTreeMap<String, String> = ar.extra.clone();
-                stored.insert("AR_ID".into(), ar.id.to_string());
-                if let Some(ip) = ar.ip {
-                    stored.insert("IP".into(), format_ip(ip));
-                }
-                stored.insert("MAC".into(), format_mac(ar.mac));
-                stored.insert("NEXT_INDEX".into(), ar.next_index.to_string());
-                stored.insert("SHARED".into(), "NO".into());
-                stored.insert("SIZE".into(), ar.size.to_string());
-                stored.insert("TYPE".into(), ar.ar_type.clone());
-                doc.open("AR");
-                for (k, v) in &stored {
-                    doc.cdata(k, v);
-                }
-                if !full {
-                    // Pool listings give the allocation map instead of the leases: each
-                    // index with its owner (object type bits and id).
-                    let allocated: Vec<String> = ar
-                        .leases
-                        .iter()
-                        .map(|(index, owner)| {
-                            let encoded: i64 = if *owner <= -1000 {
-                                0x40_0000_0000 | i64::from(-1000 - owner)
-                            } else if *owner >= 0 {
-                                0x10_0000_0000 | i64::from(*owner)
-                            } else {
-                                0x10_0000_0000 | 0xFFFF_FFFF
-                            };
-                            format!("{index} {encoded}")
-                        })
-                        .collect();
-                    doc.cdata("ALLOCATED", &allocated.join(" "));
-                    doc.close("AR");
-                    continue;
-                }
-                doc.cdata("MAC_END", &format_mac(ar.mac + ar.size as u64 - 1));
-                if let Some(ip) = ar.ip {
-                    doc.cdata("IP_END", &format_ip(ip + ar.size - 1));
-                }
-                doc.text("USED_LEASES", ar.leases.len());
-                if ar.leases.is_empty() {
-                    doc.empty("LEASES");
-                } else {
-                    doc.open("LEASES");
-                    for (index, owner) in &ar.leases {
-                        doc.open("LEASE");
-                        if let Some(ip) = ar.ip {
-                            doc.text("IP", format_ip(ip + index));
-                        }
-                        doc.text("MAC", format_mac(ar.mac + *index as u64));
-                        if *owner >= 0 {
-                            doc.text("VM", owner);
-                        } else if *owner <= -1000 {
-                            doc.text("VNET", -1000 - owner);
-                        } else {
-                            doc.text("VM", -1);
-                        }
-                        doc.close("LEASE");
-                    }
-                    doc.close("LEASES");
-                }
-                doc.close("AR");
-            }
-            doc.close("AR_POOL");
-        }
-        Ext::Document(doc_type) => {
-            owner(doc, oned, obj);
-            doc.text("TYPE", doc_type);
-            permissions(doc, obj);
-            lock(doc, obj);
-            obj.template.write(doc, "TEMPLATE");
-        }
-        Ext::Market(state) => {
-            owner(doc, oned, obj);
-            let apps: Vec<i32> = oned
-                .pool(Kind::MarketApp)
-                .values()
-                .filter(|a| matches!(&a.ext, Ext::MarketApp(m) if m.market == obj.id))
-                .map(|a| a.id)
-                .collect();
-            doc.text("STATE", state)
-                .cdata("MARKET_MAD", obj.template.get("MARKET_MAD").unwrap_or(""))
-                .cdata("ZONE_ID", "0")
-                .text("TOTAL_MB", 0)
-                .text("FREE_MB", 0)
-                .text("USED_MB", 0);
-            ids(doc, "MARKETPLACEAPPS", apps);
-            permissions(doc, obj);
-            obj.template.write(doc, "TEMPLATE");
-        }
-        Ext::MarketApp(app) => {
-            doc.text("ID", obj.id)
-                .text("UID", obj.uid)
-                .text("GID", obj.gid)
-                .text("UNAME", oned.uname(obj.uid))
-                .text("GNAME", oned.gname(obj.gid));
-            lock(doc, obj);
-            let ready = app.state != 2;
-            let source = if ready {
-                format!(
-                    "http://127.0.0.1:8099/{}",
-                    &super::sha256_hex(&format!("{}{}", obj.id, obj.regtime))[..32]
-                )
-            } else {
-                String::new()
-            };
-            let md5 = if ready {
-                super::sha256_hex(&source)[..32].to_string()
-            } else {
-                String::new()
-            };
-            doc.text("REGTIME", obj.regtime)
-                .text("NAME", &obj.name)
-                .cdata("ZONE_ID", "0")
-                .cdata("ORIGIN_ID", &app.origin.to_string())
-                .cdata("SOURCE", &source)
-                .cdata("MD5", &md5)
-                .text("SIZE", if ready { app.size } else { 0 })
-                .cdata("DESCRIPTION", obj.template.get("DESCRIPTION").unwrap_or(""))
-                .cdata("VERSION", obj.template.get("VERSION").unwrap_or("0.0"))
-                .cdata("FORMAT", if ready { &app.format } else { "" })
-                .cdata(
-                    "APPTEMPLATE64",
-                    obj.template.get("APPTEMPLATE64").unwrap_or(""),
-                )
-                .text("MARKETPLACE_ID", app.market)
-                .text(
-                    "MARKETPLACE",
-                    oned.get(Kind::Market, app.market)
-                        .map(|m| m.name.clone())
-                        .unwrap_or_default(),
-                )
-                .text("STATE", app.state)
-                .text("TYPE", 1);
-            permissions(doc, obj);
-            obj.template.write(doc, "TEMPLATE");
-        }
-        Ext::Hook(hook_type) => {
-            doc.text("ID", obj.id)
-                .text("NAME", &obj.name)
-                .text("TYPE", hook_type);
-            lock(doc, obj);
-            obj.template.write(doc, "TEMPLATE");
-            if full {
-                doc.raw("<HOOKLOG></HOOKLOG>");
-            }
-        }
-        Ext::Vdc(vdc) => {
-            doc.text("ID", obj.id).text("NAME", &obj.name);
-            ids(doc, "GROUPS", vdc.groups.iter().copied());
-            for (kind, list, item, field) in [
-                (Kind::Cluster, "CLUSTERS", "CLUSTER", "CLUSTER_ID"),
-                (Kind::Host, "HOSTS", "HOST", "HOST_ID"),
-                (Kind::Datastore, "DATASTORES", "DATASTORE", "DATASTORE_ID"),
-                (Kind::Vnet, "VNETS", "VNET", "VNET_ID"),
-            ] {
-                doc.open(list);
-                for (k, zone, id) in &vdc.resources {
-                    if *k == kind {
-                        doc.open(item)
-                            .text("ZONE_ID", zone)
-                            .text(field, id)
-                            .close(item);
-                    }
-                }
-                doc.close(list);
-            }
-            obj.template.write(doc, "TEMPLATE");
-        }
-        Ext::None => match obj.kind {
-            Kind::Zone => {
-                doc.text("ID", obj.id)
-                    .text("NAME", &obj.name)
-                    .text("STATE", 0);
-                obj.template.write(doc, "TEMPLATE");
-                doc.raw("<SERVER_POOL></SERVER_POOL>");
-            }
-            Kind::Template | Kind::VnTemplate => {
-                owner(doc, oned, obj);
-                lock(doc, obj);
-                permissions(doc, obj);
-                doc.text("REGTIME", obj.regtime);
-                obj.template.write(doc, "TEMPLATE");
-            }
-            Kind::SecGroup => {
-                owner(doc, oned, obj);
-                permissions(doc, obj);
-                doc.raw("<UPDATED_VMS></UPDATED_VMS><OUTDATED_VMS></OUTDATED_VMS><UPDATING_VMS></UPDATING_VMS><ERROR_VMS></ERROR_VMS>");
-                obj.template.write(doc, "TEMPLATE");
-            }
-            Kind::VmGroup => {
-                owner(doc, oned, obj);
-                permissions(doc, obj);
-                lock(doc, obj);
-                doc.open("ROLES");
-                for role in obj.template.vectors("ROLE") {
-                    let name = role.get("NAME").cloned().unwrap_or_default();
-                    let vms: Vec<String> = oned
-                        .pool(Kind::Vm)
-                        .values()
-                        .filter(|vm| {
-                            vm.template.vectors("VMGROUP").iter().any(|g| {
-                                g.get("VMGROUP_ID") == Some(&obj.id.to_string())
-                                    && g.get("ROLE") == Some(&name)
-                            }) && matches!(&vm.ext, Ext::Vm(v) if v.state != 6)
-                        })
-                        .map(|vm| vm.id.to_string())
-                        .collect();
-                    doc.open("ROLE");
-                    for (k, v) in role.iter() {
-                        doc.cdata(k, v);
-                    }
-                    if !vms.is_empty() {
-                        doc.cdata("VMS", &vms.join(","));
-                    }
-                    doc.close("ROLE");
-                }
-                doc.close("ROLES");
-                let mut template = obj.template.clone();
-                template.remove("ROLE");
-                template.write(doc, "TEMPLATE");
-            }
-            Kind::VRouter => {
-                owner(doc, oned, obj);
-                permissions(doc, obj);
-                lock(doc, obj);
-                ids(doc, "VMS", super::vm::vrouter_vms(oned, obj.id));
-                obj.template.write(doc, "TEMPLATE");
-            }
-            Kind::BackupJob => {
-                owner(doc, oned, obj);
-                permissions(doc, obj);
-                lock(doc, obj);
-                doc.text("PRIORITY", obj.template.get("PRIORITY").unwrap_or("50"))
-                    .text("LAST_BACKUP_TIME", 0)
-                    .text("LAST_BACKUP_DURATION", 0);
-                ids(
-                    doc,
-                    "SCHED_ACTIONS",
-                    obj.template
-                        .vectors("SCHED_ACTION")
-                        .iter()
-                        .filter_map(|a| a.get("ID")?.parse().ok()),
-                );
-                doc.raw("<UPDATED_VMS></UPDATED_VMS><OUTDATED_VMS></OUTDATED_VMS><BACKING_UP_VMS></BACKING_UP_VMS><ERROR_VMS></ERROR_VMS>");
-                let mut template = obj.template.clone();
-                template.remove("PRIORITY");
-                template.write(doc, "TEMPLATE");
-            }
-            _ => {
-                owner(doc, oned, obj);
-                permissions(doc, obj);
-                lock(doc, obj);
-                obj.template.write(doc, "TEMPLATE");
-            }
-        },
+    doc.raw(&element(oned, obj, full));
+}
+
+/// The document of `obj`, its root element named after its kind.
+fn element(oned: &Oned, obj: &Obj, full: bool) -> String {
+    fn of<T: ToXml>(value: Option<T>, root: &str) -> String {
+        value.map(|v| xml_of(&v, root)).unwrap_or_default()
     }
-    doc.close(root);
+    let root = obj.kind.root();
+    match obj.kind {
+        Kind::Vm => {
+            let mut doc = Doc::new();
+            if let Ext::Vm(vm) = &obj.ext {
+                doc.open(root);
+                vm::vm_body(&mut doc, oned, obj, vm, full);
+                doc.close(root);
+            }
+            doc.finish()
+        }
+        Kind::User if full => of(user(oned, obj), root),
+        Kind::User => of(user_summary(oned, obj), root),
+        Kind::Group if full => of(group(oned, obj), root),
+        Kind::Group => of(group_summary(oned, obj), root),
+        Kind::Host => of(host(oned, obj), root),
+        Kind::Cluster => of(cluster(oned, obj), root),
+        Kind::Datastore => of(datastore(oned, obj), root),
+        Kind::Image => of(image(oned, obj), root),
+        Kind::Template => of(vm_template(oned, obj), root),
+        Kind::VnTemplate => of(vn_template(oned, obj), root),
+        Kind::Vnet if full => of(vnet(oned, obj), root),
+        Kind::Vnet => of(vnet_summary(oned, obj), root),
+        Kind::SecGroup => of(security_group(oned, obj), root),
+        Kind::VRouter => of(vrouter(oned, obj), root),
+        Kind::VmGroup => of(vm_group(oned, obj), root),
+        Kind::Zone => of(zone(oned, obj), root),
+        Kind::Vdc => of(vdc(oned, obj), root),
+        Kind::Document => of(generic_document(oned, obj), root),
+        Kind::Market => of(market(oned, obj), root),
+        Kind::MarketApp => of(market_app(oned, obj), root),
+        Kind::Hook => of(hook(oned, obj, full), root),
+        Kind::BackupJob => of(backup_job(oned, obj), root),
+    }
+}
+
+fn user_summary(oned: &Oned, obj: &Obj) -> Option<models::UserSummary> {
+    let Ext::User(user) = &obj.ext else {
+        return None;
+    };
+    Some(models::UserSummary {
+        id: i64::from(obj.id),
+        gid: i64::from(obj.gid),
+        groups: models::UserGroups {
+            id: user.groups.iter().copied().map(i64::from).collect(),
+        },
+        gname: oned.gname(obj.gid),
+        name: obj.name.clone(),
+        password: user.password.clone(),
+        auth_driver: user.driver.clone(),
+        enabled: i64::from(user.enabled),
+        login_token: oned
+            .login_tokens(obj.id)
+            .into_iter()
+            .map(|(token, expiration_time, egid)| models::LoginToken {
+                token,
+                expiration_time,
+                egid: i64::from(egid),
+            })
+            .collect(),
+        template: obj.template.to_template(),
+    })
+}
+
+fn user(oned: &Oned, obj: &Obj) -> Option<models::User> {
+    let s = user_summary(oned, obj)?;
+    let q = quotas_model(oned, Kind::User, obj.id);
+    Some(models::User {
+        id: s.id,
+        gid: s.gid,
+        groups: s.groups,
+        gname: s.gname,
+        name: s.name,
+        password: s.password,
+        auth_driver: s.auth_driver,
+        enabled: s.enabled,
+        login_token: s.login_token,
+        template: s.template,
+        datastore_quota: q.datastore_quota,
+        network_quota: q.network_quota,
+        vm_quota: q.vm_quota,
+        image_quota: q.image_quota,
+        default_user_quotas: default_user_quotas(oned),
+    })
+}
+
+fn vlan_rules(obj: &Obj) -> models::VlanRules {
+    models::VlanRules {
+        id: i64::from(obj.id),
+        rule: Vec::new(),
+    }
+}
+
+fn group_summary(_oned: &Oned, obj: &Obj) -> Option<models::GroupSummary> {
+    let Ext::Group(group) = &obj.ext else {
+        return None;
+    };
+    Some(models::GroupSummary {
+        id: i64::from(obj.id),
+        name: obj.name.clone(),
+        template: obj.template.to_template(),
+        users: ids_of(group.users.iter().copied()),
+        admins: ids_of(group.admins.iter().copied()),
+    })
+}
+
+fn group(oned: &Oned, obj: &Obj) -> Option<models::Group> {
+    let s = group_summary(oned, obj)?;
+    let q = quotas_model(oned, Kind::Group, obj.id);
+    Some(models::Group {
+        id: s.id,
+        name: s.name,
+        template: s.template,
+        users: s.users,
+        admins: s.admins,
+        datastore_quota: q.datastore_quota,
+        network_quota: q.network_quota,
+        vm_quota: q.vm_quota,
+        image_quota: q.image_quota,
+        vlan_rules: vlan_rules(obj),
+        default_group_quotas: default_group_quotas(oned),
+    })
+}
+
+fn host(oned: &Oned, obj: &Obj) -> Option<models::Host> {
+    let Ext::Host(host) = &obj.ext else {
+        return None;
+    };
+    let cluster = oned
+        .get(Kind::Cluster, host.cluster_id)
+        .map(|c| c.name.clone())
+        .unwrap_or_default();
+    let (cpu_usage, mem_usage) = host
+        .vms
+        .iter()
+        .filter_map(|id| oned.get(Kind::Vm, *id))
+        .fold((0i64, 0i64), |acc, vm| match &vm.ext {
+            Ext::Vm(v) => (acc.0 + (v.cpu * 100.0) as i64, acc.1 + v.memory_mb * 1024),
+            _ => acc,
+        });
+    let disk = if host.total_cpu > 0 { 20480 } else { 0 };
+    Some(models::Host {
+        id: i64::from(obj.id),
+        name: obj.name.clone(),
+        state: i64::from(host.state),
+        prev_state: i64::from(host.prev_state),
+        im_mad: host.im_mad.clone(),
+        vm_mad: host.vm_mad.clone(),
+        cluster_id: i64::from(host.cluster_id),
+        cluster,
+        host_share: models::HostShare {
+            mem_usage: mem_usage + host.mem_usage,
+            cpu_usage: cpu_usage + host.cpu_usage,
+            total_mem: host.total_mem,
+            total_cpu: host.total_cpu,
+            max_mem: host.total_mem,
+            max_cpu: host.total_cpu,
+            running_vms: host.vms.len() as i64,
+            vms_thread: 1,
+            datastores: models::HostDatastores {
+                disk_usage: 0,
+                ds: Vec::new(),
+                free_disk: disk,
+                max_disk: disk,
+                used_disk: 0,
+            },
+            pci_devices: models::PciDevices::default(),
+            numa_nodes: models::NumaNodes::default(),
+        },
+        vms: ids_of(host.vms.iter().copied()),
+        template: obj.template.to_template(),
+        monitoring: models::HostMonitoring::default(),
+    })
+}
+
+fn cluster(_oned: &Oned, obj: &Obj) -> Option<models::Cluster> {
+    let Ext::Cluster(cluster) = &obj.ext else {
+        return None;
+    };
+    Some(models::Cluster {
+        id: i64::from(obj.id),
+        name: obj.name.clone(),
+        hosts: ids_of(cluster.hosts.iter().copied()),
+        datastores: ids_of(cluster.datastores.iter().copied()),
+        vnets: ids_of(cluster.vnets.iter().copied()),
+        template: obj.template.to_template(),
+        plan: None,
+    })
+}
+
+fn datastore(oned: &Oned, obj: &Obj) -> Option<models::Datastore> {
+    let Ext::Datastore(ds) = &obj.ext else {
+        return None;
+    };
+    let o = owner_of(oned, obj);
+    Some(models::Datastore {
+        id: o.id,
+        uid: o.uid,
+        gid: o.gid,
+        uname: o.uname,
+        gname: o.gname,
+        name: o.name,
+        permissions: permissions_of(obj),
+        ds_mad: ds.ds_mad.clone(),
+        tm_mad: ds.tm_mad.clone(),
+        base_path: format!("/var/lib/one//datastores/{}", obj.id),
+        type_: i64::from(ds.ds_type),
+        disk_type: 0,
+        state: i64::from(ds.state),
+        clusters: ids_of(ds.clusters.iter().copied()),
+        total_mb: 0,
+        free_mb: 0,
+        used_mb: 0,
+        images: ids_of(ds.images.iter().copied()),
+        template: obj.template.to_template(),
+    })
+}
+
+fn image(oned: &Oned, obj: &Obj) -> Option<models::Image> {
+    let Ext::Image(image) = &obj.ext else {
+        return None;
+    };
+    let o = owner_of(oned, obj);
+    let datastore = oned
+        .get(Kind::Datastore, image.datastore_id)
+        .map(|d| d.name.clone())
+        .unwrap_or_default();
+    Some(models::Image {
+        id: o.id,
+        uid: o.uid,
+        gid: o.gid,
+        uname: o.uname,
+        gname: o.gname,
+        name: o.name,
+        lock: lock_of(obj),
+        permissions: permissions_of(obj),
+        type_: i64::from(image.image_type),
+        disk_type: 0,
+        persistent: i64::from(image.persistent),
+        regtime: obj.regtime,
+        modtime: image.modtime,
+        source: image.source.clone(),
+        path: image.path.clone(),
+        format: image.format.clone(),
+        fs: String::new(),
+        size: image.size,
+        state: i64::from(image.state),
+        prev_state: i64::from(image.prev_state),
+        running_vms: image.vms.len() as i64,
+        cloning_ops: 0,
+        cloning_id: -1,
+        target_snapshot: -1,
+        datastore_id: i64::from(image.datastore_id),
+        datastore,
+        vms: ids_of(image.vms.iter().copied()),
+        clones: ids_of(image.clones.iter().copied()),
+        app_clones: models::Ids::default(),
+        template: obj.template.to_template(),
+        snapshots: models::ImageSnapshots {
+            allow_orphans: "NO".into(),
+            current_base: -1,
+            next_snapshot: "0".into(),
+            snapshot: Vec::new(),
+        },
+        backup_increments: models::BackupIncrements::default(),
+        backup_disk_ids: Some(models::Ids::default()),
+    })
+}
+
+fn vm_template(oned: &Oned, obj: &Obj) -> Option<models::VmTemplate> {
+    let o = owner_of(oned, obj);
+    Some(models::VmTemplate {
+        id: o.id,
+        uid: o.uid,
+        gid: o.gid,
+        uname: o.uname,
+        gname: o.gname,
+        name: o.name,
+        lock: lock_of(obj),
+        permissions: permissions_of(obj),
+        regtime: obj.regtime,
+        template: obj.template.to_template(),
+    })
+}
+
+fn vn_template(oned: &Oned, obj: &Obj) -> Option<models::VnTemplate> {
+    let o = owner_of(oned, obj);
+    Some(models::VnTemplate {
+        id: o.id,
+        uid: o.uid,
+        gid: o.gid,
+        uname: o.uname,
+        gname: o.gname,
+        name: o.name,
+        lock: lock_of(obj),
+        permissions: permissions_of(obj),
+        regtime: obj.regtime,
+        template: obj.template.to_template(),
+    })
+}
+
+/// The attributes an address range stores, as oned keeps them (its own attributes and the
+/// ones given at `add_ar`/`update_ar`); the computed ones (`MAC_END`, leases ...) come apart.
+struct ArStored<'a> {
+    ar: &'a super::objects::AddressRange,
+}
+
+impl ArStored<'_> {
+    fn extra(&self, name: &str) -> Option<String> {
+        self.ar.extra.get(name).cloned()
+    }
+
+    fn ip(&self) -> Option<String> {
+        self.ar.ip.map(format_ip)
+    }
+}
+
+/// The `ALLOCATED` map of an abridged address range: ` index owner` pairs (each with a
+/// leading space, as oned writes them), the owner encoding its object type and id; absent
+/// when nothing is allocated.
+fn allocated(ar: &super::objects::AddressRange) -> Option<String> {
+    if ar.leases.is_empty() {
+        return None;
+    }
+    let mut out = String::new();
+    for (index, owner) in &ar.leases {
+        let encoded: i64 = if *owner <= -1000 {
+            0x40_0000_0000 | i64::from(-1000 - owner)
+        } else if *owner >= 0 {
+            0x10_0000_0000 | i64::from(*owner)
+        } else {
+            0x10_0000_0000 | 0xFFFF_FFFF
+        };
+        out.push_str(&format!(" {index} {encoded}"));
+    }
+    Some(out)
+}
+
+/// The IPv6 address of lease `index` under the /64 `prefix` (`fd00::`): the interface id
+/// is the modified EUI-64 of the lease's MAC (U/L bit flipped, `ff:fe` in the middle), as
+/// oned derives it.
+fn ip6_of(prefix: &str, mac: u64) -> Option<String> {
+    let prefix: std::net::Ipv6Addr = prefix.parse().ok()?;
+    let mac = mac & 0xFFFF_FFFF_FFFF;
+    let high = (mac >> 24) ^ 0x02_0000;
+    let low = mac & 0xFF_FFFF;
+    let interface = (high << 40) | (0xFF_FE << 24) | low;
+    let network = u128::from(prefix) & !u128::from(u64::MAX);
+    Some(std::net::Ipv6Addr::from(network | u128::from(interface)).to_string())
+}
+
+fn ar_summary(ar: &super::objects::AddressRange) -> models::AddressRangeSummary {
+    let s = ArStored { ar };
+    models::AddressRangeSummary {
+        allocated: allocated(ar),
+        ar_id: ar.id.to_string(),
+        cvlans: s.extra("CVLANS"),
+        global_prefix: s.extra("GLOBAL_PREFIX"),
+        ip: s.ip(),
+        mac: format_mac(ar.mac),
+        next_index: i64::from(ar.next_index),
+        parent_network_ar_id: s.extra("PARENT_NETWORK_AR_ID"),
+        shared: Some("NO".into()),
+        size: i64::from(ar.size),
+        type_: ar.ar_type.clone(),
+        ula_prefix: s.extra("ULA_PREFIX"),
+        vlan_id: s.extra("VLAN_ID"),
+        vn_mad: s.extra("VN_MAD"),
+    }
+}
+
+fn ar_full(ar: &super::objects::AddressRange) -> models::AddressRange {
+    let s = ArStored { ar };
+    let (ula, global) = (s.extra("ULA_PREFIX"), s.extra("GLOBAL_PREFIX"));
+    let leases = ar
+        .leases
+        .iter()
+        .map(|(index, owner)| models::Lease {
+            ip: ar.ip.map(|ip| format_ip(ip + index)),
+            ip6_global: global
+                .as_deref()
+                .and_then(|p| ip6_of(p, ar.mac + u64::from(*index))),
+            ip6_link: matches!(ar.ar_type.as_str(), "IP6" | "IP4_6")
+                .then(|| ip6_of("fe80::", ar.mac + u64::from(*index)))
+                .flatten(),
+            ip6_ula: ula
+                .as_deref()
+                .and_then(|p| ip6_of(p, ar.mac + u64::from(*index))),
+            mac: Some(format_mac(ar.mac + u64::from(*index))),
+            vm: (*owner > -1000).then_some(i64::from((*owner).max(-1))),
+            vnet: (*owner <= -1000).then_some(i64::from(-1000 - owner)),
+            ..models::Lease::default()
+        })
+        .collect();
+    let (first, last) = (ar.mac, ar.mac + u64::from(ar.size) - 1);
+    models::AddressRange {
+        ar_id: ar.id.to_string(),
+        cvlans: s.extra("CVLANS"),
+        global_prefix: s.extra("GLOBAL_PREFIX"),
+        ip: s.ip(),
+        mac: format_mac(ar.mac),
+        next_index: i64::from(ar.next_index),
+        parent_network_ar_id: s.extra("PARENT_NETWORK_AR_ID"),
+        shared: Some("NO".into()),
+        size: i64::from(ar.size),
+        type_: ar.ar_type.clone(),
+        ula_prefix: s.extra("ULA_PREFIX"),
+        vlan_id: s.extra("VLAN_ID"),
+        vn_mad: s.extra("VN_MAD"),
+        mac_end: Some(format_mac(ar.mac + u64::from(ar.size) - 1)),
+        ip_end: ar.ip.map(|ip| format_ip(ip + ar.size - 1)),
+        ip6_ula: ula.as_deref().and_then(|p| ip6_of(p, first)),
+        ip6_ula_end: ula.as_deref().and_then(|p| ip6_of(p, last)),
+        ip6_global: global.as_deref().and_then(|p| ip6_of(p, first)),
+        ip6_global_end: global.as_deref().and_then(|p| ip6_of(p, last)),
+        ip6: s.extra("IP6"),
+        ip6_end: s.extra("IP6_END"),
+        port_start: s.extra("PORT_START"),
+        port_size: s.extra("PORT_SIZE"),
+        used_leases: ar.leases.len().to_string(),
+        leases: Some(models::Leases { lease: leases }),
+    }
+}
+
+fn vnet(oned: &Oned, obj: &Obj) -> Option<models::VirtualNetwork> {
+    let Ext::Vnet(vnet) = &obj.ext else {
+        return None;
+    };
+    let o = owner_of(oned, obj);
+    let used: usize = vnet.ars.iter().map(|a| a.leases.len()).sum();
+    Some(models::VirtualNetwork {
+        id: o.id,
+        uid: o.uid,
+        gid: o.gid,
+        uname: o.uname,
+        gname: o.gname,
+        name: o.name,
+        lock: lock_of(obj),
+        permissions: permissions_of(obj),
+        clusters: ids_of(vnet.clusters.iter().copied()),
+        bridge: vnet.bridge.clone(),
+        bridge_type: Some("linux".into()),
+        state: 1,
+        prev_state: 1,
+        parent_network_id: vnet.parent.map(|p| p.to_string()).unwrap_or_default(),
+        template_id: obj
+            .template
+            .get("TEMPLATE_ID")
+            .unwrap_or_default()
+            .to_string(),
+        vn_mad: vnet.vn_mad.clone(),
+        phydev: String::new(),
+        vlan_id: Some(String::new()),
+        outer_vlan_id: Some(String::new()),
+        vlan_id_automatic: "0".into(),
+        outer_vlan_id_automatic: "0".into(),
+        used_leases: used as i64,
+        vrouters: models::Ids::default(),
+        updated_vms: models::Ids::default(),
+        outdated_vms: models::Ids::default(),
+        updating_vms: models::Ids::default(),
+        error_vms: models::Ids::default(),
+        template: {
+            // The template a network was instantiated from is an element of its own.
+            let mut template = obj.template.clone();
+            template.remove("TEMPLATE_ID");
+            template.to_template()
+        },
+        ar_pool: models::AddressRanges {
+            ar: vnet.ars.iter().map(ar_full).collect(),
+        },
+    })
+}
+
+fn vnet_summary(oned: &Oned, obj: &Obj) -> Option<models::VirtualNetworkSummary> {
+    let Ext::Vnet(data) = &obj.ext else {
+        return None;
+    };
+    let v = vnet(oned, obj)?;
+    Some(models::VirtualNetworkSummary {
+        id: v.id,
+        uid: v.uid,
+        gid: v.gid,
+        uname: v.uname,
+        gname: v.gname,
+        name: v.name,
+        lock: v.lock,
+        permissions: v.permissions,
+        clusters: v.clusters,
+        bridge: v.bridge,
+        bridge_type: v.bridge_type,
+        state: v.state,
+        prev_state: v.prev_state,
+        parent_network_id: v.parent_network_id,
+        template_id: v.template_id,
+        vn_mad: v.vn_mad,
+        phydev: v.phydev,
+        vlan_id: v.vlan_id,
+        outer_vlan_id: v.outer_vlan_id,
+        vlan_id_automatic: v.vlan_id_automatic,
+        outer_vlan_id_automatic: v.outer_vlan_id_automatic,
+        used_leases: v.used_leases,
+        vrouters: v.vrouters,
+        updated_vms: v.updated_vms,
+        outdated_vms: v.outdated_vms,
+        updating_vms: v.updating_vms,
+        error_vms: v.error_vms,
+        template: v.template,
+        ar_pool: models::AddressRangeSummaries {
+            ar: data.ars.iter().map(ar_summary).collect(),
+        },
+    })
+}
+
+fn security_group(oned: &Oned, obj: &Obj) -> Option<models::SecurityGroup> {
+    let o = owner_of(oned, obj);
+    Some(models::SecurityGroup {
+        id: o.id,
+        uid: o.uid,
+        gid: o.gid,
+        uname: o.uname,
+        gname: o.gname,
+        name: o.name,
+        permissions: permissions_of(obj),
+        updated_vms: models::Ids::default(),
+        outdated_vms: models::Ids::default(),
+        updating_vms: models::Ids::default(),
+        error_vms: models::Ids::default(),
+        template: obj.template.to_template(),
+    })
+}
+
+fn vrouter(oned: &Oned, obj: &Obj) -> Option<models::VirtualRouter> {
+    let o = owner_of(oned, obj);
+    Some(models::VirtualRouter {
+        id: o.id,
+        uid: o.uid,
+        gid: o.gid,
+        uname: o.uname,
+        gname: o.gname,
+        name: o.name,
+        permissions: permissions_of(obj),
+        lock: lock_of(obj),
+        vms: ids_of(super::vm::vrouter_vms(oned, obj.id)),
+        template: obj.template.to_template(),
+    })
+}
+
+fn vm_group(oned: &Oned, obj: &Obj) -> Option<models::VmGroup> {
+    let o = owner_of(oned, obj);
+    let id = obj.id.to_string();
+    let roles = obj
+        .template
+        .vectors("ROLE")
+        .into_iter()
+        .map(|role| {
+            let name = role.get("NAME").cloned().unwrap_or_default();
+            // The VMs of a role: the live VMs whose VMGROUP names this group and role.
+            let vms: Vec<String> =
+                oned.pool(Kind::Vm)
+                    .values()
+                    .filter(|vm| {
+                        vm.template.vectors("VMGROUP").iter().any(|g| {
+                            g.get("VMGROUP_ID") == Some(&id) && g.get("ROLE") == Some(&name)
+                        }) && matches!(&vm.ext, Ext::Vm(v) if v.state != 6)
+                    })
+                    .map(|vm| vm.id.to_string())
+                    .collect();
+            models::VmGroupRole {
+                host_affined: role.get("HOST_AFFINED").cloned(),
+                host_anti_affined: role.get("HOST_ANTI_AFFINED").cloned(),
+                id: role.get("ID").and_then(|i| i.parse().ok()).unwrap_or(0),
+                name,
+                policy: role.get("POLICY").cloned(),
+                vms: (!vms.is_empty()).then(|| vms.join(",")),
+            }
+        })
+        .collect();
+    let mut template = obj.template.clone();
+    template.remove("ROLE");
+    Some(models::VmGroup {
+        id: o.id,
+        uid: o.uid,
+        gid: o.gid,
+        uname: o.uname,
+        gname: o.gname,
+        name: o.name,
+        permissions: permissions_of(obj),
+        lock: lock_of(obj),
+        roles: models::VmGroupRoles { role: roles },
+        template: template.to_template(),
+    })
+}
+
+fn zone(_oned: &Oned, obj: &Obj) -> Option<models::Zone> {
+    Some(models::Zone {
+        id: i64::from(obj.id),
+        name: obj.name.clone(),
+        state: 0,
+        template: obj.template.to_template(),
+        server_pool: models::ServerPool::default(),
+    })
+}
+
+fn vdc(_oned: &Oned, obj: &Obj) -> Option<models::Vdc> {
+    let Ext::Vdc(vdc) = &obj.ext else {
+        return None;
+    };
+    let of = |kind: Kind| {
+        vdc.resources
+            .iter()
+            .filter(move |(k, _, _)| *k == kind)
+            .map(|(_, zone, id)| (i64::from(*zone), i64::from(*id)))
+    };
+    Some(models::Vdc {
+        id: i64::from(obj.id),
+        name: obj.name.clone(),
+        groups: ids_of(vdc.groups.iter().copied()),
+        clusters: models::VdcClusters {
+            cluster: of(Kind::Cluster)
+                .map(|(zone_id, cluster_id)| models::VdcCluster {
+                    zone_id,
+                    cluster_id,
+                })
+                .collect(),
+        },
+        hosts: models::VdcHosts {
+            host: of(Kind::Host)
+                .map(|(zone_id, host_id)| models::VdcHost { zone_id, host_id })
+                .collect(),
+        },
+        datastores: models::VdcDatastores {
+            datastore: of(Kind::Datastore)
+                .map(|(zone_id, datastore_id)| models::VdcDatastore {
+                    zone_id,
+                    datastore_id,
+                })
+                .collect(),
+        },
+        vnets: models::VdcVnets {
+            vnet: of(Kind::Vnet)
+                .map(|(zone_id, vnet_id)| models::VdcVnet { zone_id, vnet_id })
+                .collect(),
+        },
+        template: obj.template.to_template(),
+    })
+}
+
+fn generic_document(oned: &Oned, obj: &Obj) -> Option<models::GenericDocument> {
+    let Ext::Document(doc_type) = &obj.ext else {
+        return None;
+    };
+    let o = owner_of(oned, obj);
+    Some(models::GenericDocument {
+        id: o.id,
+        uid: o.uid,
+        gid: o.gid,
+        uname: o.uname,
+        gname: o.gname,
+        name: o.name,
+        type_: doc_type.to_string(),
+        permissions: permissions_of(obj),
+        lock: lock_of(obj),
+        template: obj.template.to_template(),
+    })
+}
+
+fn market(oned: &Oned, obj: &Obj) -> Option<models::MarketPlace> {
+    let Ext::Market(state) = &obj.ext else {
+        return None;
+    };
+    let o = owner_of(oned, obj);
+    let apps = oned
+        .pool(Kind::MarketApp)
+        .values()
+        .filter(|a| matches!(&a.ext, Ext::MarketApp(m) if m.market == obj.id))
+        .map(|a| a.id);
+    Some(models::MarketPlace {
+        id: o.id,
+        uid: o.uid,
+        gid: o.gid,
+        uname: o.uname,
+        gname: o.gname,
+        name: o.name,
+        state: i64::from(*state),
+        market_mad: obj
+            .template
+            .get("MARKET_MAD")
+            .unwrap_or_default()
+            .to_string(),
+        zone_id: "0".into(),
+        total_mb: 0,
+        free_mb: 0,
+        used_mb: 0,
+        marketplaceapps: ids_of(apps),
+        permissions: permissions_of(obj),
+        template: obj.template.to_template(),
+    })
+}
+
+fn market_app(oned: &Oned, obj: &Obj) -> Option<models::MarketPlaceApp> {
+    let Ext::MarketApp(app) = &obj.ext else {
+        return None;
+    };
+    let o = owner_of(oned, obj);
+    let ready = app.state != 2;
+    // A ready app has a source in the marketplace and its checksum (the dummy driver's
+    // stand-ins: derived from the app, so they stay the same from one call to the next).
+    let source = if ready {
+        format!(
+            "http://127.0.0.1:8099/{}",
+            &super::sha256_hex(&format!("{}{}", obj.id, obj.regtime))[..32]
+        )
+    } else {
+        String::new()
+    };
+    let md5 = if ready {
+        super::sha256_hex(&source)[..32].to_string()
+    } else {
+        String::new()
+    };
+    let attr = |name: &str, default: &str| obj.template.get(name).unwrap_or(default).to_string();
+    Some(models::MarketPlaceApp {
+        id: o.id,
+        uid: o.uid,
+        gid: o.gid,
+        uname: o.uname,
+        gname: o.gname,
+        lock: lock_of(obj),
+        regtime: obj.regtime,
+        name: o.name,
+        zone_id: "0".into(),
+        origin_id: app.origin.to_string(),
+        source,
+        md5,
+        size: if ready { app.size } else { 0 },
+        description: attr("DESCRIPTION", ""),
+        version: attr("VERSION", "0.0"),
+        format: if ready {
+            app.format.clone()
+        } else {
+            String::new()
+        },
+        apptemplate64: attr("APPTEMPLATE64", ""),
+        marketplace_id: i64::from(app.market),
+        marketplace: oned
+            .get(Kind::Market, app.market)
+            .map(|m| m.name.clone())
+            .unwrap_or_default(),
+        state: i64::from(app.state),
+        type_: 1,
+        permissions: permissions_of(obj),
+        template: obj.template.to_template(),
+    })
+}
+
+fn hook(oned: &Oned, obj: &Obj, full: bool) -> Option<models::Hook> {
+    let Ext::Hook(hook_type) = &obj.ext else {
+        return None;
+    };
+    Some(models::Hook {
+        id: i64::from(obj.id),
+        name: obj.name.clone(),
+        type_: hook_type.clone(),
+        lock: lock_of(obj),
+        template: obj.template.to_template(),
+        hooklog: full.then(|| super::hooks::log_of(oned, obj.id)),
+    })
+}
+
+/// The members of a scheduled action in the order oned writes them (its own fixed order, not
+/// the sorted order of other vectors).
+const SCHED_ACTION_ORDER: [&str; 13] = [
+    "ID",
+    "PARENT_ID",
+    "TYPE",
+    "ACTION",
+    "ARGS",
+    "TIME",
+    "REPEAT",
+    "DAYS",
+    "END_TYPE",
+    "END_VALUE",
+    "DONE",
+    "MESSAGE",
+    "WARNING",
+];
+
+/// `template` with its `SCHED_ACTION` vectors in oned's member order.
+pub(crate) fn with_sched_actions_in_order(
+    mut template: crate::template::Template,
+) -> crate::template::Template {
+    for vector in template.vectors_mut("SCHED_ACTION") {
+        let mut ordered = crate::template::Vector::new();
+        for name in SCHED_ACTION_ORDER {
+            if let Some(value) = vector.get(name) {
+                ordered.set(name, value);
+            }
+        }
+        for (name, value) in vector.iter() {
+            if !SCHED_ACTION_ORDER.contains(&name) {
+                ordered.set(name, value);
+            }
+        }
+        *vector = ordered;
+    }
+    template
+}
+
+fn backup_job(oned: &Oned, obj: &Obj) -> Option<models::BackupJob> {
+    let o = owner_of(oned, obj);
+    let mut template = obj.template.clone();
+    template.remove("PRIORITY");
+    Some(models::BackupJob {
+        id: o.id,
+        uid: o.uid,
+        gid: o.gid,
+        uname: o.uname,
+        gname: o.gname,
+        name: o.name,
+        lock: lock_of(obj),
+        permissions: permissions_of(obj),
+        priority: obj
+            .template
+            .get("PRIORITY")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(50),
+        last_backup_time: 0,
+        last_backup_duration: 0,
+        sched_actions: ids_of(
+            obj.template
+                .vectors("SCHED_ACTION")
+                .iter()
+                .filter_map(|a| a.get("ID")?.parse().ok()),
+        ),
+        updated_vms: models::Ids::default(),
+        outdated_vms: models::Ids::default(),
+        backing_up_vms: models::Ids::default(),
+        error_vms: models::Ids::default(),
+        template: with_sched_actions_in_order(template.to_template()),
+    })
 }
 
 /// `<MONITORING_DATA>` for hosts.
 pub(crate) fn host_monitoring(oned: &Oned, hosts: &[i32]) -> String {
-    let mut doc = Doc::new();
-    doc.open("MONITORING_DATA");
-    for id in hosts {
-        if let Some(Obj {
-            ext: Ext::Host(host),
-            ..
-        }) = oned.get(Kind::Host, *id)
-        {
-            doc.open("MONITORING")
-                .text("TIMESTAMP", oned.now())
-                .text("ID", id)
-                .open("CAPACITY")
-                .text("FREE_CPU", host.total_cpu)
-                .text("FREE_MEMORY", host.total_mem)
-                .text("USED_CPU", 0)
-                .text("USED_MEMORY", 0)
-                .close("CAPACITY")
-                .close("MONITORING");
-        }
+    let data = models::HostMonitoringData {
+        monitoring: hosts
+            .iter()
+            .filter_map(|id| match oned.get(Kind::Host, *id) {
+                Some(Obj {
+                    ext: Ext::Host(host),
+                    ..
+                }) => Some(models::HostMonitoring {
+                    timestamp: Some(oned.now()),
+                    id: Some(i64::from(*id)),
+                    capacity: Some(models::HostCapacity {
+                        free_cpu: Some(host.total_cpu),
+                        free_memory: Some(host.total_mem),
+                        used_cpu: Some(0),
+                        used_memory: Some(0),
+                        ..models::HostCapacity::default()
+                    }),
+                    ..models::HostMonitoring::default()
+                }),
+                _ => None,
+            })
+            .collect(),
+    };
+    // A named type without a global element of its own (`MONITORING_DATA` is the VM form).
+    xml_of(&data, "MONITORING_DATA")
+}
+
+/// `<ACL_POOL>` with `rules` in the order given.
+pub(crate) fn acl_pool(rules: &[super::acl::Rule]) -> String {
+    models::AclPool {
+        acl: rules
+            .iter()
+            .map(|rule| models::Acl {
+                id: i64::from(rule.id),
+                user: format!("{:x}", rule.user),
+                resource: format!("{:x}", rule.resource),
+                rights: format!("{:x}", rule.rights),
+                zone: format!("{:x}", rule.zone),
+                string: rule.string(),
+            })
+            .collect(),
     }
-    doc.close("MONITORING_DATA");
-    doc.finish()
+    .to_xml()
 }
 
 /// `one.system.config`: the configuration attributes clients read.
 pub(crate) fn config() -> String {
-    let mut doc = Doc::new();
-    doc.open("OPENNEBULA_CONFIGURATION")
-        .cdata("ACTION_TIMEOUT", "300")
-        .cdata("API_LIST_ORDER", "DESC")
-        .cdata("DEFAULT_AUTH", "default")
-        .cdata("DEFAULT_CDROM_DEVICE_PREFIX", "hd")
-        .cdata("DEFAULT_DEVICE_PREFIX", "sd")
-        .cdata("DEFAULT_UMASK", "177")
-        .cdata("HOST_ENCRYPTED_ATTR", "EC2_ACCESS")
-        .cdata("MANAGER_TIMER", "15")
-        .cdata("MONITORING_INTERVAL_HOST", "180")
-        .cdata("PORT", "2633")
-        .cdata("SCRIPTS_REMOTE_DIR", "/var/tmp/one")
-        .cdata("VM_SUBMIT_ON_HOLD", "NO")
-        .close("OPENNEBULA_CONFIGURATION");
-    doc.finish()
+    let s = |v: &str| vec![v.to_string()];
+    models::OpenNebulaConfiguration {
+        action_timeout: Some(300),
+        api_list_order: s("DESC"),
+        default_auth: s("default"),
+        default_device_prefix: s("sd"),
+        default_umask: s("177"),
+        host_encrypted_attr: s("EC2_ACCESS"),
+        manager_timer: vec![15],
+        monitoring_interval_host: Some(180),
+        port: Some(2633),
+        scripts_remote_dir: Some("/var/tmp/one".into()),
+        vm_submit_on_hold: Some("NO".into()),
+        ..models::OpenNebulaConfiguration::default()
+    }
+    .to_xml()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ip6_of;
+
+    #[test]
+    fn ipv6_addresses_come_from_the_mac_as_modified_eui64() {
+        // oned: MAC 02:00:99:dd:23:55 under fd00:: gives fd00::99ff:fedd:2355.
+        assert_eq!(
+            ip6_of("fd00::", 0x02_00_99_dd_23_55).as_deref(),
+            Some("fd00::99ff:fedd:2355")
+        );
+        assert_eq!(
+            ip6_of("2001:db8::", 0x02_00_99_dd_23_5c).as_deref(),
+            Some("2001:db8::99ff:fedd:235c")
+        );
+        assert_eq!(
+            ip6_of("fe80::", 0x00_11_22_33_44_55).as_deref(),
+            Some("fe80::211:22ff:fe33:4455")
+        );
+        assert_eq!(ip6_of("not an address", 1), None);
+    }
 }

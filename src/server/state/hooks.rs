@@ -1,0 +1,328 @@
+//! Hook executions, as oned's hook manager records them: API hooks fire after a call of
+//! their `CALL`, state hooks when a host enters their `STATE`. Each execution is logged with
+//! its arguments and result (`one.hook.info` shows a hook's log, `one.hooklog.info` filters
+//! all logs, `one.hook.retry` runs one again).
+//!
+//! The test server runs no programs: the commands of oned's own examples and tests
+//! (`/bin/echo`, `/bin/true`, `/bin/false`) behave as they would, any other command is
+//! recorded as not run (code -1 and a message on STDERR).
+
+use base64::Engine as _;
+
+use super::objects::{Ext, Obj};
+use super::{Kind, Oned};
+use crate::models;
+use crate::wire::Value;
+
+/// One execution of a hook.
+#[derive(Debug, Clone)]
+pub(crate) struct Execution {
+    hook_id: i32,
+    execution_id: i32,
+    timestamp: i64,
+    arguments: String,
+    command: String,
+    stdout: String,
+    stderr: String,
+    code: i32,
+    retry: bool,
+}
+
+/// Ruby's `Base64.encode64`, which the hook manager uses for the command output: lines of 60
+/// characters, each ending with a newline.
+fn encode64(data: &[u8]) -> String {
+    let flat = base64::engine::general_purpose::STANDARD.encode(data);
+    let mut out = String::with_capacity(flat.len() + flat.len() / 60 + 1);
+    for chunk in flat.as_bytes().chunks(60) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+    out
+}
+
+/// What running `command` with `arguments` gives: (stdout, stderr, exit code).
+fn run(command: &str, arguments: &str) -> (String, String, i32) {
+    match command.trim() {
+        "/bin/echo" | "echo" => (format!("{arguments}\n"), String::new(), 0),
+        "/bin/true" | "true" => (String::new(), String::new(), 0),
+        "/bin/false" | "false" => (String::new(), String::new(), 1),
+        other => (
+            String::new(),
+            format!("{other}: hook commands are not run by the test server\n"),
+            -1,
+        ),
+    }
+}
+
+/// A call parameter as oned prints it in `CALL_INFO`.
+fn param_text(value: &Value) -> String {
+    match value {
+        Value::Int(i) => i.to_string(),
+        Value::I8(i) => i.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Double(d) => d.to_string(),
+        Value::String(s) => s.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The parameters oned hides in a `CALL_INFO` (1-based, the session being 1): passwords.
+fn hidden(method: &str, position: usize) -> bool {
+    position == 1
+        || matches!(
+            (method, position),
+            ("one.user.allocate", 3) | ("one.user.passwd", 3) | ("one.user.login", 3)
+        )
+}
+
+/// The `$API` argument of an API hook: the call's `CALL_INFO`, indented as oned writes it,
+/// base64-encoded.
+fn call_info(method: &str, params: &[Value], result: &Result<Value, (i32, String)>) -> String {
+    let mut xml = String::from("<CALL_INFO>\n");
+    xml.push_str(&format!(
+        "  <RESULT>{}</RESULT>\n",
+        u8::from(result.is_ok())
+    ));
+    xml.push_str("  <PARAMETERS>\n");
+    let mut param = |position: usize, kind: &str, value: &str| {
+        xml.push_str("    <PARAMETER>\n");
+        xml.push_str(&format!("      <POSITION>{position}</POSITION>\n"));
+        xml.push_str(&format!("      <TYPE>{kind}</TYPE>\n"));
+        xml.push_str(&format!(
+            "      <VALUE>{}</VALUE>\n",
+            crate::xml::escape(value)
+        ));
+        xml.push_str("    </PARAMETER>\n");
+    };
+    // Position 1 is the session, which the server's dispatch does not see (always hidden).
+    param(1, "IN", "****");
+    for (i, value) in params.iter().enumerate() {
+        let position = i + 2;
+        let text = if hidden(method, position) {
+            "****".to_string()
+        } else {
+            param_text(value)
+        };
+        param(position, "IN", &text);
+    }
+    match result {
+        Ok(value) => {
+            param(1, "OUT", "true");
+            param(2, "OUT", &param_text(value));
+            param(3, "OUT", "0");
+        }
+        Err((code, message)) => {
+            param(1, "OUT", "false");
+            param(2, "OUT", message);
+            param(3, "OUT", &code.to_string());
+        }
+    }
+    xml.push_str("  </PARAMETERS>\n  <EXTRA/>\n</CALL_INFO>");
+    base64::engine::general_purpose::STANDARD.encode(xml)
+}
+
+fn hooks_of_type<'a>(oned: &'a Oned, wanted: &'a str) -> impl Iterator<Item = &'a Obj> + 'a {
+    oned.pool(Kind::Hook)
+        .values()
+        .filter(move |h| matches!(&h.ext, Ext::Hook(t) if t == wanted))
+}
+
+/// Runs hook `hook_id` with its `ARGUMENTS` (`$API` / `$TEMPLATE` replaced by `payload`).
+fn execute(oned: &mut Oned, hook_id: i32, payload: &str) {
+    let Some(hook) = oned.get(Kind::Hook, hook_id) else {
+        return;
+    };
+    let command = hook.template.get("COMMAND").unwrap_or_default().to_string();
+    let arguments = hook
+        .template
+        .get("ARGUMENTS")
+        .unwrap_or_default()
+        .replace("$API", payload)
+        .replace("$TEMPLATE", payload);
+    record(oned, hook_id, command, arguments, false);
+}
+
+fn record(oned: &mut Oned, hook_id: i32, command: String, arguments: String, retry: bool) {
+    let (stdout, stderr, code) = run(&command, &arguments);
+    let execution_id = oned
+        .hook_log
+        .iter()
+        .filter(|e| e.hook_id == hook_id)
+        .map(|e| e.execution_id + 1)
+        .max()
+        .unwrap_or(0);
+    let command = if arguments.is_empty() {
+        command
+    } else {
+        format!("{command} {arguments}")
+    };
+    let timestamp = oned.now();
+    oned.hook_log.push(Execution {
+        hook_id,
+        execution_id,
+        timestamp,
+        arguments,
+        command,
+        stdout: encode64(stdout.as_bytes()),
+        stderr: encode64(stderr.as_bytes()),
+        code,
+        retry,
+    });
+}
+
+/// After a call: runs the API hooks whose `CALL` is `method`.
+pub(crate) fn api_call(
+    oned: &mut Oned,
+    method: &str,
+    params: &[Value],
+    result: &Result<Value, (i32, String)>,
+) {
+    let hooks: Vec<i32> = hooks_of_type(oned, "api")
+        .filter(|h| h.template.get("CALL") == Some(method))
+        .map(|h| h.id)
+        .collect();
+    if hooks.is_empty() {
+        return;
+    }
+    let payload = call_info(method, params, result);
+    for id in hooks {
+        execute(oned, id, &payload);
+    }
+}
+
+/// oned's host state names, by state number.
+const HOST_STATES: [&str; 9] = [
+    "INIT",
+    "MONITORING_MONITORED",
+    "MONITORED",
+    "ERROR",
+    "DISABLED",
+    "MONITORING_ERROR",
+    "MONITORING_INIT",
+    "MONITORING_DISABLED",
+    "OFFLINE",
+];
+
+/// A host entered `state`: runs the state hooks of hosts in that state.
+pub(crate) fn host_state(oned: &mut Oned, host_id: i32, state: i32) {
+    let Some(name) = usize::try_from(state).ok().and_then(|s| HOST_STATES.get(s)) else {
+        return;
+    };
+    let hooks: Vec<i32> = hooks_of_type(oned, "state")
+        .filter(|h| {
+            h.template.get("RESOURCE") == Some("HOST") && h.template.get("STATE") == Some(name)
+        })
+        .map(|h| h.id)
+        .collect();
+    if hooks.is_empty() {
+        return;
+    }
+    let payload = oned
+        .get(Kind::Host, host_id)
+        .map(|host| super::docs::document(oned, host, true))
+        .map(|xml| base64::engine::general_purpose::STANDARD.encode(xml))
+        .unwrap_or_default();
+    for id in hooks {
+        execute(oned, id, &payload);
+    }
+}
+
+/// `one.hook.retry`: runs execution `execution_id` of `hook_id` again.
+pub(crate) fn retry(oned: &mut Oned, hook_id: i32, execution_id: i32) -> Result<(), ()> {
+    let Some(previous) = oned
+        .hook_log
+        .iter()
+        .find(|e| e.hook_id == hook_id && e.execution_id == execution_id)
+    else {
+        return Err(());
+    };
+    let arguments = previous.arguments.clone();
+    let command = oned
+        .get(Kind::Hook, hook_id)
+        .and_then(|h| h.template.get("COMMAND"))
+        .unwrap_or_default()
+        .to_string();
+    record(oned, hook_id, command, arguments, true);
+    Ok(())
+}
+
+fn model(e: &Execution) -> models::HookExecution {
+    models::HookExecution {
+        hook_id: i64::from(e.hook_id),
+        execution_id: i64::from(e.execution_id),
+        timestamp: e.timestamp,
+        arguments: e.arguments.clone(),
+        execution_result: models::HookExecutionResult {
+            command: e.command.clone(),
+            stdout: e.stdout.clone(),
+            stderr: e.stderr.clone(),
+            code: e.code.to_string(),
+        },
+        remote_host: None,
+        retry: e.retry.then(|| "yes".to_string()),
+    }
+}
+
+/// The log of one hook, oldest first (`HOOK/HOOKLOG`).
+pub(crate) fn log_of(oned: &Oned, hook_id: i32) -> models::HookLog {
+    models::HookLog {
+        hook_execution_record: oned
+            .hook_log
+            .iter()
+            .filter(|e| e.hook_id == hook_id)
+            .map(model)
+            .collect(),
+    }
+}
+
+/// `one.hooklog.info`: executions from `min_ts` to `max_ts` (-1: no bound) of `hook_id`
+/// (-1: all), with `rc` 1 successful only, -1 failed only, 0 all; newest first.
+pub(crate) fn log_filtered(
+    oned: &Oned,
+    min_ts: i64,
+    max_ts: i64,
+    hook_id: i32,
+    rc: i32,
+) -> models::HookLog {
+    let mut records: Vec<&Execution> = oned
+        .hook_log
+        .iter()
+        .filter(|e| e.timestamp >= min_ts && (max_ts < 0 || e.timestamp <= max_ts))
+        .filter(|e| hook_id < 0 || e.hook_id == hook_id)
+        .filter(|e| match rc {
+            1 => e.code == 0,
+            -1 => e.code != 0,
+            _ => true,
+        })
+        .collect();
+    records.reverse();
+    models::HookLog {
+        hook_execution_record: records.into_iter().map(model).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{encode64, run};
+
+    #[test]
+    fn output_is_encoded_in_lines_of_sixty() {
+        let text = "x".repeat(100);
+        let encoded = encode64(text.as_bytes());
+        let lines: Vec<&str> = encoded.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0].len(), 60);
+        assert!(encoded.ends_with('\n'));
+        assert_eq!(encode64(b""), "");
+    }
+
+    #[test]
+    fn known_commands_behave_and_others_are_not_run() {
+        assert_eq!(run("/bin/echo", "a b").0, "a b\n");
+        assert_eq!(run("/bin/false", "").2, 1);
+        assert_eq!(run("/bin/true", "").2, 0);
+        let (_, stderr, code) = run("/usr/bin/rm", "-rf /");
+        assert_eq!(code, -1);
+        assert!(stderr.contains("not run"));
+    }
+}
