@@ -13,7 +13,10 @@
 #   CALLS        calls per call measurement (default 2000)
 #
 # Prints each measurement, then a table of ratios: ours vs PyONE (time, peak RSS), ours vs the
-# tokenizer floor, and calls/second.
+# tokenizer floor, and calls/second. Calls are measured against two one-test-servers: one that
+# closes every connection after its response (as oned does; the headline figure) and one
+# started with --keep-alive; our client on a current-thread runtime (bench_calls' default) and
+# on a multi-thread one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -77,20 +80,10 @@ if [ -n "$PY" ]; then
   PY_RSS=$(echo "$PY_JSON" | "$PY" -c 'import json,sys; print(round(json.load(sys.stdin)["peak_rss_kb"]/1024, 1))')
 fi
 
-echo "=== calls: one-test-server (2 hosts, 20 VMs), $CALLS calls per measurement"
-LOG=$(mktemp)
-"$BIN/one-test-server" --port 0 --seed-hosts 2 --seed-vms 20 >"$LOG" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; rm -f "$LOG"' EXIT
-for _ in $(seq 100); do grep -q '^ONE_XMLRPC=' "$LOG" && break; sleep 0.1; done
-URL=$(sed -n 's/^ONE_XMLRPC=//p' "$LOG")
-AUTH=$(sed -n 's/^ONE_AUTH=//p' "$LOG")
-"$BIN/examples/bench_calls" --url "$URL" --session "$AUTH" --calls "$CALLS" | tee /tmp/bench_calls.$$
-OUR_SEQ=$(awk '$1 == "vm.info" { print $3; exit }' /tmp/bench_calls.$$)
-rm -f /tmp/bench_calls.$$
-PY_SEQ=""
-if [ -n "$PY" ]; then
-  PY_SEQ=$("$PY" - "$URL" "$AUTH" "$CALLS" <<'EOF'
+# Calls: two one-test-servers, one closing every connection after its response (oned's
+# behaviour, the default) and one with --keep-alive; ours and PyONE against each, in turn.
+pyone_calls() { # pyone_calls URL AUTH: PyONE's sequential vm.info calls/second
+  "$PY" - "$1" "$2" "$CALLS" <<'EOF'
 import sys, time, pyone
 url, auth, calls = sys.argv[1], sys.argv[2], int(sys.argv[3])
 one = pyone.OneServer(url, session=auth)
@@ -102,9 +95,33 @@ for _ in range(calls):
     one.vm.info(vm_id)
 print(round(calls / (time.perf_counter() - t0)))
 EOF
-  ) || PY_SEQ=""
-  echo "  PyONE vm.info sequential ${PY_SEQ:-?} calls/s"
-fi
+}
+SERVERS=""
+trap 'for pid in $SERVERS; do kill "$pid" 2>/dev/null || true; done' EXIT
+for MODE in close keep-alive; do
+  echo "=== calls ($MODE): one-test-server (2 hosts, 20 VMs), $CALLS calls per measurement"
+  LOG=$(mktemp)
+  FLAG=""; [ "$MODE" = keep-alive ] && FLAG=--keep-alive
+  "$BIN/one-test-server" --port 0 --seed-hosts 2 --seed-vms 20 $FLAG >"$LOG" 2>&1 &
+  SERVERS="$SERVERS $!"
+  for _ in $(seq 100); do grep -q '^ONE_AUTH=' "$LOG" && break; sleep 0.1; done
+  URL=$(sed -n 's/^ONE_XMLRPC=//p' "$LOG")
+  AUTH=$(sed -n 's/^ONE_AUTH=//p' "$LOG")
+  rm -f "$LOG"
+  "$BIN/examples/bench_calls" --url "$URL" --session "$AUTH" --calls "$CALLS" | tee /tmp/bench_calls.$$
+  SEQ=$(awk '$1 == "vm.info" { print $3; exit }' /tmp/bench_calls.$$)
+  "$BIN/examples/bench_calls" --url "$URL" --session "$AUTH" --calls "$CALLS" --runtime multi-thread \
+    | tee /tmp/bench_calls.$$
+  SEQ_MT=$(awk '$1 == "vm.info" { print $3; exit }' /tmp/bench_calls.$$)
+  rm -f /tmp/bench_calls.$$
+  PSEQ=""
+  if [ -n "$PY" ]; then
+    PSEQ=$(pyone_calls "$URL" "$AUTH") || PSEQ=""
+    echo "  PyONE vm.info sequential ${PSEQ:-?} calls/s"
+  fi
+  if [ "$MODE" = close ]; then OUR_SEQ=$SEQ; OUR_SEQ_MT=$SEQ_MT; PY_SEQ=$PSEQ
+  else OUR_SEQ_KA=$SEQ; OUR_SEQ_KA_MT=$SEQ_MT; PY_SEQ_KA=$PSEQ; fi
+done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
 echo
@@ -118,5 +135,8 @@ echo "decode / floor:        $(ratio "$DECODE_MS" "$FLOOR_MS")x wall, $(ratio "$
 if [ -n "$PY_MS" ]; then
   echo "PyONE / decode:        $(ratio "$PY_MS" "$DECODE_MS")x faster, $(ratio "$PY_RSS" "$DECODE_RSS")x less memory"
   echo "PyONE / stream:        $(ratio "$PY_MS" "$STREAM_MS")x faster, $(ratio "$PY_RSS" "$STREAM_RSS")x less memory"
-  echo "calls (vm.info seq):   ours $OUR_SEQ/s vs PyONE ${PY_SEQ:-?}/s = $(ratio "$OUR_SEQ" "$PY_SEQ")x"
 fi
+echo "calls, vm.info sequential, server closing connections (as oned):"
+echo "  ours $OUR_SEQ/s (multi-thread runtime: $OUR_SEQ_MT/s) vs PyONE ${PY_SEQ:-?}/s = $(ratio "$OUR_SEQ" "$PY_SEQ")x ($(ratio "$OUR_SEQ_MT" "$PY_SEQ")x)"
+echo "calls, vm.info sequential, server with --keep-alive:"
+echo "  ours $OUR_SEQ_KA/s (multi-thread runtime: $OUR_SEQ_KA_MT/s) vs PyONE ${PY_SEQ_KA:-?}/s = $(ratio "$OUR_SEQ_KA" "$PY_SEQ_KA")x ($(ratio "$OUR_SEQ_KA_MT" "$PY_SEQ_KA")x)"

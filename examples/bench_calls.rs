@@ -10,6 +10,16 @@
 //!
 //! Prints calls/second for each method, sequential then concurrent (default 32 in flight), and
 //! the number of failed calls (must be 0). The last line is a one-line summary.
+//!
+//! Options:
+//! - `--runtime current-thread|multi-thread` (default `current-thread`): the tokio runtime the
+//!   client runs on. A sequential script needs no worker threads, and on a current-thread
+//!   runtime a call costs no wake-ups across threads (about 1 context switch per call instead
+//!   of 11 here); `multi-thread` is what `#[tokio::main]` gives.
+//! - `--keep-alive`: the in-process test server keeps connections open between calls
+//!   ([`TestServerBuilder::keep_alive`](opennebula::server::TestServerBuilder::keep_alive)).
+//!   By default it closes each one after its response, as oned does, so every call
+//!   connects anew. (With `--url`, the server at that URL decides.)
 
 use std::time::Instant;
 
@@ -22,6 +32,8 @@ struct Options {
     session: String,
     calls: usize,
     concurrency: usize,
+    multi_thread: bool,
+    keep_alive: bool,
 }
 
 fn parse_options() -> Options {
@@ -30,6 +42,8 @@ fn parse_options() -> Options {
         session: "oneadmin:onepass".into(),
         calls: 2000,
         concurrency: 32,
+        multi_thread: false,
+        keep_alive: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -43,12 +57,22 @@ fn parse_options() -> Options {
             "--url" => options.url = Some(value("--url")),
             "--session" => options.session = value("--session"),
             "--calls" => options.calls = value("--calls").parse().unwrap_or(2000).max(1),
+            "--keep-alive" => options.keep_alive = true,
+            "--runtime" => match value("--runtime").as_str() {
+                "current-thread" => options.multi_thread = false,
+                "multi-thread" => options.multi_thread = true,
+                other => {
+                    eprintln!("--runtime: current-thread or multi-thread, not {other:?}");
+                    std::process::exit(2)
+                }
+            },
             "--concurrency" => {
                 options.concurrency = value("--concurrency").parse().unwrap_or(32).max(1)
             }
             _ => {
                 eprintln!(
-                    "usage: bench_calls [--url URL --session USER:PASS] [--calls N] [--concurrency C]"
+                    "usage: bench_calls [--url URL --session USER:PASS] [--calls N] [--concurrency C] \
+                     [--runtime current-thread|multi-thread] [--keep-alive]"
                 );
                 std::process::exit(2)
             }
@@ -57,9 +81,20 @@ fn parse_options() -> Options {
     options
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let options = parse_options();
+    let runtime = if options.multi_thread {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    }
+    .enable_all()
+    .build()
+    .unwrap_or_else(|e| fail(&format!("tokio runtime: {e}")));
+    runtime.block_on(run(options));
+}
+
+async fn run(options: Options) {
     #[cfg(feature = "test-server")]
     let mut _server = None;
     let client = match &options.url {
@@ -70,6 +105,7 @@ async fn main() {
                 let server = opennebula::server::TestServer::builder()
                     .seed_hosts(2)
                     .seed_vms(20)
+                    .keep_alive(options.keep_alive)
                     .start()
                     .await
                     .unwrap_or_else(|e| fail(&format!("test server: {e}")));
@@ -83,10 +119,20 @@ async fn main() {
     }
     .unwrap_or_else(|e| fail(&format!("client: {e}")));
     println!(
-        "endpoint {}, {} calls per measurement, concurrency {}",
+        "endpoint {}, {} calls per measurement, concurrency {}, {} runtime{}",
         client.endpoint(),
         options.calls,
-        options.concurrency
+        options.concurrency,
+        if options.multi_thread {
+            "multi-thread"
+        } else {
+            "current-thread"
+        },
+        match (&options.url, options.keep_alive) {
+            (None, true) => ", in-process server with keep-alive",
+            (None, false) => ", in-process server closing connections (as oned)",
+            (Some(_), _) => "",
+        }
     );
 
     // Ids that exist: the first VM and host of the pools.

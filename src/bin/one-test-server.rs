@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --features test-server --bin one-test-server -- --port 2633 [--tls] \
-//!     [--seed-hosts N] [--seed-vms M]
+//!     [--seed-hosts N] [--seed-vms M] [--keep-alive]
 //! ```
 
 use clap::Parser;
@@ -34,6 +34,9 @@ struct Args {
     /// Write the TLS certificate (PEM) to this file.
     #[arg(long)]
     cert_out: Option<std::path::PathBuf>,
+    /// Keep connections open between calls (oned closes each one after its response).
+    #[arg(long)]
+    keep_alive: bool,
 }
 
 #[tokio::main]
@@ -46,6 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .bind_all_interfaces(args.public)
         .seed_hosts(args.seed_hosts)
         .seed_vms(args.seed_vms)
+        .keep_alive(args.keep_alive)
         .start()
         .await?;
     println!("ONE_XMLRPC={}", server.url());

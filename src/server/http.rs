@@ -32,10 +32,13 @@ pub(super) fn tls_acceptor() -> Result<(TlsAcceptor, String)> {
     Ok((TlsAcceptor::from(acceptor), cert_pem))
 }
 
-fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .route("/RPC2", post(handle_rpc))
-        .with_state(shared)
+fn router(shared: Arc<Shared>, keep_alive: bool) -> Router {
+    let route = if keep_alive {
+        post(handle_rpc_keep_alive)
+    } else {
+        post(handle_rpc)
+    };
+    Router::new().route("/RPC2", route).with_state(shared)
 }
 
 async fn handle_rpc(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
@@ -52,14 +55,22 @@ async fn handle_rpc(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
         .into_response()
 }
 
-/// Accepts connections until `shutdown` fires (or its sender is dropped).
+/// [`handle_rpc`] for a server built with `keep_alive(true)`: the connection stays open.
+async fn handle_rpc_keep_alive(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let answer = rpc::handle_body(&shared, &body);
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/xml")], answer).into_response()
+}
+
+/// Accepts connections until `shutdown` fires (or its sender is dropped). Without
+/// `keep_alive`, every connection is closed after its first response, as oned does.
 pub(super) async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     shared: Arc<Shared>,
+    keep_alive: bool,
     mut shutdown: tokio::sync::oneshot::Receiver<()>,
 ) {
-    let service = TowerToHyperService::new(router(shared));
+    let service = TowerToHyperService::new(router(shared, keep_alive));
     loop {
         let accepted = tokio::select! {
             _ = &mut shutdown => break,
@@ -74,7 +85,8 @@ pub(super) async fn serve(
         let service = service.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
-            let builder = hyper::server::conn::http1::Builder::new();
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.keep_alive(keep_alive);
             match tls {
                 None => {
                     let _ = builder
@@ -92,5 +104,82 @@ pub(super) async fn serve(
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    use crate::server::TestServer;
+
+    const CALL: &str = "<?xml version=\"1.0\"?><methodCall><methodName>one.system.version\
+                        </methodName><params><param><value>oneadmin:onepass</value></param>\
+                        </params></methodCall>";
+
+    fn request(addr: &str) -> String {
+        format!(
+            "POST /RPC2 HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/xml\r\n\
+             Content-Length: {}\r\n\r\n{CALL}",
+            CALL.len()
+        )
+    }
+
+    /// Reads one response (headers, then `Content-Length` bytes); returns it lower-cased.
+    async fn response(stream: &mut TcpStream) -> String {
+        let mut buffer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let text = String::from_utf8_lossy(&buffer).to_ascii_lowercase();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length: usize = text[..end]
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .expect("a content-length");
+                if buffer.len() >= end + 4 + length {
+                    return text;
+                }
+            }
+            let n = stream.read(&mut chunk).await.expect("read");
+            assert!(n > 0, "connection closed before a whole response");
+            buffer.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    #[tokio::test]
+    async fn connections_close_after_each_response_unless_kept_alive() {
+        let server = TestServer::builder().start().await.unwrap();
+        let addr = server
+            .url()
+            .trim_start_matches("http://")
+            .replace("/RPC2", "");
+        let mut stream = TcpStream::connect(&addr).await.unwrap();
+        stream.write_all(request(&addr).as_bytes()).await.unwrap();
+        let first = response(&mut stream).await;
+        assert!(first.contains("connection: close"), "{first}");
+        assert!(first.contains("<boolean>1</boolean>"), "{first}");
+        // As oned does: the server closes, so the next read sees the end of the stream.
+        let mut rest = Vec::new();
+        stream.read_to_end(&mut rest).await.unwrap();
+        assert!(rest.is_empty());
+
+        let server = TestServer::builder()
+            .keep_alive(true)
+            .start()
+            .await
+            .unwrap();
+        let addr = server
+            .url()
+            .trim_start_matches("http://")
+            .replace("/RPC2", "");
+        let mut stream = TcpStream::connect(&addr).await.unwrap();
+        for _ in 0..3 {
+            stream.write_all(request(&addr).as_bytes()).await.unwrap();
+            let answer = response(&mut stream).await;
+            assert!(!answer.contains("connection: close"), "{answer}");
+            assert!(answer.contains("<boolean>1</boolean>"), "{answer}");
+        }
     }
 }

@@ -176,6 +176,7 @@ pub struct TestServerBuilder {
     seed_hosts: usize,
     seed_vms: usize,
     auto_schedule: bool,
+    keep_alive: bool,
 }
 
 impl Default for TestServerBuilder {
@@ -189,6 +190,7 @@ impl Default for TestServerBuilder {
             seed_hosts: 0,
             seed_vms: 0,
             auto_schedule: true,
+            keep_alive: false,
         }
     }
 }
@@ -246,6 +248,16 @@ impl TestServerBuilder {
         self
     }
 
+    /// Whether connections stay open between calls (HTTP/1.1 keep-alive). Default `false`:
+    /// oned (xmlrpc-c's Abyss) answers `Connection: close` and closes every connection after
+    /// one response, so each call of a client connects anew, and so does this server. With
+    /// `true`, the server keeps connections open like most HTTP servers (or a keep-alive
+    /// proxy in front of oned), which takes connection setup out of throughput measurements.
+    pub fn keep_alive(mut self, enabled: bool) -> Self {
+        self.keep_alive = enabled;
+        self
+    }
+
     /// Binds the port and starts serving on the current tokio runtime.
     pub async fn start(self) -> Result<TestServer> {
         let mut oned = Oned::bootstrap(&self.admin_password);
@@ -277,7 +289,13 @@ impl TestServerBuilder {
             (None, None)
         };
         let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(http::serve(listener, tls, shared.clone(), shutdown_rx));
+        tokio::spawn(http::serve(
+            listener,
+            tls,
+            shared.clone(),
+            self.keep_alive,
+            shutdown_rx,
+        ));
         Ok(TestServer {
             addr,
             session: format!("oneadmin:{}", self.admin_password),

@@ -182,6 +182,7 @@
 //! `{"NAME":"vm1","DISK":[{"IMAGE_ID":"1"},{"IMAGE_ID":"2"}]}`. Deserializing accepts the same
 //! shape (numbers and booleans become strings).
 
+mod names;
 mod parse;
 mod serde_impl;
 mod value;
@@ -190,11 +191,10 @@ mod wire;
 use std::borrow::Cow;
 use std::fmt;
 
-use indexmap::IndexMap;
-
 use crate::xml::{Element, FromXml, Node, ToXml, XmlError, XmlReader, XmlWriter};
 
 pub use parse::{ParseError, ParseErrorKind};
+use value::VectorBuilder;
 pub use value::{ToTemplateString, Value, Vector, VectorIter};
 pub use wire::{RootedTemplate, TemplateArg, WireError, WireForm};
 
@@ -203,9 +203,31 @@ pub use wire::{RootedTemplate, TemplateArg, WireError, WireForm};
 ///
 /// Equality compares the values of each name in order; the order of distinct names (and of
 /// the keys of a vector) does not matter, as for oned, which keeps both sorted.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Clone, Default)]
 pub struct Template {
-    attributes: IndexMap<String, Vec<Value>>,
+    // A plain list, not a hash map: templates are small (a VM's TEMPLATE has about ten
+    // names), and pools hold hundreds of thousands of them, so a scan beats hashing and
+    // costs no table. Bulk construction (XML, text, JSON) goes through `TemplateBuilder`,
+    // which indexes large templates so that hostile input stays linear.
+    attributes: Vec<Attr>,
+}
+
+/// One attribute name with all its values, in order.
+#[derive(Clone)]
+struct Attr {
+    name: Name,
+    values: Vec<Value>,
+}
+
+/// An attribute name: well-known names (see `names`) are shared, not copied.
+type Name = Cow<'static, str>;
+
+/// The stored form of an upper-case attribute name.
+fn stored_name(name: &str) -> Name {
+    match names::lookup(name) {
+        Some(id) => Cow::Borrowed(names::name(id)),
+        None => Cow::Owned(name.to_owned()),
+    }
 }
 
 /// Upper-cases `name` (ASCII only, as oned's `toupper`), borrowing when it already is.
@@ -257,10 +279,15 @@ impl Template {
 
     /// Every value of `name`, in order (an empty slice when missing).
     pub fn get_all(&self, name: &str) -> &[Value] {
-        self.attributes
-            .get(upper(name).as_ref())
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        match self.position(upper(name).as_ref()) {
+            Some(i) => &self.attributes[i].values,
+            None => &[],
+        }
+    }
+
+    /// Where the already upper-case `name` is.
+    fn position(&self, name: &str) -> Option<usize> {
+        self.attributes.iter().position(|a| &*a.name == name)
     }
 
     /// Every single (string) value of `name`, in order.
@@ -299,12 +326,13 @@ impl Template {
 
     /// Every value of `name`, mutably; `None` when missing.
     pub fn get_all_mut(&mut self, name: &str) -> Option<&mut Vec<Value>> {
-        self.attributes.get_mut(upper(name).as_ref())
+        let i = self.position(upper(name).as_ref())?;
+        Some(&mut self.attributes[i].values)
     }
 
     /// `true` when `name` has at least one value.
     pub fn contains(&self, name: &str) -> bool {
-        self.attributes.contains_key(upper(name).as_ref())
+        self.position(upper(name).as_ref()).is_some()
     }
 
     /// Sets `name` to the single `value`, replacing every earlier value of `name` (the
@@ -312,9 +340,18 @@ impl Template {
     ///
     /// `value` may be a string, a number, a `bool` (`YES`/`NO`), a [`Vector`] or a [`Value`].
     pub fn set(&mut self, name: &str, value: impl Into<Value>) -> &mut Self {
-        let values = self.attributes.entry(upper(name).into_owned()).or_default();
-        values.clear();
-        values.push(value.into());
+        let name = upper(name);
+        match self.position(&name) {
+            Some(i) => {
+                let values = &mut self.attributes[i].values;
+                values.clear();
+                values.push(value.into());
+            }
+            None => self.attributes.push(Attr {
+                name: stored_name(&name),
+                values: vec![value.into()],
+            }),
+        }
         self
     }
 
@@ -325,10 +362,14 @@ impl Template {
 
     /// Appends one more value to `name`, keeping the earlier ones: a second `DISK`.
     pub fn push(&mut self, name: &str, value: impl Into<Value>) -> &mut Self {
-        self.attributes
-            .entry(upper(name).into_owned())
-            .or_default()
-            .push(value.into());
+        let name = upper(name);
+        match self.position(&name) {
+            Some(i) => self.attributes[i].values.push(value.into()),
+            None => self.attributes.push(Attr {
+                name: stored_name(&name),
+                values: vec![value.into()],
+            }),
+        }
         self
     }
 
@@ -340,25 +381,29 @@ impl Template {
 
     /// Appends every attribute of `other` after the attributes of `self`.
     pub fn append(&mut self, other: Template) -> &mut Self {
-        for (name, values) in other.attributes {
-            self.attributes.entry(name).or_default().extend(values);
+        let mut builder = TemplateBuilder::from(std::mem::take(self));
+        for attr in other.attributes {
+            builder.extend(attr.name, attr.values);
         }
+        *self = builder.finish();
         self
     }
 
     /// Removes every value of `name`, returning them (empty when missing). The other
     /// attributes keep their order.
     pub fn remove(&mut self, name: &str) -> Vec<Value> {
-        self.attributes
-            .shift_remove(upper(name).as_ref())
-            .unwrap_or_default()
+        match self.position(upper(name).as_ref()) {
+            Some(i) => self.attributes.remove(i).values,
+            None => Vec::new(),
+        }
     }
 
     /// Keeps only the values for which `keep(name, value)` is `true`.
     pub fn retain(&mut self, mut keep: impl FnMut(&str, &Value) -> bool) {
-        self.attributes.retain(|name, values| {
-            values.retain(|value| keep(name, value));
-            !values.is_empty()
+        self.attributes.retain_mut(|attr| {
+            let name = &attr.name;
+            attr.values.retain(|value| keep(name, value));
+            !attr.values.is_empty()
         });
     }
 
@@ -366,19 +411,19 @@ impl Template {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> + '_ {
         self.attributes
             .iter()
-            .flat_map(|(name, values)| values.iter().map(move |v| (name.as_str(), v)))
+            .flat_map(|attr| attr.values.iter().map(move |v| (&*attr.name, v)))
     }
 
     /// The attribute names in order, each once.
     pub fn names(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        self.attributes.keys().map(String::as_str)
+        self.attributes.iter().map(|attr| &*attr.name)
     }
 
     /// Each name with all its values, in order.
     pub fn entries(&self) -> impl ExactSizeIterator<Item = (&str, &[Value])> + '_ {
         self.attributes
             .iter()
-            .map(|(name, values)| (name.as_str(), values.as_slice()))
+            .map(|attr| (&*attr.name, attr.values.as_slice()))
     }
 
     /// Number of distinct attribute names.
@@ -391,32 +436,133 @@ impl Template {
         self.attributes.is_empty()
     }
 
-    /// Appends a value under a name that is already upper-case.
-    pub(crate) fn push_raw(&mut self, name: String, value: Value) {
-        // Most attributes have one value: start with room for one (the default is four).
-        self.attributes
-            .entry(name)
-            .or_insert_with(|| Vec::with_capacity(1))
-            .push(value);
-    }
-
     /// A [`Value`] for an element's children: a [`Vector`] when every child is a single value
     /// with a distinct name, the sub-template itself otherwise.
     fn into_element_value(self) -> Value {
         let flat = self
             .attributes
-            .values()
-            .all(|values| values.len() == 1 && values[0].is_single());
+            .iter()
+            .all(|attr| attr.values.len() == 1 && attr.values[0].is_single());
         if !flat {
             return Value::Nested(self);
         }
-        let mut vector = Vector::new();
-        for (name, mut values) in self.attributes {
-            if let Some(Value::Single(s)) = values.pop() {
-                vector.insert_raw(name, s);
+        let mut vector = VectorBuilder::with_capacity(self.attributes.len());
+        for attr in &self.attributes {
+            if let Some(Value::Single(s)) = attr.values.first() {
+                vector.push_unique(&attr.name, s);
             }
         }
-        Value::Vector(vector)
+        Value::Vector(vector.finish())
+    }
+}
+
+/// Equality compares the values of each name in order; the order of the names does not
+/// matter (oned keeps them sorted).
+impl PartialEq for Template {
+    fn eq(&self, other: &Self) -> bool {
+        if self.len() != other.len() {
+            return false;
+        }
+        if self.len() <= INDEX_FROM {
+            return self.entries().all(|(name, values)| {
+                other
+                    .position(name)
+                    .is_some_and(|i| other.attributes[i].values == values)
+            });
+        }
+        let others: std::collections::HashMap<&str, &[Value]> = other.entries().collect();
+        self.entries()
+            .all(|(name, values)| others.get(name).is_some_and(|o| *o == values))
+    }
+}
+
+impl Eq for Template {}
+
+impl fmt::Debug for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.entries()).finish()
+    }
+}
+
+/// Above this many names, [`TemplateBuilder`] looks names up in a hash index.
+const INDEX_FROM: usize = 32;
+
+/// Builds a [`Template`] from many `(NAME, value)` pairs (XML, text syntax, JSON): values of
+/// a repeated name join the earlier ones, in order. Large templates get a hash index so that
+/// building stays linear whatever the input.
+#[derive(Default)]
+pub(crate) struct TemplateBuilder {
+    attributes: Vec<Attr>,
+    index: Option<std::collections::HashMap<Box<str>, usize>>,
+}
+
+impl From<Template> for TemplateBuilder {
+    fn from(template: Template) -> Self {
+        TemplateBuilder {
+            attributes: template.attributes,
+            index: None,
+        }
+    }
+}
+
+impl TemplateBuilder {
+    fn with_capacity(names: usize) -> Self {
+        TemplateBuilder {
+            attributes: Vec::with_capacity(names),
+            index: None,
+        }
+    }
+
+    fn position(&mut self, name: &str) -> Option<usize> {
+        if self.index.is_none() && self.attributes.len() >= INDEX_FROM {
+            let index = self
+                .attributes
+                .iter()
+                .enumerate()
+                .map(|(i, attr)| (Box::from(&*attr.name), i))
+                .collect();
+            self.index = Some(index);
+        }
+        match &self.index {
+            Some(index) => index.get(name).copied(),
+            None => self.attributes.iter().position(|a| &*a.name == name),
+        }
+    }
+
+    /// Appends a value under a name that is already upper-case.
+    pub(crate) fn push(&mut self, name: &str, value: Value) {
+        match self.position(name) {
+            Some(i) => self.attributes[i].values.push(value),
+            None => self.push_new(stored_name(name), vec![value]),
+        }
+    }
+
+    /// Appends values under a name that is already upper-case.
+    fn extend(&mut self, name: Name, values: Vec<Value>) {
+        match self.position(&name) {
+            Some(i) => self.attributes[i].values.extend(values),
+            None => self.push_new(name, values),
+        }
+    }
+
+    fn push_new(&mut self, name: Name, values: Vec<Value>) {
+        if let Some(index) = &mut self.index {
+            index.insert(Box::from(&*name), self.attributes.len());
+        }
+        self.attributes.push(Attr { name, values });
+    }
+
+    pub(crate) fn finish(mut self) -> Template {
+        // A name given several values grew its list by doubling: trim it (a pool holds
+        // hundreds of thousands of these lists).
+        for attr in &mut self.attributes {
+            if attr.values.len() < attr.values.capacity() {
+                attr.values.shrink_to_fit();
+            }
+        }
+        Template {
+            attributes: self.attributes,
+        }
     }
 }
 
@@ -472,11 +618,31 @@ impl fmt::Display for Template {
     }
 }
 
-/// The upper-cased name of an element, refused unless it is a valid XML name: oned never
-/// writes another, and keeping one would make the element impossible to write back as is.
-fn element_name(reader: &XmlReader<'_>, element: &Element<'_>) -> Result<String, XmlError> {
-    match std::str::from_utf8(element.name()) {
-        Ok(name) if wire::is_xml_name(name) => Ok(upper(name).into_owned()),
+/// Appends the upper-cased name of `element` to `arena`, refused unless it is a valid XML
+/// name: oned never writes another, and keeping one would make the element impossible to
+/// write back as is.
+fn push_element_name(
+    reader: &XmlReader<'_>,
+    element: &Element<'_>,
+    arena: &mut String,
+) -> Result<(usize, usize), XmlError> {
+    let raw = element.name();
+    let start = arena.len();
+    let ascii_name = raw
+        .first()
+        .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+        && raw
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if ascii_name {
+        arena.extend(raw.iter().map(|b| char::from(b.to_ascii_uppercase())));
+        return Ok((start, arena.len()));
+    }
+    match std::str::from_utf8(raw) {
+        Ok(name) if wire::is_xml_name(name) => {
+            arena.push_str(&upper(name));
+            Ok((start, arena.len()))
+        }
         _ => Err(reader.error(format!(
             "template element name {:?} is not a valid XML name",
             element.name_str()
@@ -485,78 +651,146 @@ fn element_name(reader: &XmlReader<'_>, element: &Element<'_>) -> Result<String,
 }
 
 // Decoding templates is on the hot path of every pool: a 10,000-VM pool holds about 600,000
-// template values. So the children of an element are collected into a flat list first and
-// turned into a `Vector` with one exactly sized map (no intermediate `Template`), text is
-// borrowed from the reader until it must be owned, and each attribute's value list starts
-// with room for one value, not the default four.
-fn read_element_value(
+// template values. So a template is read into one scratch area, reused from template to
+// template: element names and leaf texts go into one string arena, children wait in one
+// list, and only the final values are allocated, each at its exact size (a leaf's text
+// becomes one `String`, a vector attribute two allocations whatever its size).
+
+/// The scratch area of a template being read.
+#[derive(Default)]
+struct Scratch {
+    /// Names and leaf texts, back to back.
+    arena: String,
+    /// Children read but not yet turned into values.
+    pending: Vec<Pending>,
+}
+
+/// A child element read but not yet turned into a value.
+struct Pending {
+    /// Its upper-case name, in the arena.
+    name: (usize, usize),
+    read: Read,
+}
+
+/// What reading an element gave.
+enum Read {
+    /// A leaf: its text, in the arena.
+    Leaf(usize, usize),
+    /// An element with children.
+    Value(Value),
+}
+
+impl Scratch {
+    fn str(&self, (start, end): (usize, usize)) -> &str {
+        &self.arena[start..end]
+    }
+
+    fn value_of(&self, read: Read) -> Value {
+        match read {
+            Read::Leaf(start, end) => Value::Single(self.arena[start..end].to_owned()),
+            Read::Value(value) => value,
+        }
+    }
+
+    /// The children pending from `base` on as a template.
+    fn template_from(&mut self, base: usize) -> Template {
+        let pending = std::mem::take(&mut self.pending);
+        let mut builder = TemplateBuilder::with_capacity(pending.len() - base);
+        let mut pending = pending;
+        for child in pending.drain(base..) {
+            let value = self.value_of(child.read);
+            builder.push(self.str(child.name), value);
+        }
+        self.pending = pending;
+        builder.finish()
+    }
+
+    /// `true` when the children pending from `base` on are leaves with distinct names.
+    fn flat_from(&self, base: usize) -> bool {
+        let children = &self.pending[base..];
+        if !children.iter().all(|c| matches!(c.read, Read::Leaf(..))) {
+            return false;
+        }
+        if children.len() <= INDEX_FROM {
+            return children.iter().enumerate().all(|(i, child)| {
+                let name = self.str(child.name);
+                children[..i].iter().all(|seen| self.str(seen.name) != name)
+            });
+        }
+        let mut seen = std::collections::HashSet::with_capacity(children.len());
+        children
+            .iter()
+            .all(|child| seen.insert(self.str(child.name)))
+    }
+}
+
+thread_local! {
+    /// The scratch area, kept between templates so that reading one allocates only its values.
+    static SCRATCH: std::cell::Cell<Scratch> = std::cell::Cell::new(Scratch::default());
+}
+
+/// A scratch area larger than this (a huge template) is freed rather than kept.
+const SCRATCH_KEEP: usize = 1 << 20;
+
+fn read_element(
     reader: &mut XmlReader<'_>,
     element: &Element<'_>,
-    scratch: &mut Vec<(String, Value)>,
-) -> Result<Value, XmlError> {
-    // Children are collected at the end of `scratch`, shared by the whole template, so no
-    // list is allocated per element.
-    let base = scratch.len();
-    let mut text: Cow<'_, str> = Cow::Borrowed("");
+    scratch: &mut Scratch,
+) -> Result<Read, XmlError> {
+    let base = scratch.pending.len();
+    let text_start = scratch.arena.len();
     while let Some(node) = reader.next_node(element)? {
         match node {
-            Node::Text(piece) => {
-                if text.is_empty() {
-                    text = piece;
-                } else {
-                    text.to_mut().push_str(&piece);
-                }
-            }
+            // Text mixed with child elements (which oned never writes) ends up unused in the
+            // arena and is dropped with the children.
+            Node::Text(piece) => scratch.arena.push_str(&piece),
             Node::Element(child) => {
-                let name = element_name(reader, &child)?;
-                let value = read_element_value(reader, &child, scratch)?;
-                scratch.push((name, value));
+                let name = push_element_name(reader, &child, &mut scratch.arena)?;
+                let read = read_element(reader, &child, scratch)?;
+                scratch.pending.push(Pending { name, read });
             }
         }
     }
-    let children = &scratch[base..];
-    if children.is_empty() {
-        return Ok(Value::Single(text.into_owned()));
+    if scratch.pending.len() == base {
+        return Ok(Read::Leaf(text_start, scratch.arena.len()));
     }
-    let flat = children.iter().all(|(_, value)| value.is_single())
-        && children
-            .iter()
-            .enumerate()
-            .all(|(i, (name, _))| children[..i].iter().all(|(seen, _)| seen != name));
-    if flat {
-        let mut vector = Vector::with_capacity(children.len());
-        for (name, value) in scratch.drain(base..) {
-            if let Value::Single(s) = value {
-                vector.insert_raw(name, s);
+    let value = if scratch.flat_from(base) {
+        let mut vector = VectorBuilder::with_capacity(scratch.pending.len() - base);
+        for child in &scratch.pending[base..] {
+            if let Read::Leaf(start, end) = child.read {
+                vector.push_unique(scratch.str(child.name), &scratch.arena[start..end]);
             }
         }
-        return Ok(Value::Vector(vector));
-    }
-    let mut nested = Template::new();
-    for (name, value) in scratch.drain(base..) {
-        nested.push_raw(name, value);
-    }
-    Ok(Value::Nested(nested))
+        scratch.pending.truncate(base);
+        Value::Vector(vector.finish())
+    } else {
+        Value::Nested(scratch.template_from(base))
+    };
+    // The children's names and texts are no longer needed.
+    scratch.arena.truncate(text_start);
+    Ok(Read::Value(value))
 }
 
 impl FromXml for Template {
     fn read_xml(reader: &mut XmlReader<'_>, start: &Element<'_>) -> Result<Self, XmlError> {
-        // Attributes are collected first so that the map is allocated once, at its final
-        // size: pools hold hundreds of thousands of templates, and growing each map step by
-        // step costs both time and (in slack capacity) memory.
-        let mut scratch = Vec::new();
-        while let Some(child) = reader.next_child(start)? {
-            let name = element_name(reader, &child)?;
-            let value = read_element_value(reader, &child, &mut scratch)?;
-            scratch.push((name, value));
-        }
-        let mut template = Template {
-            attributes: IndexMap::with_capacity(scratch.len()),
+        let mut scratch = SCRATCH.with(|cell| cell.take());
+        scratch.arena.clear();
+        scratch.pending.clear();
+        let mut run = || -> Result<Template, XmlError> {
+            while let Some(child) = reader.next_child(start)? {
+                let name = push_element_name(reader, &child, &mut scratch.arena)?;
+                let read = read_element(reader, &child, &mut scratch)?;
+                scratch.pending.push(Pending { name, read });
+            }
+            Ok(scratch.template_from(0))
         };
-        for (name, value) in scratch {
-            template.push_raw(name, value);
+        let template = run();
+        if scratch.arena.capacity() <= SCRATCH_KEEP
+            && scratch.pending.capacity() <= SCRATCH_KEEP / 64
+        {
+            SCRATCH.with(|cell| cell.set(scratch));
         }
-        Ok(template)
+        template
     }
 }
 
@@ -754,5 +988,98 @@ mod tests {
     #[should_panic(expected = "no single attribute named \"MISSING\"")]
     fn index_panics_on_missing_names() {
         let _ = &Template::new()["MISSING"];
+    }
+}
+
+#[cfg(test)]
+mod compact_tests {
+    use super::*;
+
+    /// Past `INDEX_FROM` names the builders switch to a hash index: the results must be the
+    /// same as with the scan (first value wins in the text syntax, values of a repeated name
+    /// join in order, a repeated child name makes a nested value).
+    #[test]
+    fn large_templates_and_vectors_build_like_small_ones() {
+        let n = 6 * INDEX_FROM;
+        let mut xml = String::from("<TEMPLATE><V>");
+        for i in 0..n {
+            xml.push_str(&format!("<k{i}>{i}</k{i}>"));
+        }
+        xml.push_str("</V><R>");
+        for i in 0..n {
+            xml.push_str(&format!("<k{i}>{i}</k{i}>"));
+        }
+        xml.push_str("<K0>again</K0></R>");
+        for i in 0..n {
+            xml.push_str(&format!(
+                "<A{}>{i}</A{}>",
+                i % (2 * INDEX_FROM),
+                i % (2 * INDEX_FROM)
+            ));
+        }
+        xml.push_str("</TEMPLATE>");
+        let t = Template::from_xml(&xml).unwrap();
+        let v = t.vector("V").unwrap();
+        assert_eq!(v.len(), n);
+        assert_eq!(v.get(&format!("K{}", n - 1)), Some(&*(n - 1).to_string()));
+        let r = t.nested("R").unwrap();
+        assert_eq!(r.strings("K0").collect::<Vec<_>>(), ["0", "again"]);
+        assert_eq!(
+            t.strings("A1").collect::<Vec<_>>().len(),
+            n / (2 * INDEX_FROM)
+        );
+        assert_eq!(t.len(), 2 + 2 * INDEX_FROM);
+        assert_eq!(Template::from_xml(&t.to_xml()).unwrap(), t);
+
+        let text: String = (0..n)
+            .map(|i| format!("K{} = \"{i}\"\n", i % (2 * INDEX_FROM)))
+            .chain(std::iter::once(format!(
+                "V = [ {} ]\n",
+                (0..n)
+                    .map(|i| format!("E{} = \"{i}\"", i % (2 * INDEX_FROM)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+            .collect();
+        let parsed: Template = text.parse().unwrap();
+        assert_eq!(parsed.get_all("K3").len(), n / (2 * INDEX_FROM));
+        let v = parsed.vector("V").unwrap();
+        assert_eq!(v.len(), 2 * INDEX_FROM);
+        assert_eq!(
+            v.get("E3"),
+            Some("3"),
+            "the first value of a repeated key wins"
+        );
+    }
+
+    #[test]
+    fn vectors_mix_well_known_and_other_names() {
+        let mut v = Vector::new();
+        v.set("disk_id", 0)
+            .set("MY_OWN", "x")
+            .set("", "empty name")
+            .set("SIZE", "");
+        assert_eq!(
+            v.iter().collect::<Vec<_>>(),
+            [
+                ("DISK_ID", "0"),
+                ("MY_OWN", "x"),
+                ("", "empty name"),
+                ("SIZE", "")
+            ]
+        );
+        v.set("MY_OWN", "y");
+        assert_eq!(v.remove("disk_id").as_deref(), Some("0"));
+        assert_eq!(
+            v.iter().rev().collect::<Vec<_>>(),
+            [("SIZE", ""), ("", "empty name"), ("MY_OWN", "y")]
+        );
+        let same: Vector = [("size", ""), ("my_own", "y"), ("", "empty name")].into();
+        assert_eq!(v, same, "entry order does not matter");
+        assert_ne!(v, Vector::from([("SIZE", "1")]));
+        assert_eq!(
+            format!("{v:?}"),
+            r#"{"MY_OWN": "y", "": "empty name", "SIZE": ""}"#
+        );
     }
 }

@@ -28,6 +28,8 @@
 
 use std::fmt;
 
+use super::value::VectorBuilder;
+use super::TemplateBuilder;
 use super::{upper, Template, Value, Vector};
 
 /// A template text could not be parsed. `Display` gives the problem with its line and column.
@@ -246,11 +248,11 @@ impl<'a> Parser<'a> {
     }
 
     fn template(mut self) -> Result<Template, ParseError> {
-        let mut template = Template::new();
+        let mut template = TemplateBuilder::default();
         loop {
             self.skip_layout();
             if self.pos >= self.text.len() {
-                return Ok(template);
+                return Ok(template.finish());
             }
             let name = self.name()?;
             self.equals()?;
@@ -262,7 +264,7 @@ impl<'a> Parser<'a> {
                 }
                 _ => self.value(false)?,
             };
-            template.push_raw(name, value);
+            template.push(&name, value);
         }
     }
 
@@ -369,11 +371,11 @@ impl<'a> Parser<'a> {
     }
 
     fn vector_body(&mut self) -> Result<Vector, ParseError> {
-        let mut vector = Vector::new();
+        let mut vector = VectorBuilder::default();
         self.skip_layout();
         if self.peek() == Some(b']') {
             self.pos += 1;
-            return Ok(vector);
+            return Ok(vector.finish());
         }
         loop {
             self.skip_layout();
@@ -383,13 +385,13 @@ impl<'a> Parser<'a> {
                 Value::Single(s) => s,
                 _ => unreachable!("value(true) only returns single values"),
             };
-            vector.insert_first(name, value);
+            vector.insert_first(&name, &value);
             self.skip_layout();
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
                     self.pos += 1;
-                    return Ok(vector);
+                    return Ok(vector.finish());
                 }
                 _ => {
                     return Err(self.error_at(

@@ -10,7 +10,7 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::{upper, Template, Value, Vector};
+use super::{upper, Template, TemplateBuilder, Value, Vector};
 
 impl Serialize for Template {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -118,7 +118,7 @@ impl<'de> Deserialize<'de> for Loose {
 }
 
 fn template_from_entries<E: de::Error>(entries: Vec<(String, Loose)>) -> Result<Template, E> {
-    let mut template = Template::new();
+    let mut template = TemplateBuilder::default();
     for (name, loose) in entries {
         let name = upper(&name).into_owned();
         match loose {
@@ -132,13 +132,13 @@ fn template_from_entries<E: de::Error>(entries: Vec<(String, Loose)>) -> Result<
                         }
                         other => value_from(other)?,
                     };
-                    template.push_raw(name.clone(), value);
+                    template.push(&name, value);
                 }
             }
-            other => template.push_raw(name, value_from(other)?),
+            other => template.push(&name, value_from(other)?),
         }
     }
-    Ok(template)
+    Ok(template.finish())
 }
 
 fn value_from<E: de::Error>(loose: Loose) -> Result<Value, E> {

@@ -3,9 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use indexmap::IndexMap;
-
-use super::{upper, Template};
+use super::{names, upper, Template};
 
 /// One value of a template attribute.
 ///
@@ -137,9 +135,17 @@ impl From<Template> for Value {
 /// assert_eq!(disk.get("IMAGE_ID"), Some("3"));
 /// assert_eq!(disk.get("size"), Some("10240"));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Clone, Default)]
 pub struct Vector {
-    entries: IndexMap<String, String>,
+    // Compact on purpose: a 10,000-VM pool holds about half a million vector entries, so a
+    // vector is two allocations whatever its size, not two strings per entry plus a hash
+    // table. `text` holds every name and value back to back (name 0, value 0, name 1, ...);
+    // `ends[2 * i]` is where name `i` ends and `ends[2 * i + 1]` where its value ends. Vectors
+    // are small (a `DISK` has about ten entries), so lookups scan; changing a vector rebuilds
+    // it, and the bulk builders ([`VectorBuilder`]) deduplicate with a hash set when large.
+    // A well-known name (see `names`) takes no text: its `ends` word is `STATIC_NAME | id`.
+    text: Box<str>,
+    ends: Box<[u32]>,
 }
 
 impl Vector {
@@ -148,9 +154,22 @@ impl Vector {
         Self::default()
     }
 
+    /// The `i`-th entry (name, value).
+    fn entry(&self, i: usize) -> (&str, &str) {
+        entry(&self.text, &self.ends, i)
+    }
+
+    /// The position of the already upper-case `name`.
+    fn position(&self, name: &str) -> Option<usize> {
+        (0..self.len()).find(|&i| self.entry(i).0 == name)
+    }
+
     /// The value of `name` (case-insensitive).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.entries.get(upper(name).as_ref()).map(String::as_str)
+        let name = upper(name);
+        self.iter()
+            .find(|(k, _)| *k == name.as_ref())
+            .map(|(_, v)| v)
     }
 
     /// The value of `name` parsed as `T`: `None` when missing, `Some(Err(_))` when it does
@@ -161,13 +180,22 @@ impl Vector {
 
     /// `true` when `name` (case-insensitive) is present.
     pub fn contains(&self, name: &str) -> bool {
-        self.entries.contains_key(upper(name).as_ref())
+        self.position(upper(name).as_ref()).is_some()
     }
 
     /// Sets `name` to `value`, replacing an earlier value in place (order kept) or appending.
     pub fn set(&mut self, name: &str, value: impl ToTemplateString) -> &mut Self {
-        self.entries
-            .insert(upper(name).into_owned(), value.to_template_string());
+        let name = upper(name);
+        let value = value.to_template_string();
+        let replaced = self.position(name.as_ref());
+        let mut builder = VectorBuilder::with_capacity(self.len() + 1);
+        for (i, (k, v)) in self.iter().enumerate() {
+            builder.push_unique(k, if replaced == Some(i) { &value } else { v });
+        }
+        if replaced.is_none() {
+            builder.push_unique(&name, &value);
+        }
+        *self = builder.finish();
         self
     }
 
@@ -179,55 +207,170 @@ impl Vector {
 
     /// Removes `name`, returning its value. The order of the other entries is kept.
     pub fn remove(&mut self, name: &str) -> Option<String> {
-        self.entries.shift_remove(upper(name).as_ref())
+        let removed = self.position(upper(name).as_ref())?;
+        let value = self.entry(removed).1.to_owned();
+        let mut builder = VectorBuilder::with_capacity(self.len() - 1);
+        for (i, (k, v)) in self.iter().enumerate() {
+            if i != removed {
+                builder.push_unique(k, v);
+            }
+        }
+        *self = builder.finish();
+        Some(value)
     }
 
     /// The entries in order, as `(NAME, value)`.
     pub fn iter(&self) -> VectorIter<'_> {
-        VectorIter(self.entries.iter())
+        VectorIter {
+            vector: self,
+            front: 0,
+            back: self.len(),
+        }
     }
 
     /// The names in order.
     pub fn names(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        self.entries.keys().map(String::as_str)
+        self.iter().map(|(k, _)| k)
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.ends.len() / 2
     }
 
     /// `true` when the vector has no entries (`DISK = []`).
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.ends.is_empty()
     }
+}
 
-    /// Inserts an already upper-case name, keeping the first value if it repeats (the text
-    /// parser's rule, which is oned's).
-    pub(crate) fn insert_first(&mut self, name: String, value: String) {
-        self.entries.entry(name).or_insert(value);
-    }
+/// Builds a [`Vector`] in one go: entries are appended to one buffer and packed once.
+/// `push_unique` trusts its caller that the name is new; `insert_first` and `insert_last`
+/// deduplicate (keeping the first value, or the last value at the first position), with a
+/// hash index once the vector is large, so hostile input with many entries stays linear.
+#[derive(Default)]
+pub(crate) struct VectorBuilder {
+    text: String,
+    ends: Vec<u32>,
+    index: Option<std::collections::HashMap<Box<str>, usize>>,
+}
 
-    /// An empty vector attribute with room for `capacity` entries.
-    pub(crate) fn with_capacity(capacity: usize) -> Self {
-        Vector {
-            entries: IndexMap::with_capacity(capacity),
+/// Above this many entries, the deduplicating inserts of [`VectorBuilder`] use a hash index.
+const INDEX_FROM: usize = 32;
+
+impl VectorBuilder {
+    pub(crate) fn with_capacity(entries: usize) -> Self {
+        VectorBuilder {
+            text: String::new(),
+            ends: Vec::with_capacity(2 * entries),
+            index: None,
         }
     }
 
-    /// Inserts an already upper-case name, replacing.
-    pub(crate) fn insert_raw(&mut self, name: String, value: String) {
-        self.entries.insert(name, value);
+    fn len(&self) -> usize {
+        self.ends.len() / 2
+    }
+
+    fn name(&self, i: usize) -> &str {
+        entry(&self.text, &self.ends, i).0
+    }
+
+    fn position(&mut self, name: &str) -> Option<usize> {
+        if self.index.is_none() && self.len() >= INDEX_FROM {
+            let index = (0..self.len())
+                .map(|i| (Box::from(self.name(i)), i))
+                .collect();
+            self.index = Some(index);
+        }
+        match &self.index {
+            Some(index) => index.get(name).copied(),
+            None => (0..self.len()).find(|&i| self.name(i) == name),
+        }
+    }
+
+    /// Appends an entry whose (upper-case) name is known to be new.
+    pub(crate) fn push_unique(&mut self, name: &str, value: &str) {
+        if let Some(index) = &mut self.index {
+            index.insert(Box::from(name), self.ends.len() / 2);
+        }
+        match names::lookup(name) {
+            Some(id) => self.ends.push(STATIC_NAME | u32::from(id)),
+            None => {
+                self.text.push_str(name);
+                self.ends.push(offset(self.text.len()));
+            }
+        }
+        self.text.push_str(value);
+        self.ends.push(offset(self.text.len()));
+    }
+
+    /// Appends an upper-case name unless it is already there (the first value wins: the text
+    /// parser's rule, which is oned's).
+    pub(crate) fn insert_first(&mut self, name: &str, value: &str) {
+        if self.position(name).is_none() {
+            self.push_unique(name, value);
+        }
+    }
+
+    /// Appends an upper-case name, or replaces the value of an earlier entry of that name in
+    /// its place ([`Vector::set`]'s rule).
+    pub(crate) fn insert_last(&mut self, name: &str, value: &str) {
+        match self.position(name) {
+            None => self.push_unique(name, value),
+            Some(i) => {
+                let mut rebuilt = VectorBuilder::with_capacity(self.len());
+                let current = std::mem::take(self).finish();
+                for (j, (k, v)) in current.iter().enumerate() {
+                    rebuilt.push_unique(k, if i == j { value } else { v });
+                }
+                rebuilt.index = None;
+                *self = rebuilt;
+            }
+        }
+    }
+
+    pub(crate) fn finish(self) -> Vector {
+        Vector {
+            text: self.text.into_boxed_str(),
+            ends: self.ends.into_boxed_slice(),
+        }
+    }
+}
+
+/// The flag of an `ends` word holding the index of a well-known name rather than an offset.
+const STATIC_NAME: u32 = 1 << 31;
+
+/// A text offset inside a vector. One vector attribute holds less than 2 GiB of text: a
+/// response is far smaller than that (the client's size limit).
+fn offset(len: usize) -> u32 {
+    match u32::try_from(len) {
+        Ok(offset) if offset < STATIC_NAME => offset,
+        _ => panic!("a template vector attribute holds less than 2 GiB of text"),
+    }
+}
+
+/// Entry `i` of a vector's `text` and `ends`: (name, value).
+fn entry<'a>(text: &'a str, ends: &[u32], i: usize) -> (&'a str, &'a str) {
+    let start = if i == 0 { 0 } else { ends[2 * i - 1] as usize };
+    let name = ends[2 * i];
+    let value_end = ends[2 * i + 1] as usize;
+    if name & STATIC_NAME != 0 {
+        // The mask leaves 31 bits, of which the builder only ever set 16.
+        let id = (name & !STATIC_NAME) as u16;
+        (names::name(id), &text[start..value_end])
+    } else {
+        let name_end = name as usize;
+        (&text[start..name_end], &text[name_end..value_end])
     }
 }
 
 impl<K: AsRef<str>, V: ToTemplateString> FromIterator<(K, V)> for Vector {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        let mut vector = Vector::new();
+        let mut builder = VectorBuilder::default();
         for (k, v) in iter {
-            vector.set(k.as_ref(), v);
+            builder.insert_last(&upper(k.as_ref()), &v.to_template_string());
         }
-        vector
+        builder.finish()
     }
 }
 
@@ -246,19 +389,46 @@ impl<'a> IntoIterator for &'a Vector {
     }
 }
 
+/// Equality ignores the order of the entries, as oned (which keeps them sorted) does.
+impl PartialEq for Vector {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self
+                .iter()
+                .all(|(k, v)| other.position(k).map(|i| other.entry(i).1) == Some(v))
+    }
+}
+
+impl Eq for Vector {}
+
+impl fmt::Debug for Vector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
 /// The entries of a [`Vector`] in order, as `(NAME, value)`.
 #[derive(Debug, Clone)]
-pub struct VectorIter<'a>(indexmap::map::Iter<'a, String, String>);
+pub struct VectorIter<'a> {
+    vector: &'a Vector,
+    front: usize,
+    back: usize,
+}
 
 impl<'a> Iterator for VectorIter<'a> {
     type Item = (&'a str, &'a str);
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.0.next().map(|(k, v)| (k.as_str(), v.as_str()))
+        if self.front == self.back {
+            return None;
+        }
+        self.front += 1;
+        Some(self.vector.entry(self.front - 1))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.0.size_hint()
+        let n = self.back - self.front;
+        (n, Some(n))
     }
 }
 
@@ -266,7 +436,11 @@ impl ExactSizeIterator for VectorIter<'_> {}
 
 impl DoubleEndedIterator for VectorIter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.0.next_back().map(|(k, v)| (k.as_str(), v.as_str()))
+        if self.front == self.back {
+            return None;
+        }
+        self.back -= 1;
+        Some(self.vector.entry(self.back))
     }
 }
 
