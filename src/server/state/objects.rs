@@ -1857,6 +1857,7 @@ fn specific(
                     return Err(fail(ACTION, format!("NIC with NIC_ID {nic} does not exist.")));
                 }
             }
+            super::vm::vrouter_nic_changed(oned, caller, id, action == "attachnic");
             Ok(Value::Int(id))
         })(),
         (Kind::BackupJob, "backup" | "cancel" | "retry") => (|| {

@@ -165,7 +165,8 @@ fn history(oid: i32, h: &History) -> models::VmHistory {
     }
 }
 
-/// The full VM of `one.vm.info` (`full: false` keeps only the last history record).
+/// The full VM of `one.vm.info` (`full: false`, as in the extended pool listings: only the
+/// last history record, no monitoring).
 pub(crate) fn vm(oned: &Oned, obj: &Obj, vm: &VmData, full: bool) -> models::Vm {
     let records: &[History] = if full || vm.history.is_empty() {
         &vm.history
@@ -180,7 +181,8 @@ pub(crate) fn vm(oned: &Oned, obj: &Obj, vm: &VmData, full: bool) -> models::Vm 
         gname: oned.gname(obj.gid),
         name: obj.name.clone(),
         permissions: permissions(obj),
-        last_poll: vm.last_poll,
+        // oned's pool listings read the VMs from the database, without the monitoring.
+        last_poll: if full { vm.last_poll } else { 0 },
         state: i64::from(vm.state),
         lcm_state: i64::from(vm.lcm_state),
         prev_state: i64::from(vm.prev_state),
@@ -190,7 +192,11 @@ pub(crate) fn vm(oned: &Oned, obj: &Obj, vm: &VmData, full: bool) -> models::Vm 
         etime: vm.etime,
         deploy_id: vm.deploy_id.clone(),
         lock: lock(obj),
-        monitoring: monitoring(obj.id, vm),
+        monitoring: if full {
+            monitoring(obj.id, vm)
+        } else {
+            models::VmMonitoring::default()
+        },
         sched_actions: models::Ids {
             id: vm
                 .sched_actions
@@ -203,7 +209,29 @@ pub(crate) fn vm(oned: &Oned, obj: &Obj, vm: &VmData, full: bool) -> models::Vm 
         history_records: models::VmHistoryRecords {
             history: records.iter().map(|h| history(obj.id, h)).collect(),
         },
-        snapshots: Vec::new(),
+        snapshots: vm
+            .disk_snapshots
+            .iter()
+            .map(|(disk, tree)| models::VmDiskSnapshots {
+                allow_orphans: "NO".into(),
+                current_base: -1,
+                disk_id: i64::from(*disk),
+                next_snapshot: i64::from(tree.next),
+                snapshot: tree
+                    .list
+                    .iter()
+                    .map(|snap| models::DiskSnapshot {
+                        active: snap.active.then(|| "YES".to_string()),
+                        children: None,
+                        date: snap.date,
+                        id: i64::from(snap.id),
+                        name: Some(snap.name.clone()),
+                        parent: i64::from(snap.parent),
+                        size: snap.size,
+                    })
+                    .collect(),
+            })
+            .collect(),
         backups: models::VmBackups::default(),
     }
 }
