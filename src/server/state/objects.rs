@@ -19,6 +19,8 @@ pub(crate) struct Lock {
     pub(crate) level: i32,
     pub(crate) owner: i32,
     pub(crate) time: i64,
+    /// The number of the request that set the lock (oned's REQ_ID).
+    pub(crate) req_id: i64,
 }
 
 /// The record every pool object has.
@@ -1337,6 +1339,7 @@ fn lock(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled 
         level: level.clamp(1, 4),
         owner: caller.uid,
         time: now,
+        req_id: super::vm::next_request_id(),
     });
     Ok(Value::Int(id))
 }
@@ -1567,7 +1570,7 @@ pub(crate) fn pool_ids(
             -4 => o.gid == caller.gid && usable,
             -3 => o.uid == caller.uid,
             -2 => usable,
-            -1 => usable && (o.uid == caller.uid || groups.contains(&o.gid) || admin),
+            -1 => usable && (o.uid == caller.uid || groups.contains(&o.gid)),
             uid => o.uid == uid && usable,
         }
     };

@@ -58,9 +58,9 @@ pub(crate) struct History {
 }
 
 /// oned numbers every API request and notes the number of the request that ended a history
-/// record; the test server numbers the requests that act on VMs (the values only need to be
-/// distinct and positive).
-fn next_request_id() -> i64 {
+/// record or set a lock; the test server numbers the requests that need one (the values only
+/// need to be distinct and positive).
+pub(crate) fn next_request_id() -> i64 {
     use std::sync::atomic::{AtomicI64, Ordering};
     static NEXT: AtomicI64 = AtomicI64::new(1000);
     NEXT.fetch_add(1, Ordering::Relaxed)
@@ -433,7 +433,12 @@ pub(crate) fn handle(
                 if let Some(mem) = t.get("MEMORY").and_then(|m| m.parse::<i64>().ok()) {
                     let host = vm_data(obj).history.last().map(|h| h.hid);
                     let free = match host.and_then(|h| oned.get(Kind::Host, h)).map(|h| &h.ext) {
-                        Some(Ext::Host(h)) => h.total_mem - used_by(oned, &h.vms).1,
+                        Some(Ext::Host(h)) => {
+                            // The VM's own allocation is what the resize replaces.
+                            let others: BTreeSet<i32> =
+                                h.vms.iter().copied().filter(|v| *v != id).collect();
+                            h.total_mem - used_by(oned, &others).1
+                        }
                         _ => 0,
                     };
                     if mem * 1024 > free {
@@ -1010,6 +1015,8 @@ fn vm_extra(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Op
                 if !found {
                     return Err(fail(ACTION, format!("VM {id}: NIC {nic} does not exist")));
                 }
+                // The VM's SECURITY_GROUP_RULE list follows its NICs' groups.
+                refresh_context(oned, id);
                 Ok(Value::Int(id))
             }
             "vmgroupadd" => {
@@ -1096,6 +1103,7 @@ fn vm_extra(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Op
                     .expect("fetched")
                     .template
                     .remove("QEMU_GA_EXEC");
+                vm_mut(oned, id).record_action(action_code("exec-cancel"), caller, now);
                 Ok(Value::Int(id))
             }
             _ => Err(fail(
@@ -1813,6 +1821,8 @@ pub(crate) fn action_code(action: &str) -> i32 {
         "pci-attach" => 58,
         "pci-detach" => 59,
         "exec" => 61,
+        "exec-retry" => 62,
+        "exec-cancel" => 63,
         _ => 0,
     }
 }

@@ -89,7 +89,7 @@ fn lock(obj: &Obj) -> Option<models::Lock> {
         locked: i64::from(lock.level),
         owner: Some(i64::from(lock.owner)),
         time: Some(lock.time),
-        req_id: Some(-1),
+        req_id: Some(lock.req_id),
     })
 }
 
