@@ -114,6 +114,9 @@ pub(crate) struct VmData {
     /// Scheduler ticks spent ACTIVE since the last monitoring cycle (see `MONITOR_PERIOD`).
     pub(crate) monitor_ticks: u32,
     pub(crate) last_poll: i64,
+    /// When the dummy monitor polled the VM, oldest first (oned keeps the VM's monitoring
+    /// records; the last `MONITORING_RECORDS` are kept here).
+    pub(crate) polls: Vec<i64>,
     /// The snapshot trees of the disks that have had snapshots, by disk id.
     pub(crate) disk_snapshots: BTreeMap<i32, DiskSnapshots>,
     /// Scheduled actions (SCHED_ACTION vectors with their ids).
@@ -382,7 +385,7 @@ pub(crate) fn handle(
         ),
         "recover" => recover(oned, caller, id, p.int(1)),
         "monitoring" => fetch(oned, caller, Kind::Vm, id, Op::Use, 0)
-            .map(|_| Value::from(super::docs::monitoring_data(oned, &[id]))),
+            .map(|_| Value::from(super::docs::monitoring_data(oned, &[id], -1))),
         "snapshotcreate" => (|| {
             fetch(oned, caller, Kind::Vm, id, Op::Manage, 2)?;
             let name = p.str(1).to_string();
@@ -2133,6 +2136,10 @@ pub(crate) fn schedule(oned: &mut Oned, force: bool) -> usize {
                 if data.state == ACTIVE {
                     data.last_poll = now;
                     data.monitor_ticks = 0;
+                    if data.polls.len() >= MONITORING_RECORDS {
+                        data.polls.remove(0);
+                    }
+                    data.polls.push(now);
                 }
             }
         }
@@ -2759,9 +2766,13 @@ pub(crate) fn vm_pool(oned: &mut Oned, caller: Caller, action: &str, p: &Params<
         }
         "monitoring" => {
             let ids = by_state(oned, p.int(0), -1, -1, -2);
-            // Oldest VM first; only VMs the dummy monitor has polled have samples.
+            // Lowest VM id first; only VMs the dummy monitor has polled have records.
             let ids: Vec<i32> = ids.into_iter().rev().collect();
-            Ok(Value::from(super::docs::monitoring_data(oned, &ids)))
+            Ok(Value::from(super::docs::monitoring_data(
+                oned,
+                &ids,
+                p.int_or(1, -1).into(),
+            )))
         }
         "accounting" => {
             let ids = by_state(oned, p.int(0), -1, -1, -2);
@@ -2785,3 +2796,6 @@ const SCHEDULER_DELAY: u8 = 2;
 /// active VM at once: oned's monitoring period measured in calls of a scripted session
 /// (the tour's first cycle came after about this many calls, counting the replay's polls).
 const MONITOR_PERIOD: u32 = 70;
+
+/// How many monitoring records of a VM the server keeps.
+const MONITORING_RECORDS: usize = 500;

@@ -98,6 +98,11 @@ pub(crate) fn monitoring(id: i32, vm: &VmData) -> models::VmMonitoring {
     if vm.last_poll == 0 {
         return models::VmMonitoring::default();
     }
+    sample(id, vm, vm.last_poll)
+}
+
+/// The dummy monitor's record of VM `id` polled at `timestamp`.
+fn sample(id: i32, vm: &VmData, timestamp: i64) -> models::VmMonitoring {
     models::VmMonitoring {
         cpu: Some(0.0),
         diskrdbytes: Some(0.0),
@@ -108,7 +113,7 @@ pub(crate) fn monitoring(id: i32, vm: &VmData) -> models::VmMonitoring {
         memory: Some((vm.memory_mb * 1024) as f64),
         netrx: Some(0.0),
         nettx: Some(0.0),
-        timestamp: Some(vm.last_poll),
+        timestamp: Some(timestamp),
         ..Default::default()
     }
 }
@@ -397,17 +402,30 @@ pub(crate) fn accounting(oned: &Oned, vms: &[i32]) -> String {
     records.to_xml()
 }
 
-/// `<MONITORING_DATA>` of the VMs `vms` (each VM's samples, oldest first).
-pub(crate) fn monitoring_data(oned: &Oned, vms: &[i32]) -> String {
-    models::MonitoringData {
-        monitoring: vms
-            .iter()
-            .filter_map(|id| vm_of(oned, *id))
-            .filter(|(_, data)| data.last_poll > 0)
-            .map(|(obj, data)| monitoring(obj.id, data))
-            .collect(),
+/// `<MONITORING_DATA>` of the VMs `vms`, each VM's records oldest first: all of them
+/// (`seconds` -1), the last one (0), or those of the last `seconds` seconds.
+pub(crate) fn monitoring_data(oned: &Oned, vms: &[i32], seconds: i64) -> String {
+    let since = oned.now() - seconds;
+    let mut data = models::MonitoringData::default();
+    for (obj, vm) in vms.iter().filter_map(|id| vm_of(oned, *id)) {
+        // A VM seeded as already monitored has its last poll only.
+        let polls: &[i64] = if vm.polls.is_empty() && vm.last_poll > 0 {
+            std::slice::from_ref(&vm.last_poll)
+        } else {
+            &vm.polls
+        };
+        let chosen: &[i64] = match seconds {
+            0 => &polls[polls.len().saturating_sub(1)..],
+            s if s < 0 => polls,
+            _ => {
+                let first = polls.partition_point(|t| *t < since);
+                &polls[first..]
+            }
+        };
+        data.monitoring
+            .extend(chosen.iter().map(|t| sample(obj.id, vm, *t)));
     }
-    .to_xml()
+    data.to_xml()
 }
 
 /// `<SHOWBACK_RECORDS>` (no costs are computed by the test server: empty).
