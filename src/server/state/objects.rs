@@ -19,7 +19,7 @@ pub(crate) struct Lock {
     pub(crate) level: i32,
     pub(crate) owner: i32,
     pub(crate) time: i64,
-    /// The number of the request that set the lock (oned's REQ_ID).
+    /// The id of the request that took the lock.
     pub(crate) req_id: i64,
 }
 

@@ -2104,11 +2104,12 @@ fn recover(oned: &mut Oned, caller: Caller, id: i32, operation: i32) -> Handled 
 /// Deploys PENDING VMs on the host with the fewest VMs that has room, and runs the dummy
 /// VM monitor's cycles.
 ///
-/// Like oned's scheduler, which runs on its own period, it does not place a VM within the
-/// call that made it PENDING (so `hold` right after `allocate` works): once a VM has waited
-/// `SCHEDULER_DELAY` calls, it makes a plan with every VM waiting by then, at most one per
-/// host (oned's MAX_HOST); the others wait for the next call's plan. `force` places every
-/// PENDING VM at once.
+/// Like oned's scheduler, which wakes up on its own period, it leaves a lone VM PENDING
+/// for the call after the one that made it PENDING (so `hold` right after `allocate`
+/// works): once a VM has waited `SCHEDULER_DELAY` calls, it makes a plan with every VM
+/// PENDING by then (a VM allocated meanwhile joins it, as it would join oned's plan), at
+/// most one per host (oned's MAX_HOST); the others wait for the next call's plan. `force`
+/// places every PENDING VM at once.
 pub(crate) fn schedule(oned: &mut Oned, force: bool) -> usize {
     let mut pending = Vec::new();
     let mut due = false;
