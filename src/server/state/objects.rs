@@ -1589,7 +1589,7 @@ pub(crate) fn pool_ids(
             -4 => o.gid == caller.gid && usable,
             -3 => o.uid == caller.uid,
             -2 => usable,
-            -1 => usable && (o.uid == caller.uid || groups.contains(&o.gid) || admin),
+            -1 => usable && (o.uid == caller.uid || groups.contains(&o.gid)),
             uid => o.uid == uid && usable,
         }
     };
@@ -1883,6 +1883,7 @@ fn specific(
                     return Err(fail(ACTION, format!("NIC with NIC_ID {nic} does not exist.")));
                 }
             }
+            super::vm::vrouter_nic_changed(oned, caller, id, action == "attachnic");
             Ok(Value::Int(id))
         })(),
         (Kind::BackupJob, "backup" | "cancel" | "retry") => (|| {

@@ -58,12 +58,39 @@ pub(crate) struct History {
 }
 
 /// oned numbers every API request and notes the number of the request that ended a history
-/// record; the test server numbers the requests that act on VMs (the values only need to be
-/// distinct and positive).
-fn next_request_id() -> i64 {
+/// record or set a lock; the test server numbers the requests that need one (the values only
+/// need to be distinct and positive).
+pub(crate) fn next_request_id() -> i64 {
     use std::sync::atomic::{AtomicI64, Ordering};
     static NEXT: AtomicI64 = AtomicI64::new(1000);
     NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// One snapshot of a VM disk.
+#[derive(Debug, Clone)]
+pub(crate) struct DiskSnapshot {
+    pub(crate) id: i32,
+    pub(crate) name: String,
+    pub(crate) date: i64,
+    /// MiB (the disk's size when taken).
+    pub(crate) size: i64,
+    pub(crate) parent: i32,
+    /// The snapshot the disk was last created from or reverted to.
+    pub(crate) active: bool,
+}
+
+/// The snapshots of one VM disk. oned keeps the (possibly empty) tree once a disk has had a
+/// snapshot.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DiskSnapshots {
+    pub(crate) next: i32,
+    pub(crate) list: Vec<DiskSnapshot>,
+}
+
+impl DiskSnapshots {
+    fn total_size(&self) -> i64 {
+        self.list.iter().map(|s| s.size).sum()
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -82,11 +109,16 @@ pub(crate) struct VmData {
     pub(crate) next_snapshot: i32,
     pub(crate) cpu: f64,
     pub(crate) memory_mb: i64,
-    /// Scheduler ticks left before a PENDING VM may be placed (see `schedule`).
+    /// Scheduler ticks the VM has spent PENDING (see `schedule`).
     pub(crate) pending_ticks: u8,
-    /// Scheduler ticks spent ACTIVE: the dummy monitor reports a VM after a few.
+    /// Scheduler ticks spent ACTIVE since the last monitoring cycle (see `MONITOR_PERIOD`).
     pub(crate) monitor_ticks: u32,
     pub(crate) last_poll: i64,
+    /// When the dummy monitor polled the VM, oldest first (oned keeps the VM's monitoring
+    /// records; the last `MONITORING_RECORDS` are kept here).
+    pub(crate) polls: Vec<i64>,
+    /// The snapshot trees of the disks that have had snapshots, by disk id.
+    pub(crate) disk_snapshots: BTreeMap<i32, DiskSnapshots>,
     /// Scheduled actions (SCHED_ACTION vectors with their ids).
     pub(crate) sched_actions: Vec<BTreeMap<String, String>>,
     pub(crate) next_sched: i32,
@@ -147,7 +179,7 @@ impl VmData {
         self.state = state;
         self.lcm_state = lcm;
         if state == PENDING {
-            self.pending_ticks = 2;
+            self.pending_ticks = 0;
         }
     }
 
@@ -353,7 +385,7 @@ pub(crate) fn handle(
         ),
         "recover" => recover(oned, caller, id, p.int(1)),
         "monitoring" => fetch(oned, caller, Kind::Vm, id, Op::Use, 0)
-            .map(|_| Value::from(super::docs::monitoring_data(oned, &[id]))),
+            .map(|_| Value::from(super::docs::monitoring_data(oned, &[id], -1))),
         "snapshotcreate" => (|| {
             fetch(oned, caller, Kind::Vm, id, Op::Manage, 2)?;
             let name = p.str(1).to_string();
@@ -404,7 +436,12 @@ pub(crate) fn handle(
                 if let Some(mem) = t.get("MEMORY").and_then(|m| m.parse::<i64>().ok()) {
                     let host = vm_data(obj).history.last().map(|h| h.hid);
                     let free = match host.and_then(|h| oned.get(Kind::Host, h)).map(|h| &h.ext) {
-                        Some(Ext::Host(h)) => h.total_mem - used_by(oned, &h.vms).1,
+                        Some(Ext::Host(h)) => {
+                            // The VM's own allocation is what the resize replaces.
+                            let others: BTreeSet<i32> =
+                                h.vms.iter().copied().filter(|v| *v != id).collect();
+                            h.total_mem - used_by(oned, &others).1
+                        }
                         _ => 0,
                     };
                     if mem * 1024 > free {
@@ -545,6 +582,7 @@ pub(crate) fn handle(
                 .unwrap_or_else(|| disk_target(0));
             disk.insert("DISK_ID".into(), next_id.to_string());
             disk.insert("TARGET".into(), target);
+            hot_attached_disk(oned, obj, &mut disk);
             let image_id = disk.get("IMAGE_ID").and_then(|i| i.parse::<i32>().ok());
             if let Some(Ext::Image(i)) = image_id
                 .and_then(|i| oned.get_mut(Kind::Image, i))
@@ -662,6 +700,20 @@ fn sched_action(
     Ok(action)
 }
 
+/// Keeps DISK_SNAPSHOT_TOTAL_SIZE of a VM disk equal to the size of its snapshots.
+fn sync_snapshot_size(oned: &mut Oned, id: i32, disk_id: i32) {
+    let total = vm_mut(oned, id)
+        .disk_snapshots
+        .get(&disk_id)
+        .map_or(0, DiskSnapshots::total_size);
+    let obj = oned.get_mut(Kind::Vm, id).expect("VM exists");
+    for disk in obj.template.vectors_mut("DISK") {
+        if disk.get("DISK_ID") == Some(&disk_id.to_string()) {
+            disk.insert("DISK_SNAPSHOT_TOTAL_SIZE".into(), total.to_string());
+        }
+    }
+}
+
 /// Writes the scheduled actions of an object back into its template.
 fn store_sched_actions(obj: &mut Obj, actions: &[BTreeMap<String, String>]) {
     obj.template.remove("SCHED_ACTION");
@@ -758,11 +810,29 @@ fn vm_extra(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Op
                 Ok(Value::Int(id))
             }
             "disksnapshotcreate" => {
-                if disk_of(oned, p.int(1)).is_none() {
+                let disk_id = p.int(1);
+                let Some(disk) = disk_of(oned, disk_id) else {
                     return Err(fail(ACTION, "VM disk does not exist"));
+                };
+                let size = disk.get("SIZE").and_then(|s| s.parse().ok()).unwrap_or(0);
+                let vm = vm_mut(oned, id);
+                let tree = vm.disk_snapshots.entry(disk_id).or_default();
+                let sid = tree.next;
+                tree.next += 1;
+                for snap in &mut tree.list {
+                    snap.active = false;
                 }
-                vm_mut(oned, id).record_action(action_code("disk-snapshot-create"), caller, now);
-                Ok(Value::Int(0))
+                tree.list.push(DiskSnapshot {
+                    id: sid,
+                    name: p.str(2).to_string(),
+                    date: now,
+                    size,
+                    parent: -1,
+                    active: true,
+                });
+                vm.record_action(action_code("disk-snapshot-create"), caller, now);
+                sync_snapshot_size(oned, id, disk_id);
+                Ok(Value::Int(sid))
             }
             "disksnapshotrename" | "disksnapshotrevert" | "disksnapshotdelete" => {
                 if action == "disksnapshotrevert" && running {
@@ -778,9 +848,27 @@ fn vm_extra(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Op
                     "disksnapshotdelete" => Some("disk-snapshot-delete"),
                     _ => None,
                 };
-                if let Some(code) = code {
-                    vm_mut(oned, id).record_action(action_code(code), caller, now);
+                let (disk_id, sid) = (p.int(1), p.int(2));
+                let vm = vm_mut(oned, id);
+                if let Some(tree) = vm.disk_snapshots.get_mut(&disk_id) {
+                    match action {
+                        "disksnapshotrename" => {
+                            if let Some(snap) = tree.list.iter_mut().find(|s| s.id == sid) {
+                                snap.name = p.str(3).to_string();
+                            }
+                        }
+                        "disksnapshotrevert" => {
+                            for snap in &mut tree.list {
+                                snap.active = snap.id == sid;
+                            }
+                        }
+                        _ => tree.list.retain(|s| s.id != sid),
+                    }
                 }
+                if let Some(code) = code {
+                    vm.record_action(action_code(code), caller, now);
+                }
+                sync_snapshot_size(oned, id, disk_id);
                 Ok(Value::Int(id))
             }
             "diskresize" => {
@@ -930,6 +1018,8 @@ fn vm_extra(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Op
                 if !found {
                     return Err(fail(ACTION, format!("VM {id}: NIC {nic} does not exist")));
                 }
+                // The VM's SECURITY_GROUP_RULE list follows its NICs' groups.
+                refresh_context(oned, id);
                 Ok(Value::Int(id))
             }
             "vmgroupadd" => {
@@ -1003,9 +1093,12 @@ fn vm_extra(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Op
                     "QEMU_GA_EXEC",
                     Attr::Vector(BTreeMap::from([
                         ("COMMAND".into(), p.str(1).to_string()),
+                        // The dummy driver never reports the command's end.
+                        ("STATUS".into(), "EXECUTING".into()),
                         ("STDIN".into(), p.str(2).to_string()),
                     ])),
                 );
+                vm_mut(oned, id).record_action(action_code("exec"), caller, now);
                 Ok(Value::Int(id))
             }
             "cancelexec" => {
@@ -1013,6 +1106,7 @@ fn vm_extra(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Op
                     .expect("fetched")
                     .template
                     .remove("QEMU_GA_EXEC");
+                vm_mut(oned, id).record_action(action_code("exec-cancel"), caller, now);
                 Ok(Value::Int(id))
             }
             _ => Err(fail(
@@ -1419,7 +1513,7 @@ pub(crate) fn create_vm(
         lcm_state: 0,
         prev_state: state,
         prev_lcm_state: 0,
-        pending_ticks: 2,
+        pending_ticks: 0,
         stime: now,
         user_template,
         cpu,
@@ -1620,6 +1714,13 @@ fn vm_action(oned: &mut Oned, caller: Caller, action: &str, id: i32) -> Handled 
                 UNDEPLOYED
             };
             vm_mut(oned, id).set_state(new_state, 0);
+            if new_state == UNDEPLOYED {
+                // The VNC port of the host is given back.
+                let obj = oned.get_mut(Kind::Vm, id).expect("VM exists");
+                for graphics in obj.template.vectors_mut("GRAPHICS") {
+                    graphics.remove("PORT");
+                }
+            }
         }
         "poweroff" | "poweroff-hard" | "suspend" => {
             // The record stays open (the VM keeps its host) with the action noted; it is
@@ -1722,6 +1823,9 @@ pub(crate) fn action_code(action: &str) -> i32 {
         "sg-detach" => 53,
         "pci-attach" => 58,
         "pci-detach" => 59,
+        "exec" => 61,
+        "exec-retry" => 62,
+        "exec-cancel" => 63,
         _ => 0,
     }
 }
@@ -1858,21 +1962,8 @@ fn place(oned: &mut Oned, id: i32, hid: i32, ds: i32, plan: (i32, i32), prolog: 
     let obj = oned.get_mut(Kind::Vm, id).expect("VM exists");
     obj.template.set("TM_MAD_SYSTEM", system_tm.clone());
     for disk in obj.template.vectors_mut("DISK") {
-        if disk.contains_key("IMAGE_ID") {
-            continue;
-        }
-        for (k, v) in [
-            ("ALLOW_ORPHANS", "NO".to_string()),
-            ("CLUSTER_ID", "0".to_string()),
-            ("DATASTORE", system_ds.clone()),
-            ("DATASTORE_ID", ds.to_string()),
-            ("DISK_TYPE", "FILE".to_string()),
-            ("DRIVER", "raw".to_string()),
-            ("FORMAT", "raw".to_string()),
-            ("PERSISTENT_SNAPSHOTS", "YES".to_string()),
-            ("TM_MAD", system_tm.clone()),
-        ] {
-            disk.entry(k.into()).or_insert(v);
+        if !disk.contains_key("IMAGE_ID") {
+            volatile_disk_on(disk, &system_ds, ds, &system_tm);
         }
     }
     for graphics in obj.template.vectors_mut("GRAPHICS") {
@@ -1883,6 +1974,42 @@ fn place(oned: &mut Oned, id: i32, hid: i32, ds: i32, plan: (i32, i32), prolog: 
     if let Some(Ext::Host(h)) = oned.get_mut(Kind::Host, hid).map(|h| &mut h.ext) {
         h.vms.insert(id);
     }
+}
+
+/// What a volatile disk gets when it is created in system datastore `ds` (named `name`,
+/// with transfer driver `tm`).
+fn volatile_disk_on(disk: &mut BTreeMap<String, String>, name: &str, ds: i32, tm: &str) {
+    for (k, v) in [
+        ("ALLOW_ORPHANS", "NO"),
+        ("CLUSTER_ID", "0"),
+        ("DATASTORE", name),
+        ("DATASTORE_ID", &ds.to_string()),
+        ("DISK_TYPE", "FILE"),
+        ("DRIVER", "raw"),
+        ("FORMAT", "raw"),
+        ("PERSISTENT_SNAPSHOTS", "YES"),
+        ("TM_MAD", tm),
+    ] {
+        disk.entry(k.into()).or_insert_with(|| v.to_string());
+    }
+}
+
+/// A disk hot-attached to a VM placed in a system datastore is prepared there at once
+/// (volatile disks get their attributes) and records the system transfer driver.
+fn hot_attached_disk(oned: &Oned, vm: &Obj, disk: &mut BTreeMap<String, String>) {
+    let Some(tm) = vm.template.get("TM_MAD_SYSTEM") else {
+        return;
+    };
+    let Some(ds) = vm_data(vm).history.last().map(|h| h.ds_id) else {
+        return;
+    };
+    if !disk.contains_key("IMAGE_ID") {
+        let name = oned
+            .get(Kind::Datastore, ds)
+            .map_or_else(|| "system".to_string(), |d| d.name.clone());
+        volatile_disk_on(disk, &name, ds, tm);
+    }
+    disk.insert("TM_MAD_SYSTEM".into(), tm.to_string());
 }
 
 fn migrate(oned: &mut Oned, caller: Caller, id: i32, hid: i32, live: bool, ds: i32) -> Handled {
@@ -1974,34 +2101,51 @@ fn recover(oned: &mut Oned, caller: Caller, id: i32, operation: i32) -> Handled 
     Ok(Value::Int(id))
 }
 
-/// Deploys PENDING VMs on the host with the fewest VMs that has room.
+/// Deploys PENDING VMs on the host with the fewest VMs that has room, and runs the dummy
+/// VM monitor's cycles.
 ///
-/// Like oned's scheduler, which runs on its own period, it does not place a VM within the
-/// call that made it PENDING: a VM stays PENDING for the next call (so `hold` right after
-/// `allocate` works) and is placed after it. `force` places every PENDING VM at once.
+/// Like oned's scheduler, which wakes up on its own period, it leaves a lone VM PENDING
+/// for the call after the one that made it PENDING (so `hold` right after `allocate`
+/// works): once a VM has waited `SCHEDULER_DELAY` calls, it makes a plan with every VM
+/// PENDING by then (a VM allocated meanwhile joins it, as it would join oned's plan), at
+/// most one per host (oned's MAX_HOST); the others wait for the next call's plan. `force`
+/// places every PENDING VM at once.
 pub(crate) fn schedule(oned: &mut Oned, force: bool) -> usize {
     let mut pending = Vec::new();
+    let mut due = false;
     let now = oned.now();
+    let mut monitor_cycle = false;
     for vm in oned.pool_mut(Kind::Vm).values_mut() {
         if let Ext::Vm(data) = &mut vm.ext {
             if data.state == ACTIVE {
-                // The dummy monitor reports running VMs a few ticks after they start.
                 data.monitor_ticks += 1;
-                if data.monitor_ticks >= MONITOR_AFTER_TICKS && data.last_poll == 0 {
-                    data.last_poll = now;
-                }
+                monitor_cycle |= data.monitor_ticks >= MONITOR_PERIOD;
             }
             if data.state != PENDING {
                 continue;
             }
-            if data.pending_ticks > 1 && !force {
-                data.pending_ticks -= 1;
-                continue;
-            }
+            data.pending_ticks = data.pending_ticks.saturating_add(1);
+            due |= data.pending_ticks >= SCHEDULER_DELAY;
             pending.push(vm.id);
         }
     }
-    if pending.is_empty() {
+    if monitor_cycle {
+        // The dummy monitor polls every active VM in one cycle, a monitoring period after
+        // the longest-running one was last polled (or started).
+        for vm in oned.pool_mut(Kind::Vm).values_mut() {
+            if let Ext::Vm(data) = &mut vm.ext {
+                if data.state == ACTIVE {
+                    data.last_poll = now;
+                    data.monitor_ticks = 0;
+                    if data.polls.len() >= MONITORING_RECORDS {
+                        data.polls.remove(0);
+                    }
+                    data.polls.push(now);
+                }
+            }
+        }
+    }
+    if pending.is_empty() || !(due || force) {
         return 0;
     }
     // Free capacity of each monitored host, computed once per pass:
@@ -2547,12 +2691,24 @@ pub(crate) fn vrouter_deleted(oned: &mut Oned, caller: Caller, id: i32) {
         if vm_data(oned.get(Kind::Vm, vm).expect("listed")).state == DONE {
             continue;
         }
-        vm_mut(oned, vm).close_history(action_code("terminate-hard"), caller, now);
+        let data = vm_mut(oned, vm);
+        data.close_history(action_code("terminate-hard"), caller, now);
+        data.epilog(now);
         leave_host(oned, vm, now);
         release_resources(oned, vm);
         let data = vm_mut(oned, vm);
         data.set_state(DONE, 0);
         data.etime = now;
+    }
+}
+
+/// A NIC attached to (`attach`) or detached from virtual router `id`: oned hot-plugs it on
+/// every VM of the router, which each record the action in their history.
+pub(crate) fn vrouter_nic_changed(oned: &mut Oned, caller: Caller, id: i32, attach: bool) {
+    let now = oned.now();
+    let code = action_code(if attach { "nic-attach" } else { "nic-detach" });
+    for vm in vrouter_vms(oned, id) {
+        vm_mut(oned, vm).record_action(code, caller, now);
     }
 }
 
@@ -2611,9 +2767,13 @@ pub(crate) fn vm_pool(oned: &mut Oned, caller: Caller, action: &str, p: &Params<
         }
         "monitoring" => {
             let ids = by_state(oned, p.int(0), -1, -1, -2);
-            // Oldest VM first; only VMs the dummy monitor has polled have samples.
+            // Lowest VM id first; only VMs the dummy monitor has polled have records.
             let ids: Vec<i32> = ids.into_iter().rev().collect();
-            Ok(Value::from(super::docs::monitoring_data(oned, &ids)))
+            Ok(Value::from(super::docs::monitoring_data(
+                oned,
+                &ids,
+                p.int_or(1, -1).into(),
+            )))
         }
         "accounting" => {
             let ids = by_state(oned, p.int(0), -1, -1, -2);
@@ -2628,6 +2788,15 @@ pub(crate) fn vm_pool(oned: &mut Oned, caller: Caller, action: &str, p: &Params<
     }
 }
 
-/// Scheduler ticks (calls) a VM runs before the dummy monitor's first report, roughly
-/// oned's monitoring period measured in calls of a scripted session.
-const MONITOR_AFTER_TICKS: u32 = 23;
+/// Ticks (calls) the scheduler lets a VM wait in PENDING before it makes a plan: like oned's
+/// scheduler, which wakes up periodically, it then places every VM waiting by then (VMs
+/// made PENDING one after the other share a plan).
+const SCHEDULER_DELAY: u8 = 2;
+
+/// Scheduler ticks (calls) between two cycles of the dummy VM monitor, which polls every
+/// active VM at once: oned's monitoring period measured in calls of a scripted session
+/// (the tour's first cycle came after about this many calls, counting the replay's polls).
+const MONITOR_PERIOD: u32 = 70;
+
+/// How many monitoring records of a VM the server keeps.
+const MONITORING_RECORDS: usize = 500;

@@ -89,7 +89,7 @@ fn lock(obj: &Obj) -> Option<models::Lock> {
         locked: i64::from(lock.level),
         owner: Some(i64::from(lock.owner)),
         time: Some(lock.time),
-        req_id: Some(-1),
+        req_id: Some(lock.req_id),
     })
 }
 
@@ -98,6 +98,11 @@ pub(crate) fn monitoring(id: i32, vm: &VmData) -> models::VmMonitoring {
     if vm.last_poll == 0 {
         return models::VmMonitoring::default();
     }
+    sample(id, vm, vm.last_poll)
+}
+
+/// The dummy monitor's record of VM `id` polled at `timestamp`.
+fn sample(id: i32, vm: &VmData, timestamp: i64) -> models::VmMonitoring {
     models::VmMonitoring {
         cpu: Some(0.0),
         diskrdbytes: Some(0.0),
@@ -108,7 +113,7 @@ pub(crate) fn monitoring(id: i32, vm: &VmData) -> models::VmMonitoring {
         memory: Some((vm.memory_mb * 1024) as f64),
         netrx: Some(0.0),
         nettx: Some(0.0),
-        timestamp: Some(vm.last_poll),
+        timestamp: Some(timestamp),
         ..Default::default()
     }
 }
@@ -165,7 +170,8 @@ fn history(oid: i32, h: &History) -> models::VmHistory {
     }
 }
 
-/// The full VM of `one.vm.info` (`full: false` keeps only the last history record).
+/// The full VM of `one.vm.info` (`full: false`, as in the extended pool listings: only the
+/// last history record, no monitoring).
 pub(crate) fn vm(oned: &Oned, obj: &Obj, vm: &VmData, full: bool) -> models::Vm {
     let records: &[History] = if full || vm.history.is_empty() {
         &vm.history
@@ -180,7 +186,8 @@ pub(crate) fn vm(oned: &Oned, obj: &Obj, vm: &VmData, full: bool) -> models::Vm 
         gname: oned.gname(obj.gid),
         name: obj.name.clone(),
         permissions: permissions(obj),
-        last_poll: vm.last_poll,
+        // oned's pool listings read the VMs from the database, without the monitoring.
+        last_poll: if full { vm.last_poll } else { 0 },
         state: i64::from(vm.state),
         lcm_state: i64::from(vm.lcm_state),
         prev_state: i64::from(vm.prev_state),
@@ -190,7 +197,11 @@ pub(crate) fn vm(oned: &Oned, obj: &Obj, vm: &VmData, full: bool) -> models::Vm 
         etime: vm.etime,
         deploy_id: vm.deploy_id.clone(),
         lock: lock(obj),
-        monitoring: monitoring(obj.id, vm),
+        monitoring: if full {
+            monitoring(obj.id, vm)
+        } else {
+            models::VmMonitoring::default()
+        },
         sched_actions: models::Ids {
             id: vm
                 .sched_actions
@@ -203,7 +214,29 @@ pub(crate) fn vm(oned: &Oned, obj: &Obj, vm: &VmData, full: bool) -> models::Vm 
         history_records: models::VmHistoryRecords {
             history: records.iter().map(|h| history(obj.id, h)).collect(),
         },
-        snapshots: Vec::new(),
+        snapshots: vm
+            .disk_snapshots
+            .iter()
+            .map(|(disk, tree)| models::VmDiskSnapshots {
+                allow_orphans: "NO".into(),
+                current_base: -1,
+                disk_id: i64::from(*disk),
+                next_snapshot: i64::from(tree.next),
+                snapshot: tree
+                    .list
+                    .iter()
+                    .map(|snap| models::DiskSnapshot {
+                        active: snap.active.then(|| "YES".to_string()),
+                        children: None,
+                        date: snap.date,
+                        id: i64::from(snap.id),
+                        name: Some(snap.name.clone()),
+                        parent: i64::from(snap.parent),
+                        size: snap.size,
+                    })
+                    .collect(),
+            })
+            .collect(),
         backups: models::VmBackups::default(),
     }
 }
@@ -369,17 +402,30 @@ pub(crate) fn accounting(oned: &Oned, vms: &[i32]) -> String {
     records.to_xml()
 }
 
-/// `<MONITORING_DATA>` of the VMs `vms` (each VM's samples, oldest first).
-pub(crate) fn monitoring_data(oned: &Oned, vms: &[i32]) -> String {
-    models::MonitoringData {
-        monitoring: vms
-            .iter()
-            .filter_map(|id| vm_of(oned, *id))
-            .filter(|(_, data)| data.last_poll > 0)
-            .map(|(obj, data)| monitoring(obj.id, data))
-            .collect(),
+/// `<MONITORING_DATA>` of the VMs `vms`, each VM's records oldest first: all of them
+/// (`seconds` -1), the last one (0), or those of the last `seconds` seconds.
+pub(crate) fn monitoring_data(oned: &Oned, vms: &[i32], seconds: i64) -> String {
+    let since = oned.now() - seconds;
+    let mut data = models::MonitoringData::default();
+    for (obj, vm) in vms.iter().filter_map(|id| vm_of(oned, *id)) {
+        // A VM seeded as already monitored has its last poll only.
+        let polls: &[i64] = if vm.polls.is_empty() && vm.last_poll > 0 {
+            std::slice::from_ref(&vm.last_poll)
+        } else {
+            &vm.polls
+        };
+        let chosen: &[i64] = match seconds {
+            0 => &polls[polls.len().saturating_sub(1)..],
+            s if s < 0 => polls,
+            _ => {
+                let first = polls.partition_point(|t| *t < since);
+                &polls[first..]
+            }
+        };
+        data.monitoring
+            .extend(chosen.iter().map(|t| sample(obj.id, vm, *t)));
     }
-    .to_xml()
+    data.to_xml()
 }
 
 /// `<SHOWBACK_RECORDS>` (no costs are computed by the test server: empty).
