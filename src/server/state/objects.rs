@@ -86,6 +86,9 @@ pub(crate) struct HostData {
     pub(crate) cpu_usage: i64,
     pub(crate) mem_usage: i64,
     pub(crate) settle_ticks: u8,
+    /// Whether the information driver has reported on the host (disk, PCI devices, NUMA
+    /// nodes and a monitoring sample exist from then on, even offline).
+    pub(crate) probed: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -752,6 +755,7 @@ fn allocate_host(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
         cpu_usage: 0,
         mem_usage: 0,
         settle_ticks: 2,
+        probed: false,
     });
     oned.insert(host);
     if let Some(Ext::Cluster(c)) = oned.get_mut(Kind::Cluster, cluster).map(|c| &mut c.ext) {
@@ -809,6 +813,15 @@ pub(crate) fn monitor_hosts(oned: &mut Oned, force: bool) {
                 data.prev_state = 2;
                 data.total_cpu = 800;
                 data.total_mem = 16 * 1024 * 1024;
+                if !data.probed && data.im_mad == "dummy" {
+                    // The first report of the dummy information driver describes the
+                    // host's fake hardware (other drivers are not run by the test server).
+                    data.probed = true;
+                    host.template.set("HOSTNAME", host.name.clone());
+                    for (name, value) in super::docs::dummy_host::TEMPLATE {
+                        host.template.set(name, value);
+                    }
+                }
                 monitored.push(host.id);
             }
         }
@@ -1205,7 +1218,7 @@ fn update(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handle
         }
         // Attributes oned keeps on a replace.
         let keep: &[&str] = match kind {
-            Kind::Host => &["IM_MAD", "VM_MAD", "RESERVED_CPU", "RESERVED_MEM"],
+            Kind::Host => &["IM_MAD", "VM_MAD"],
             _ => &[],
         };
         let mut replaced = new;

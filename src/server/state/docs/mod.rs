@@ -8,6 +8,7 @@
 //! `ids`, `write`) append to an [`xmlout::Doc`](crate::server::xmlout::Doc).
 
 use super::objects::{Ext, Obj};
+pub(crate) mod dummy_host;
 mod vm;
 
 use super::vm::{format_ip, format_mac};
@@ -338,7 +339,7 @@ pub(crate) fn pool_with(oned: &Oned, kind: Kind, ids: &[i32], extended: bool) ->
             writer.end("GROUP_POOL");
             writer.into_string()
         }
-        Kind::Host => typed!(HostPool { host }, host),
+        Kind::Host => typed!(HostPool { host }, |oned, obj| host(oned, obj, false)),
         Kind::Cluster => typed!(ClusterPool { cluster }, cluster),
         Kind::Datastore => typed!(DatastorePool { datastore }, datastore),
         Kind::Image => typed!(ImagePool { image }, image),
@@ -383,7 +384,7 @@ fn element(oned: &Oned, obj: &Obj, full: bool) -> String {
         Kind::User => of(user_summary(oned, obj), root),
         Kind::Group if full => of(group(oned, obj), root),
         Kind::Group => of(group_summary(oned, obj), root),
-        Kind::Host => of(host(oned, obj), root),
+        Kind::Host => of(host(oned, obj, full), root),
         Kind::Cluster => of(cluster(oned, obj), root),
         Kind::Datastore => of(datastore(oned, obj), root),
         Kind::Image => of(image(oned, obj), root),
@@ -492,7 +493,7 @@ fn group(oned: &Oned, obj: &Obj) -> Option<models::Group> {
     })
 }
 
-fn host(oned: &Oned, obj: &Obj) -> Option<models::Host> {
+fn host(oned: &Oned, obj: &Obj, full: bool) -> Option<models::Host> {
     let Ext::Host(host) = &obj.ext else {
         return None;
     };
@@ -508,7 +509,12 @@ fn host(oned: &Oned, obj: &Obj) -> Option<models::Host> {
             Ext::Vm(v) => (acc.0 + (v.cpu * 100.0) as i64, acc.1 + v.memory_mb * 1024),
             _ => acc,
         });
-    let disk = if host.total_cpu > 0 { 20480 } else { 0 };
+    let (free_disk, max_disk, used_disk) = if host.probed {
+        dummy_host::DISK_MB
+    } else {
+        (0, 0, 0)
+    };
+    let (cpu_usage, mem_usage) = (cpu_usage + host.cpu_usage, mem_usage + host.mem_usage);
     Some(models::Host {
         id: i64::from(obj.id),
         name: obj.name.clone(),
@@ -519,8 +525,8 @@ fn host(oned: &Oned, obj: &Obj) -> Option<models::Host> {
         cluster_id: i64::from(host.cluster_id),
         cluster,
         host_share: models::HostShare {
-            mem_usage: mem_usage + host.mem_usage,
-            cpu_usage: cpu_usage + host.cpu_usage,
+            mem_usage,
+            cpu_usage,
             total_mem: host.total_mem,
             total_cpu: host.total_cpu,
             max_mem: host.total_mem,
@@ -530,16 +536,29 @@ fn host(oned: &Oned, obj: &Obj) -> Option<models::Host> {
             datastores: models::HostDatastores {
                 disk_usage: 0,
                 ds: Vec::new(),
-                free_disk: disk,
-                max_disk: disk,
-                used_disk: 0,
+                free_disk,
+                max_disk,
+                used_disk,
             },
-            pci_devices: models::PciDevices::default(),
-            numa_nodes: models::NumaNodes::default(),
+            pci_devices: if host.probed {
+                dummy_host::pci_devices()
+            } else {
+                models::PciDevices::default()
+            },
+            numa_nodes: if host.probed {
+                dummy_host::numa_nodes()
+            } else {
+                models::NumaNodes::default()
+            },
         },
         vms: ids_of(host.vms.iter().copied()),
         template: obj.template.to_template(),
-        monitoring: models::HostMonitoring::default(),
+        // The last monitoring sample is in `info`, not in the pool listing.
+        monitoring: if host.probed && full {
+            dummy_host::monitoring(obj.id, oned.now(), cpu_usage, mem_usage)
+        } else {
+            models::HostMonitoring::default()
+        },
     })
 }
 
@@ -1220,18 +1239,12 @@ pub(crate) fn host_monitoring(oned: &Oned, hosts: &[i32]) -> String {
                 Some(Obj {
                     ext: Ext::Host(host),
                     ..
-                }) => Some(models::HostMonitoring {
-                    timestamp: Some(oned.now()),
-                    id: Some(i64::from(*id)),
-                    capacity: Some(models::HostCapacity {
-                        free_cpu: Some(host.total_cpu),
-                        free_memory: Some(host.total_mem),
-                        used_cpu: Some(0),
-                        used_memory: Some(0),
-                        ..models::HostCapacity::default()
-                    }),
-                    ..models::HostMonitoring::default()
-                }),
+                }) if host.probed => Some(dummy_host::monitoring(
+                    *id,
+                    oned.now(),
+                    host.cpu_usage,
+                    host.mem_usage,
+                )),
                 _ => None,
             })
             .collect(),
