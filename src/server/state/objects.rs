@@ -1219,6 +1219,8 @@ fn update(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handle
         // Attributes oned keeps on a replace.
         let keep: &[&str] = match kind {
             Kind::Host => &["IM_MAD", "VM_MAD"],
+            // Kept with the template, shown as elements of their own.
+            Kind::BackupJob => &["PRIORITY", "LAST_BACKUP_TIME"],
             _ => &[],
         };
         let mut replaced = new;
@@ -1900,6 +1902,14 @@ fn specific(
         })(),
         (Kind::BackupJob, "backup" | "cancel" | "retry") => (|| {
             fetch(oned, caller, kind, id, Op::Manage, 2)?;
+            if action == "backup" {
+                // The job starts now (kept with the job like its PRIORITY; the document
+                // shows it as LAST_BACKUP_TIME).
+                let now = oned.now();
+                if let Some(job) = oned.get_mut(kind, id) {
+                    job.template.set("LAST_BACKUP_TIME", now.to_string());
+                }
+            }
             Ok(Value::Int(id))
         })(),
         _ => return None,

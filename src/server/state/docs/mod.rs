@@ -1200,6 +1200,7 @@ fn backup_job(oned: &Oned, obj: &Obj) -> Option<models::BackupJob> {
     let o = owner_of(oned, obj);
     let mut template = obj.template.clone();
     template.remove("PRIORITY");
+    template.remove("LAST_BACKUP_TIME");
     Some(models::BackupJob {
         id: o.id,
         uid: o.uid,
@@ -1214,7 +1215,11 @@ fn backup_job(oned: &Oned, obj: &Obj) -> Option<models::BackupJob> {
             .get("PRIORITY")
             .and_then(|p| p.parse().ok())
             .unwrap_or(50),
-        last_backup_time: 0,
+        last_backup_time: obj
+            .template
+            .get("LAST_BACKUP_TIME")
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0),
         last_backup_duration: 0,
         sched_actions: ids_of(
             obj.template
