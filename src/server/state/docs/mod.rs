@@ -225,8 +225,134 @@ fn quota_sections(quotas: Option<&Tmpl>, unset: &'static str) -> QuotaSections {
     }
 }
 
+/// A usage counter as oned prints it: an integer when whole, else with two decimals.
+fn usage_text(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+/// The quotas of a user or group with their usage counters: what the VMs, leases and
+/// images it owns consume. oned counts nothing for oneadmin and the oneadmin group.
+fn quotas_with_usage(oned: &Oned, kind: Kind, id: i32) -> Option<Tmpl> {
+    use std::collections::BTreeMap;
+    let configured = oned.quotas.get(&(kind, id));
+    let exempt = match kind {
+        Kind::User => id == 0 || oned.get(Kind::User, id).is_some_and(|u| u.gid == 0),
+        _ => id == 0,
+    };
+    if exempt {
+        return configured.cloned();
+    }
+    let owned = |obj: &&Obj| match kind {
+        Kind::User => obj.uid == id,
+        _ => obj.gid == id,
+    };
+    let mut vm: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut network: BTreeMap<String, f64> = BTreeMap::new();
+    let mut image: BTreeMap<String, f64> = BTreeMap::new();
+    let mut datastore: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for obj in oned.pool(Kind::Vm).values().filter(owned) {
+        let Ext::Vm(data) = &obj.ext else { continue };
+        if data.state == super::vm::DONE {
+            continue;
+        }
+        let disks = obj.template.vectors("DISK");
+        let system_disk: f64 = disks
+            .iter()
+            .filter(|d| d.get("PERSISTENT").map(String::as_str) != Some("YES"))
+            .filter_map(|d| d.get("SIZE")?.parse::<f64>().ok())
+            .sum();
+        let memory = data.memory_mb as f64;
+        for (name, value) in [
+            ("VMS", 1.0),
+            ("CPU", data.cpu),
+            ("MEMORY", memory),
+            ("SYSTEM_DISK_SIZE", system_disk),
+        ] {
+            *vm.entry(name).or_default() += value;
+        }
+        let running = !matches!(
+            data.state,
+            super::vm::STOPPED | super::vm::POWEROFF | super::vm::UNDEPLOYED
+        );
+        if running {
+            for (name, value) in [
+                ("RUNNING_VMS", 1.0),
+                ("RUNNING_CPU", data.cpu),
+                ("RUNNING_MEMORY", memory),
+            ] {
+                *vm.entry(name).or_default() += value;
+            }
+        }
+        for nic in obj.template.vectors("NIC") {
+            if let Some(net) = nic.get("NETWORK_ID") {
+                *network.entry(net.clone()).or_default() += 1.0;
+            }
+        }
+        for disk in disks {
+            if let Some(img) = disk.get("IMAGE_ID") {
+                *image.entry(img.clone()).or_default() += 1.0;
+            }
+        }
+    }
+    for obj in oned.pool(Kind::Image).values().filter(owned) {
+        if let Ext::Image(data) = &obj.ext {
+            let entry = datastore.entry(data.datastore_id.to_string()).or_default();
+            entry.0 += 1.0;
+            entry.1 += data.size as f64;
+        }
+    }
+    let mut quotas = configured.cloned().unwrap_or_default();
+    // The entry of `section` with `key` (ID), added with unset limits when missing.
+    fn entry<'a>(
+        quotas: &'a mut Tmpl,
+        section: &str,
+        key: Option<&str>,
+    ) -> &'a mut BTreeMap<String, String> {
+        let at = quotas
+            .vectors(section)
+            .iter()
+            .position(|e| e.get("ID").map(String::as_str) == key);
+        if at.is_none() {
+            let mut new = BTreeMap::new();
+            if let Some(key) = key {
+                new.insert("ID".to_string(), key.to_string());
+            }
+            quotas.push(section, crate::server::tmpl::Attr::Vector(new));
+        }
+        let index = at.unwrap_or_else(|| quotas.vectors(section).len() - 1);
+        quotas
+            .vectors_mut(section)
+            .into_iter()
+            .nth(index)
+            .expect("just found or added")
+    }
+    if !vm.is_empty() {
+        let e = entry(&mut quotas, "VM", None);
+        for (name, value) in vm {
+            e.insert(format!("{name}_USED"), usage_text(value));
+        }
+    }
+    for (net, leases) in network {
+        entry(&mut quotas, "NETWORK", Some(&net)).insert("LEASES_USED".into(), usage_text(leases));
+    }
+    for (img, rvms) in image {
+        entry(&mut quotas, "IMAGE", Some(&img)).insert("RVMS_USED".into(), usage_text(rvms));
+    }
+    for (ds, (images, size)) in datastore {
+        let e = entry(&mut quotas, "DATASTORE", Some(&ds));
+        e.insert("IMAGES_USED".into(), usage_text(images));
+        e.insert("SIZE_USED".into(), usage_text(size));
+    }
+    Some(quotas)
+}
+
 fn quotas_model(oned: &Oned, kind: Kind, id: i32) -> models::Quotas {
-    let q = quota_sections(oned.quotas.get(&(kind, id)), "-1");
+    let quotas = quotas_with_usage(oned, kind, id);
+    let q = quota_sections(quotas.as_ref(), "-1");
     models::Quotas {
         id: i64::from(id),
         datastore_quota: Some(q.datastore),
