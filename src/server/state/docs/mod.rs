@@ -632,7 +632,20 @@ fn host(oned: &Oned, obj: &Obj, full: bool) -> Option<models::Host> {
         .iter()
         .filter_map(|id| oned.get(Kind::Vm, *id))
         .fold((0i64, 0i64), |acc, vm| match &vm.ext {
-            Ext::Vm(v) => (acc.0 + (v.cpu * 100.0) as i64, acc.1 + v.memory_mb * 1024),
+            Ext::Vm(v) => {
+                // The capacity the VM's template holds now (a resize changes it).
+                let cpu = vm
+                    .template
+                    .get("CPU")
+                    .and_then(|c| c.parse::<f64>().ok())
+                    .unwrap_or(v.cpu);
+                let memory = vm
+                    .template
+                    .get("MEMORY")
+                    .and_then(|m| m.parse::<i64>().ok())
+                    .unwrap_or(v.memory_mb);
+                (acc.0 + (cpu * 100.0).round() as i64, acc.1 + memory * 1024)
+            }
             _ => acc,
         });
     let (free_disk, max_disk, used_disk) = if host.probed {
