@@ -1867,12 +1867,26 @@ fn specific(
         (Kind::VRouter, "instantiate") => super::vm::vrouter_instantiate(oned, caller, p),
         (Kind::VRouter, "attachnic" | "detachnic") => (|| {
             fetch(oned, caller, kind, id, Op::Manage, 2)?;
+            let parsed = if action == "attachnic" {
+                Some(parse_template(p.str(1))?)
+            } else {
+                None
+            };
+            // The NIC names its network, as at allocation.
+            let network = parsed
+                .as_ref()
+                .and_then(|t| t.vectors("NIC").first()?.get("NETWORK_ID").cloned())
+                .and_then(|n| n.parse::<i32>().ok())
+                .and_then(|n| oned.get(Kind::Vnet, n))
+                .map(|v| v.name.clone());
             let obj = oned.get_mut(kind, id).expect("fetched");
-            if action == "attachnic" {
-                let t = parse_template(p.str(1))?;
+            if let Some(t) = parsed {
                 let Some(mut nic) = t.vectors("NIC").first().map(|n| (*n).clone()) else {
                     return Err(fail(ACTION, "No NIC in template"));
                 };
+                if let Some(network) = network {
+                    nic.entry("NETWORK".into()).or_insert(network);
+                }
                 let next = obj
                     .template
                     .vectors("NIC")
