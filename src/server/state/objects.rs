@@ -767,6 +767,7 @@ fn allocate_host(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
 /// Hosts in INIT are monitored by the dummy IM driver (800 CPU and 16 GiB) and images being
 /// copied become READY, one call after they were created (`force`: at once).
 pub(crate) fn monitor_hosts(oned: &mut Oned, force: bool) {
+    let now = oned.now();
     for app in oned.pool_mut(Kind::MarketApp).values_mut() {
         if let Ext::MarketApp(data) = &mut app.ext {
             if data.state == 2 {
@@ -787,6 +788,17 @@ pub(crate) fn monitor_hosts(oned: &mut Oned, force: bool) {
                 }
                 data.state = if data.path.starts_with("/etc/") { 5 } else { 1 };
                 data.prev_state = data.state;
+                if data.state == 5 {
+                    image.template.set(
+                        "ERROR",
+                        format!(
+                            "{} : Error copying image in the datastore: Not allowed to copy \
+                             image from {}, check RESTRICTED_DIRS in your datastore",
+                            super::ctime(now),
+                            data.path
+                        ),
+                    );
+                }
                 if data.state == 1 && data.source.is_empty() {
                     data.source = format!(
                         "/var/lib/one//datastores/{}/{}",
