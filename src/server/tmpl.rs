@@ -230,11 +230,14 @@ impl Parser {
     }
 
     fn error(&self, unexpected: &str, expecting: &str) -> String {
+        self.error_at(unexpected, expecting, self.pos, self.pos + 1)
+    }
+
+    /// oned's parser reports the columns of a token (its location as flex tracked it).
+    fn error_at(&self, unexpected: &str, expecting: &str, first: usize, last: usize) -> String {
         format!(
-            "syntax error, unexpected {unexpected}, expecting {expecting} at line {}, columns {}:{}",
+            "syntax error, unexpected {unexpected}, expecting {expecting} at line {}, columns {first}:{last}",
             self.line,
-            self.pos,
-            self.pos + 1
         )
     }
 
@@ -333,10 +336,20 @@ impl Parser {
 
     fn vector(&mut self) -> Result<BTreeMap<String, String>, String> {
         let mut members = BTreeMap::new();
+        // Where the last value began: an input ending after it is reported at that value,
+        // the last token the lexer read (`DISK=[IMAGE_ID="0"` -> columns 16:19).
+        let mut last_value: Option<usize> = None;
         loop {
             self.skip_blank(true);
             match self.peek() {
-                None => return Err(self.error("$end", "COMMA or CBRACKET")),
+                None => {
+                    return Err(match last_value {
+                        Some(start) => {
+                            self.error_at("$end", "COMMA or CBRACKET", start + 1, self.pos + 1)
+                        }
+                        None => self.error("$end", "COMMA or CBRACKET"),
+                    })
+                }
                 Some(']') => {
                     self.pos += 1;
                     return Ok(members);
@@ -359,6 +372,7 @@ impl Parser {
             }
             self.pos += 1;
             self.skip_blank(true);
+            last_value = Some(self.pos);
             let value = match self.peek() {
                 Some('"') => self.quoted("COMMA or CBRACKET")?,
                 None => return Err(self.error("$end", "STRING")),
@@ -385,6 +399,15 @@ mod tests {
         assert_eq!(disks.len(), 2);
         assert_eq!(disks[0]["SIZE"], "10");
         assert_eq!(disks[1]["IMAGE_ID"], "1");
+    }
+
+    #[test]
+    fn an_unterminated_vector_is_reported_at_its_last_value() {
+        let error = Tmpl::parse("DISK=[IMAGE_ID=\"0\"").unwrap_err();
+        assert_eq!(
+            error,
+            "syntax error, unexpected $end, expecting COMMA or CBRACKET at line 0, columns 16:19"
+        );
     }
 
     #[test]

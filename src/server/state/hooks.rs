@@ -142,6 +142,10 @@ fn execute(oned: &mut Oned, hook_id: i32, payload: &str) {
     record(oned, hook_id, command, arguments, false);
 }
 
+/// How many executions oned keeps per hook (HOOK_LOG_CONF/LOG_RETENTION of its default
+/// configuration); older ones are dropped.
+const LOG_RETENTION: usize = 20;
+
 fn record(oned: &mut Oned, hook_id: i32, command: String, arguments: String, retry: bool) {
     let (stdout, stderr, code) = run(&command, &arguments);
     let execution_id = oned
@@ -168,6 +172,16 @@ fn record(oned: &mut Oned, hook_id: i32, command: String, arguments: String, ret
         code,
         retry,
     });
+    let kept = oned
+        .hook_log
+        .iter()
+        .filter(|e| e.hook_id == hook_id)
+        .count();
+    if kept > LOG_RETENTION {
+        if let Some(oldest) = oned.hook_log.iter().position(|e| e.hook_id == hook_id) {
+            oned.hook_log.remove(oldest);
+        }
+    }
 }
 
 /// After a call: runs the API hooks whose `CALL` is `method`.
@@ -314,6 +328,23 @@ mod tests {
         assert_eq!(lines[0].len(), 60);
         assert!(encoded.ends_with('\n'));
         assert_eq!(encode64(b""), "");
+    }
+
+    #[test]
+    fn the_log_keeps_the_last_executions_of_each_hook() {
+        let mut oned = super::Oned::bootstrap("onepass");
+        for _ in 0..25 {
+            super::record(&mut oned, 7, "/bin/true".into(), String::new(), false);
+        }
+        super::record(&mut oned, 8, "/bin/true".into(), String::new(), false);
+        let ids: Vec<i32> = oned
+            .hook_log
+            .iter()
+            .filter(|e| e.hook_id == 7)
+            .map(|e| e.execution_id)
+            .collect();
+        assert_eq!(ids, (5..25).collect::<Vec<_>>());
+        assert_eq!(oned.hook_log.iter().filter(|e| e.hook_id == 8).count(), 1);
     }
 
     #[test]

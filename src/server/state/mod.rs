@@ -118,6 +118,35 @@ pub(crate) fn now_epoch() -> i64 {
         .unwrap_or(0)
 }
 
+/// `epoch` as C's `ctime` writes it in UTC (`Tue Nov 24 09:32:23 2026`, the day padded with
+/// a space): how oned dates the ERROR messages it leaves in templates.
+pub(crate) fn ctime(epoch: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = epoch.div_euclid(86_400);
+    let secs = epoch.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{} {} {day:>2} {:02}:{:02}:{:02} {year}",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(month - 1) as usize],
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
 pub(crate) fn sha256_hex(text: &str) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
@@ -509,5 +538,18 @@ impl Oned {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod ctime_tests {
+    use super::ctime;
+
+    #[test]
+    fn formats_as_c_ctime_in_utc() {
+        // The tour's image error was dated 1795512743 = Tue Nov 24 09:32:23 2026.
+        assert_eq!(ctime(1_795_512_743), "Tue Nov 24 09:32:23 2026");
+        assert_eq!(ctime(0), "Thu Jan  1 00:00:00 1970");
+        assert_eq!(ctime(951_782_400), "Tue Feb 29 00:00:00 2000");
     }
 }

@@ -86,6 +86,9 @@ pub(crate) struct HostData {
     pub(crate) cpu_usage: i64,
     pub(crate) mem_usage: i64,
     pub(crate) settle_ticks: u8,
+    /// Whether the information driver has reported on the host (disk, PCI devices, NUMA
+    /// nodes and a monitoring sample exist from then on, even offline).
+    pub(crate) probed: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -752,6 +755,7 @@ fn allocate_host(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
         cpu_usage: 0,
         mem_usage: 0,
         settle_ticks: 2,
+        probed: false,
     });
     oned.insert(host);
     if let Some(Ext::Cluster(c)) = oned.get_mut(Kind::Cluster, cluster).map(|c| &mut c.ext) {
@@ -763,6 +767,7 @@ fn allocate_host(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
 /// Hosts in INIT are monitored by the dummy IM driver (800 CPU and 16 GiB) and images being
 /// copied become READY, one call after they were created (`force`: at once).
 pub(crate) fn monitor_hosts(oned: &mut Oned, force: bool) {
+    let now = oned.now();
     for app in oned.pool_mut(Kind::MarketApp).values_mut() {
         if let Ext::MarketApp(data) = &mut app.ext {
             if data.state == 2 {
@@ -783,6 +788,17 @@ pub(crate) fn monitor_hosts(oned: &mut Oned, force: bool) {
                 }
                 data.state = if data.path.starts_with("/etc/") { 5 } else { 1 };
                 data.prev_state = data.state;
+                if data.state == 5 {
+                    image.template.set(
+                        "ERROR",
+                        format!(
+                            "{} : Error copying image in the datastore: Not allowed to copy \
+                             image from {}, check RESTRICTED_DIRS in your datastore",
+                            super::ctime(now),
+                            data.path
+                        ),
+                    );
+                }
                 if data.state == 1 && data.source.is_empty() {
                     data.source = format!(
                         "/var/lib/one//datastores/{}/{}",
@@ -809,6 +825,15 @@ pub(crate) fn monitor_hosts(oned: &mut Oned, force: bool) {
                 data.prev_state = 2;
                 data.total_cpu = 800;
                 data.total_mem = 16 * 1024 * 1024;
+                if !data.probed && data.im_mad == "dummy" {
+                    // The first report of the dummy information driver describes the
+                    // host's fake hardware (other drivers are not run by the test server).
+                    data.probed = true;
+                    host.template.set("HOSTNAME", host.name.clone());
+                    for (name, value) in super::docs::dummy_host::TEMPLATE {
+                        host.template.set(name, value);
+                    }
+                }
                 monitored.push(host.id);
             }
         }
@@ -1205,7 +1230,9 @@ fn update(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handle
         }
         // Attributes oned keeps on a replace.
         let keep: &[&str] = match kind {
-            Kind::Host => &["IM_MAD", "VM_MAD", "RESERVED_CPU", "RESERVED_MEM"],
+            Kind::Host => &["IM_MAD", "VM_MAD"],
+            // Kept with the template, shown as elements of their own.
+            Kind::BackupJob => &["PRIORITY", "LAST_BACKUP_TIME"],
             _ => &[],
         };
         let mut replaced = new;
@@ -1852,12 +1879,26 @@ fn specific(
         (Kind::VRouter, "instantiate") => super::vm::vrouter_instantiate(oned, caller, p),
         (Kind::VRouter, "attachnic" | "detachnic") => (|| {
             fetch(oned, caller, kind, id, Op::Manage, 2)?;
+            let parsed = if action == "attachnic" {
+                Some(parse_template(p.str(1))?)
+            } else {
+                None
+            };
+            // The NIC names its network, as at allocation.
+            let network = parsed
+                .as_ref()
+                .and_then(|t| t.vectors("NIC").first()?.get("NETWORK_ID").cloned())
+                .and_then(|n| n.parse::<i32>().ok())
+                .and_then(|n| oned.get(Kind::Vnet, n))
+                .map(|v| v.name.clone());
             let obj = oned.get_mut(kind, id).expect("fetched");
-            if action == "attachnic" {
-                let t = parse_template(p.str(1))?;
+            if let Some(t) = parsed {
                 let Some(mut nic) = t.vectors("NIC").first().map(|n| (*n).clone()) else {
                     return Err(fail(ACTION, "No NIC in template"));
                 };
+                if let Some(network) = network {
+                    nic.entry("NETWORK".into()).or_insert(network);
+                }
                 let next = obj
                     .template
                     .vectors("NIC")
@@ -1888,6 +1929,14 @@ fn specific(
         })(),
         (Kind::BackupJob, "backup" | "cancel" | "retry") => (|| {
             fetch(oned, caller, kind, id, Op::Manage, 2)?;
+            if action == "backup" {
+                // The job starts now (kept with the job like its PRIORITY; the document
+                // shows it as LAST_BACKUP_TIME).
+                let now = oned.now();
+                if let Some(job) = oned.get_mut(kind, id) {
+                    job.template.set("LAST_BACKUP_TIME", now.to_string());
+                }
+            }
             Ok(Value::Int(id))
         })(),
         _ => return None,

@@ -8,6 +8,7 @@
 //! `ids`, `write`) append to an [`xmlout::Doc`](crate::server::xmlout::Doc).
 
 use super::objects::{Ext, Obj};
+pub(crate) mod dummy_host;
 mod vm;
 
 use super::vm::{format_ip, format_mac};
@@ -224,8 +225,134 @@ fn quota_sections(quotas: Option<&Tmpl>, unset: &'static str) -> QuotaSections {
     }
 }
 
+/// A usage counter as oned prints it: an integer when whole, else with two decimals.
+fn usage_text(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+/// The quotas of a user or group with their usage counters: what the VMs, leases and
+/// images it owns consume. oned counts nothing for oneadmin and the oneadmin group.
+fn quotas_with_usage(oned: &Oned, kind: Kind, id: i32) -> Option<Tmpl> {
+    use std::collections::BTreeMap;
+    let configured = oned.quotas.get(&(kind, id));
+    let exempt = match kind {
+        Kind::User => id == 0 || oned.get(Kind::User, id).is_some_and(|u| u.gid == 0),
+        _ => id == 0,
+    };
+    if exempt {
+        return configured.cloned();
+    }
+    let owned = |obj: &&Obj| match kind {
+        Kind::User => obj.uid == id,
+        _ => obj.gid == id,
+    };
+    let mut vm: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut network: BTreeMap<String, f64> = BTreeMap::new();
+    let mut image: BTreeMap<String, f64> = BTreeMap::new();
+    let mut datastore: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for obj in oned.pool(Kind::Vm).values().filter(owned) {
+        let Ext::Vm(data) = &obj.ext else { continue };
+        if data.state == super::vm::DONE {
+            continue;
+        }
+        let disks = obj.template.vectors("DISK");
+        let system_disk: f64 = disks
+            .iter()
+            .filter(|d| d.get("PERSISTENT").map(String::as_str) != Some("YES"))
+            .filter_map(|d| d.get("SIZE")?.parse::<f64>().ok())
+            .sum();
+        let memory = data.memory_mb as f64;
+        for (name, value) in [
+            ("VMS", 1.0),
+            ("CPU", data.cpu),
+            ("MEMORY", memory),
+            ("SYSTEM_DISK_SIZE", system_disk),
+        ] {
+            *vm.entry(name).or_default() += value;
+        }
+        let running = !matches!(
+            data.state,
+            super::vm::STOPPED | super::vm::POWEROFF | super::vm::UNDEPLOYED
+        );
+        if running {
+            for (name, value) in [
+                ("RUNNING_VMS", 1.0),
+                ("RUNNING_CPU", data.cpu),
+                ("RUNNING_MEMORY", memory),
+            ] {
+                *vm.entry(name).or_default() += value;
+            }
+        }
+        for nic in obj.template.vectors("NIC") {
+            if let Some(net) = nic.get("NETWORK_ID") {
+                *network.entry(net.clone()).or_default() += 1.0;
+            }
+        }
+        for disk in disks {
+            if let Some(img) = disk.get("IMAGE_ID") {
+                *image.entry(img.clone()).or_default() += 1.0;
+            }
+        }
+    }
+    for obj in oned.pool(Kind::Image).values().filter(owned) {
+        if let Ext::Image(data) = &obj.ext {
+            let entry = datastore.entry(data.datastore_id.to_string()).or_default();
+            entry.0 += 1.0;
+            entry.1 += data.size as f64;
+        }
+    }
+    let mut quotas = configured.cloned().unwrap_or_default();
+    // The entry of `section` with `key` (ID), added with unset limits when missing.
+    fn entry<'a>(
+        quotas: &'a mut Tmpl,
+        section: &str,
+        key: Option<&str>,
+    ) -> &'a mut BTreeMap<String, String> {
+        let at = quotas
+            .vectors(section)
+            .iter()
+            .position(|e| e.get("ID").map(String::as_str) == key);
+        if at.is_none() {
+            let mut new = BTreeMap::new();
+            if let Some(key) = key {
+                new.insert("ID".to_string(), key.to_string());
+            }
+            quotas.push(section, crate::server::tmpl::Attr::Vector(new));
+        }
+        let index = at.unwrap_or_else(|| quotas.vectors(section).len() - 1);
+        quotas
+            .vectors_mut(section)
+            .into_iter()
+            .nth(index)
+            .expect("just found or added")
+    }
+    if !vm.is_empty() {
+        let e = entry(&mut quotas, "VM", None);
+        for (name, value) in vm {
+            e.insert(format!("{name}_USED"), usage_text(value));
+        }
+    }
+    for (net, leases) in network {
+        entry(&mut quotas, "NETWORK", Some(&net)).insert("LEASES_USED".into(), usage_text(leases));
+    }
+    for (img, rvms) in image {
+        entry(&mut quotas, "IMAGE", Some(&img)).insert("RVMS_USED".into(), usage_text(rvms));
+    }
+    for (ds, (images, size)) in datastore {
+        let e = entry(&mut quotas, "DATASTORE", Some(&ds));
+        e.insert("IMAGES_USED".into(), usage_text(images));
+        e.insert("SIZE_USED".into(), usage_text(size));
+    }
+    Some(quotas)
+}
+
 fn quotas_model(oned: &Oned, kind: Kind, id: i32) -> models::Quotas {
-    let q = quota_sections(oned.quotas.get(&(kind, id)), "-1");
+    let quotas = quotas_with_usage(oned, kind, id);
+    let q = quota_sections(quotas.as_ref(), "-1");
     models::Quotas {
         id: i64::from(id),
         datastore_quota: Some(q.datastore),
@@ -338,7 +465,7 @@ pub(crate) fn pool_with(oned: &Oned, kind: Kind, ids: &[i32], extended: bool) ->
             writer.end("GROUP_POOL");
             writer.into_string()
         }
-        Kind::Host => typed!(HostPool { host }, host),
+        Kind::Host => typed!(HostPool { host }, |oned, obj| host(oned, obj, false)),
         Kind::Cluster => typed!(ClusterPool { cluster }, cluster),
         Kind::Datastore => typed!(DatastorePool { datastore }, datastore),
         Kind::Image => typed!(ImagePool { image }, image),
@@ -383,7 +510,7 @@ fn element(oned: &Oned, obj: &Obj, full: bool) -> String {
         Kind::User => of(user_summary(oned, obj), root),
         Kind::Group if full => of(group(oned, obj), root),
         Kind::Group => of(group_summary(oned, obj), root),
-        Kind::Host => of(host(oned, obj), root),
+        Kind::Host => of(host(oned, obj, full), root),
         Kind::Cluster => of(cluster(oned, obj), root),
         Kind::Datastore => of(datastore(oned, obj), root),
         Kind::Image => of(image(oned, obj), root),
@@ -492,7 +619,7 @@ fn group(oned: &Oned, obj: &Obj) -> Option<models::Group> {
     })
 }
 
-fn host(oned: &Oned, obj: &Obj) -> Option<models::Host> {
+fn host(oned: &Oned, obj: &Obj, full: bool) -> Option<models::Host> {
     let Ext::Host(host) = &obj.ext else {
         return None;
     };
@@ -505,10 +632,28 @@ fn host(oned: &Oned, obj: &Obj) -> Option<models::Host> {
         .iter()
         .filter_map(|id| oned.get(Kind::Vm, *id))
         .fold((0i64, 0i64), |acc, vm| match &vm.ext {
-            Ext::Vm(v) => (acc.0 + (v.cpu * 100.0) as i64, acc.1 + v.memory_mb * 1024),
+            Ext::Vm(v) => {
+                // The capacity the VM's template holds now (a resize changes it).
+                let cpu = vm
+                    .template
+                    .get("CPU")
+                    .and_then(|c| c.parse::<f64>().ok())
+                    .unwrap_or(v.cpu);
+                let memory = vm
+                    .template
+                    .get("MEMORY")
+                    .and_then(|m| m.parse::<i64>().ok())
+                    .unwrap_or(v.memory_mb);
+                (acc.0 + (cpu * 100.0).round() as i64, acc.1 + memory * 1024)
+            }
             _ => acc,
         });
-    let disk = if host.total_cpu > 0 { 20480 } else { 0 };
+    let (free_disk, max_disk, used_disk) = if host.probed {
+        dummy_host::DISK_MB
+    } else {
+        (0, 0, 0)
+    };
+    let (cpu_usage, mem_usage) = (cpu_usage + host.cpu_usage, mem_usage + host.mem_usage);
     Some(models::Host {
         id: i64::from(obj.id),
         name: obj.name.clone(),
@@ -519,8 +664,8 @@ fn host(oned: &Oned, obj: &Obj) -> Option<models::Host> {
         cluster_id: i64::from(host.cluster_id),
         cluster,
         host_share: models::HostShare {
-            mem_usage: mem_usage + host.mem_usage,
-            cpu_usage: cpu_usage + host.cpu_usage,
+            mem_usage,
+            cpu_usage,
             total_mem: host.total_mem,
             total_cpu: host.total_cpu,
             max_mem: host.total_mem,
@@ -530,16 +675,29 @@ fn host(oned: &Oned, obj: &Obj) -> Option<models::Host> {
             datastores: models::HostDatastores {
                 disk_usage: 0,
                 ds: Vec::new(),
-                free_disk: disk,
-                max_disk: disk,
-                used_disk: 0,
+                free_disk,
+                max_disk,
+                used_disk,
             },
-            pci_devices: models::PciDevices::default(),
-            numa_nodes: models::NumaNodes::default(),
+            pci_devices: if host.probed {
+                dummy_host::pci_devices()
+            } else {
+                models::PciDevices::default()
+            },
+            numa_nodes: if host.probed {
+                dummy_host::numa_nodes()
+            } else {
+                models::NumaNodes::default()
+            },
         },
         vms: ids_of(host.vms.iter().copied()),
         template: obj.template.to_template(),
-        monitoring: models::HostMonitoring::default(),
+        // The last monitoring sample is in `info`, not in the pool listing.
+        monitoring: if host.probed && full {
+            dummy_host::monitoring(obj.id, oned.now(), cpu_usage, mem_usage)
+        } else {
+            models::HostMonitoring::default()
+        },
     })
 }
 
@@ -1181,6 +1339,7 @@ fn backup_job(oned: &Oned, obj: &Obj) -> Option<models::BackupJob> {
     let o = owner_of(oned, obj);
     let mut template = obj.template.clone();
     template.remove("PRIORITY");
+    template.remove("LAST_BACKUP_TIME");
     Some(models::BackupJob {
         id: o.id,
         uid: o.uid,
@@ -1195,7 +1354,11 @@ fn backup_job(oned: &Oned, obj: &Obj) -> Option<models::BackupJob> {
             .get("PRIORITY")
             .and_then(|p| p.parse().ok())
             .unwrap_or(50),
-        last_backup_time: 0,
+        last_backup_time: obj
+            .template
+            .get("LAST_BACKUP_TIME")
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0),
         last_backup_duration: 0,
         sched_actions: ids_of(
             obj.template
@@ -1220,18 +1383,12 @@ pub(crate) fn host_monitoring(oned: &Oned, hosts: &[i32]) -> String {
                 Some(Obj {
                     ext: Ext::Host(host),
                     ..
-                }) => Some(models::HostMonitoring {
-                    timestamp: Some(oned.now()),
-                    id: Some(i64::from(*id)),
-                    capacity: Some(models::HostCapacity {
-                        free_cpu: Some(host.total_cpu),
-                        free_memory: Some(host.total_mem),
-                        used_cpu: Some(0),
-                        used_memory: Some(0),
-                        ..models::HostCapacity::default()
-                    }),
-                    ..models::HostMonitoring::default()
-                }),
+                }) if host.probed => Some(dummy_host::monitoring(
+                    *id,
+                    oned.now(),
+                    host.cpu_usage,
+                    host.mem_usage,
+                )),
                 _ => None,
             })
             .collect(),
