@@ -46,7 +46,6 @@ mod seed;
 mod signatures;
 mod state;
 mod tmpl;
-mod xmlout;
 
 use std::fmt;
 use std::net::SocketAddr;

@@ -2,13 +2,14 @@
 //! attribute names upper-cased, attributes ordered by name (a multimap), vector members
 //! ordered by name.
 //!
-//! The crate-wide [`crate::template`] module is still a placeholder without a text parser;
-//! this server-side model is what the server needs (parse, merge, replace, render) and is
-//! kept small on purpose.
+//! Why the server has its own parser next to [`crate::template`]: a client gets oned's parse
+//! failures verbatim (`Parse error: syntax error, unexpected '<', expecting VARIABLE at line
+//! 0, columns 0:1`), with bison's token names and oned's column rules, which the client-side
+//! parser's errors (made for people) do not carry; and oned's storage is a sorted multimap
+//! whose merge replaces attributes by name. Documents are built from the crate's
+//! [`Template`](crate::template::Template) through [`Tmpl::to_template`].
 
 use std::collections::BTreeMap;
-
-use super::xmlout::{cdata_into, Doc};
 
 /// One attribute value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,7 +147,6 @@ impl Tmpl {
     /// The template as the crate's [`Template`](crate::template::Template), in oned's order
     /// (attributes and vector members sorted by name), for documents built from the generated
     /// model types.
-    #[allow(dead_code)] // until the documents are built from the models (in progress)
     pub(crate) fn to_template(&self) -> crate::template::Template {
         use crate::template::{Template, Value, Vector};
         let mut template = Template::new();
@@ -167,34 +167,6 @@ impl Tmpl {
             }
         }
         template
-    }
-
-    /// Writes `<root>...</root>`, or `<root/>` when `self_closing_if_empty` and empty.
-    pub(crate) fn write(&self, doc: &mut Doc, root: &str) {
-        doc.open(root);
-        self.write_inner(doc);
-        doc.close(root);
-    }
-
-    pub(crate) fn write_inner(&self, doc: &mut Doc) {
-        for (name, values) in &self.attrs {
-            for value in values {
-                match value {
-                    Attr::Single(s) => {
-                        doc.cdata(name, s);
-                    }
-                    Attr::Vector(members) => {
-                        doc.open(name);
-                        for (key, s) in members {
-                            doc.open(key);
-                            cdata_into(&mut doc.out, s);
-                            doc.close(key);
-                        }
-                        doc.close(name);
-                    }
-                }
-            }
-        }
     }
 }
 
@@ -415,17 +387,6 @@ mod tests {
         assert!(Tmpl::parse("NAME=\"broken\nCPU=").is_err());
         assert!(Tmpl::parse("DISK=[IMAGE_ID=\"0\"").is_err());
         assert!(Tmpl::parse("CPU=").is_err());
-    }
-
-    #[test]
-    fn renders_sorted_cdata() {
-        let t = Tmpl::parse("B=\"2\"\nA=[Y=\"1\",X=\"]]>\"]").unwrap();
-        let mut doc = Doc::new();
-        t.write(&mut doc, "TEMPLATE");
-        assert_eq!(
-            doc.finish(),
-            "<TEMPLATE><A><X><![CDATA[]]]]><![CDATA[>]]></X><Y><![CDATA[1]]></Y></A><B><![CDATA[2]]></B></TEMPLATE>"
-        );
     }
 
     #[test]

@@ -332,11 +332,30 @@ fn normalise_leaf(leaf: &mut XmlNode, in_monitoring: bool, has_ip4: bool) {
     } else if name.starts_with("IP6") {
         normalise_ip6(value)
     } else {
-        None
+        normalise_dated_message(value)
     };
     if let Some(replacement) = replacement {
         leaf.text = replacement;
     }
+}
+
+/// A message oned stamps with the time, like an image's ERROR
+/// (`Tue Nov 24 09:32:23 2026 : Error copying image ...`): the time is volatile (README:
+/// times), the message is not. `Www Mmm dd hh:mm:ss yyyy : ` -> `<time> : `.
+fn normalise_dated_message(value: &str) -> Option<String> {
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (stamp, message) = value.split_once(" : ")?;
+    let parts: Vec<&str> = stamp.split_whitespace().collect();
+    let [day, month, date, time, year] = parts.as_slice() else {
+        return None;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let is_time = time.split(':').count() == 3 && time.split(':').all(digits);
+    (DAYS.contains(day) && MONTHS.contains(month) && digits(date) && is_time && digits(year))
+        .then(|| format!("<time> : {message}"))
 }
 
 /// `/var/lib/one//datastores/1/f236976e...` -> `/var/lib/one//datastores/1/<file>`.

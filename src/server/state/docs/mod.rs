@@ -4,8 +4,7 @@
 //! order, which follows oned's; templates come from [`Tmpl::to_template`] in oned's sorted
 //! order.
 //!
-//! The VM documents live in `vm.rs`; the helpers they use (`owner`, `permissions`, `lock`,
-//! `ids`, `write`) append to an [`xmlout::Doc`](crate::server::xmlout::Doc).
+//! The VM documents live in `vm.rs`.
 
 use super::objects::{Ext, Obj};
 pub(crate) mod dummy_host;
@@ -15,7 +14,6 @@ use super::vm::{format_ip, format_mac};
 use super::{Kind, Oned};
 use crate::models;
 use crate::server::tmpl::Tmpl;
-use crate::server::xmlout::Doc;
 use crate::xml::{ToXml, XmlWriter};
 pub(crate) use vm::{accounting, monitoring_data, pool as vm_pool, showback};
 
@@ -24,13 +22,6 @@ fn xml_of<T: ToXml + ?Sized>(value: &T, name: &str) -> String {
     let mut writer = XmlWriter::with_capacity(512);
     value.write_xml(&mut writer, name);
     writer.into_string()
-}
-
-/// Appends `value`, written as element `name`, to `doc`.
-fn put<T: ToXml + ?Sized>(doc: &mut Doc, value: &T, name: &str) {
-    let mut writer = XmlWriter::new();
-    value.write_xml(&mut writer, name);
-    doc.raw(writer.as_str());
 }
 
 fn permissions_of(obj: &Obj) -> models::Permissions {
@@ -61,29 +52,6 @@ fn ids_of(ids: impl IntoIterator<Item = i32>) -> models::Ids {
     models::Ids {
         id: ids.into_iter().map(i64::from).collect(),
     }
-}
-
-fn permissions(doc: &mut Doc, obj: &Obj) {
-    put(doc, &permissions_of(obj), "PERMISSIONS");
-}
-
-fn owner(doc: &mut Doc, oned: &Oned, obj: &Obj) {
-    doc.text("ID", obj.id)
-        .text("UID", obj.uid)
-        .text("GID", obj.gid)
-        .text("UNAME", oned.uname(obj.uid))
-        .text("GNAME", oned.gname(obj.gid))
-        .text("NAME", &obj.name);
-}
-
-fn lock(doc: &mut Doc, obj: &Obj) {
-    if let Some(lock) = lock_of(obj) {
-        put(doc, &lock, "LOCK");
-    }
-}
-
-fn ids(doc: &mut Doc, name: &str, ids: impl IntoIterator<Item = i32>) {
-    put(doc, &ids_of(ids), name);
 }
 
 /// The owner fields every owned object has: id, uid, gid, uname, gname, name.
@@ -406,12 +374,6 @@ pub(crate) fn document(oned: &Oned, obj: &Obj, full: bool) -> String {
 
 /// A pool document with the objects `ids` (already filtered and ordered).
 pub(crate) fn pool(oned: &Oned, kind: Kind, ids: &[i32]) -> String {
-    pool_with(oned, kind, ids, false)
-}
-
-/// A pool document; `extended` writes full documents where oned's listing is abridged
-/// (`one.vmpool.infoextended`).
-pub(crate) fn pool_with(oned: &Oned, kind: Kind, ids: &[i32], extended: bool) -> String {
     let objs = || ids.iter().filter_map(|id| oned.get(kind, *id));
     macro_rules! typed {
         ($pool:ident { $field:ident }, $build:expr) => {
@@ -422,19 +384,8 @@ pub(crate) fn pool_with(oned: &Oned, kind: Kind, ids: &[i32], extended: bool) ->
         };
     }
     match kind {
-        Kind::Vm => {
-            // The VM listing is written by the VM documents (`vm.rs`).
-            let mut doc = Doc::new();
-            doc.open("VM_POOL");
-            for obj in objs() {
-                match (&obj.ext, extended) {
-                    (Ext::Vm(vm), false) => vm::vm_short(&mut doc, oned, obj, vm),
-                    _ => write(&mut doc, oned, obj, true),
-                }
-            }
-            doc.close("VM_POOL");
-            doc.finish()
-        }
+        // The VM listings are written by the VM documents (`vm.rs`).
+        Kind::Vm => vm::pool(oned, ids, false),
         // The user and group pools interleave each entry with its quotas (and a group with
         // its VLAN rules), which the pool types (one list per element name) cannot say: the
         // root is written here, every element in it comes from the model types.
@@ -485,11 +436,6 @@ pub(crate) fn pool_with(oned: &Oned, kind: Kind, ids: &[i32], extended: bool) ->
     }
 }
 
-/// Appends the document of `obj` to `doc` (for the VM documents, which embed objects).
-fn write(doc: &mut Doc, oned: &Oned, obj: &Obj, full: bool) {
-    doc.raw(&element(oned, obj, full));
-}
-
 /// The document of `obj`, its root element named after its kind.
 fn element(oned: &Oned, obj: &Obj, full: bool) -> String {
     fn of<T: ToXml>(value: Option<T>, root: &str) -> String {
@@ -497,15 +443,10 @@ fn element(oned: &Oned, obj: &Obj, full: bool) -> String {
     }
     let root = obj.kind.root();
     match obj.kind {
-        Kind::Vm => {
-            let mut doc = Doc::new();
-            if let Ext::Vm(vm) = &obj.ext {
-                doc.open(root);
-                vm::vm_body(&mut doc, oned, obj, vm, full);
-                doc.close(root);
-            }
-            doc.finish()
-        }
+        Kind::Vm => match &obj.ext {
+            Ext::Vm(data) => vm::vm(oned, obj, data, full).to_xml(),
+            _ => String::new(),
+        },
         Kind::User if full => of(user(oned, obj), root),
         Kind::User => of(user_summary(oned, obj), root),
         Kind::Group if full => of(group(oned, obj), root),

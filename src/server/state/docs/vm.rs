@@ -14,9 +14,8 @@ use super::super::objects::{Ext, Obj};
 use super::super::vm::{History, VmData};
 use super::super::{Kind, Oned};
 use crate::models;
-use crate::server::xmlout::Doc;
 use crate::template::{Template, Value, Vector};
-use crate::xml::{ToXml, XmlWriter};
+use crate::xml::ToXml;
 
 /// The members of a scheduled action, in the order oned writes them.
 const SCHED_ACTION_ORDER: [&str; 13] = [
@@ -339,26 +338,6 @@ pub(crate) fn pool(oned: &Oned, ids: &[i32], extended: bool) -> String {
         }
         .to_xml()
     }
-}
-
-/// Writes `model` as `<root>..</root>` and returns what is inside the root element.
-fn inner_xml(model: &impl ToXml, root: &str) -> String {
-    let mut writer = XmlWriter::new();
-    model.write_xml(&mut writer, root);
-    let out = writer.into_string();
-    let start = root.len() + 2;
-    let end = out.len() - (root.len() + 3);
-    out[start..end].to_string()
-}
-
-/// The body of the full VM (inside `<VM>`), for callers that write the root themselves.
-pub(super) fn vm_body(doc: &mut Doc, oned: &Oned, obj: &Obj, data: &VmData, full: bool) {
-    doc.raw(&inner_xml(&vm(oned, obj, data, full), "VM"));
-}
-
-/// The abridged VM of `one.vmpool.info` listings, `<VM>` included.
-pub(super) fn vm_short(doc: &mut Doc, oned: &Oned, obj: &Obj, data: &VmData) {
-    doc.raw(&summary(oned, obj, data).to_xml());
 }
 
 /// `<HISTORY_RECORDS>` of `one.vmpool.accounting`: every history record of the VMs `vms`
