@@ -628,17 +628,22 @@ fn push_element_name(
 ) -> Result<(usize, usize), XmlError> {
     let raw = element.name();
     let start = arena.len();
+    // The common case, oned's names: ASCII letters, digits and `_`, already upper-case.
     let ascii_name = raw
         .first()
         .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
         && raw
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    if ascii_name {
-        arena.extend(raw.iter().map(|b| char::from(b.to_ascii_uppercase())));
-        return Ok((start, arena.len()));
-    }
     match std::str::from_utf8(raw) {
+        Ok(name) if ascii_name => {
+            if raw.iter().any(u8::is_ascii_lowercase) {
+                arena.extend(name.chars().map(|c| c.to_ascii_uppercase()));
+            } else {
+                arena.push_str(name);
+            }
+            Ok((start, arena.len()))
+        }
         Ok(name) if wire::is_xml_name(name) => {
             arena.push_str(&upper(name));
             Ok((start, arena.len()))
