@@ -1057,6 +1057,27 @@ mod compact_tests {
         );
     }
 
+    /// Pools hold hundreds of thousands of these: keep them small (a regression here is a
+    /// regression of the decode memory target of issue #7).
+    #[test]
+    fn values_stay_compact() {
+        assert_eq!(std::mem::size_of::<Template>(), 24);
+        assert_eq!(std::mem::size_of::<Vector>(), 32);
+        assert!(std::mem::size_of::<Value>() <= 40);
+        let mut t = Template::from_xml(
+            "<TEMPLATE><DISK><DISK_ID>0</DISK_ID><SIZE>10</SIZE><MY_KEY>x</MY_KEY></DISK>\
+             <NIC><NIC_ID>0</NIC_ID></NIC><NIC><NIC_ID>1</NIC_ID></NIC></TEMPLATE>",
+        )
+        .unwrap();
+        // Well-known names take no text in a vector: only the values and `MY_KEY` do.
+        assert_eq!(
+            t.vector("DISK").unwrap().stored_text_len(),
+            "010MY_KEYx".len()
+        );
+        // A name with several values keeps no spare room.
+        assert_eq!(t.get_all_mut("NIC").unwrap().capacity(), 2);
+    }
+
     #[test]
     fn vectors_mix_well_known_and_other_names() {
         let mut v = Vector::new();
