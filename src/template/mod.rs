@@ -207,10 +207,15 @@ pub use wire::{RootedTemplate, TemplateArg, WireError, WireForm};
 pub struct Template {
     // A plain list, not a hash map: templates are small (a VM's TEMPLATE has about ten
     // names), and pools hold hundreds of thousands of them, so a scan beats hashing and
-    // costs no table. Bulk construction (XML, text, JSON) goes through `TemplateBuilder`,
-    // which indexes large templates so that hostile input stays linear.
+    // costs no table.
     attributes: Vec<Attr>,
+    // Only past `INDEX_FROM` names: where each name is, so that large templates (and hostile
+    // input) stay linear to build and fast to read. Always in step with `attributes`.
+    index: Option<Box<Index>>,
 }
+
+/// Name → position in `Template::attributes`.
+type Index = std::collections::HashMap<Box<str>, usize>;
 
 /// One attribute name with all its values, in order.
 #[derive(Clone)]
@@ -287,7 +292,42 @@ impl Template {
 
     /// Where the already upper-case `name` is.
     fn position(&self, name: &str) -> Option<usize> {
-        self.attributes.iter().position(|a| &*a.name == name)
+        match &self.index {
+            Some(index) => index.get(name).copied(),
+            None => self.attributes.iter().position(|a| &*a.name == name),
+        }
+    }
+
+    /// Appends the values of a name that is not there yet.
+    fn push_new(&mut self, name: Name, values: Vec<Value>) {
+        if let Some(index) = &mut self.index {
+            index.insert(Box::from(&*name), self.attributes.len());
+        }
+        self.attributes.push(Attr { name, values });
+        if self.index.is_none() && self.attributes.len() > INDEX_FROM {
+            self.reindex();
+        }
+    }
+
+    /// Appends values under an already upper-case name.
+    fn push_values(&mut self, name: &str, values: impl IntoIterator<Item = Value>) {
+        match self.position(name) {
+            Some(i) => self.attributes[i].values.extend(values),
+            None => self.push_new(stored_name(name), values.into_iter().collect()),
+        }
+    }
+
+    /// Rebuilds the index after positions changed (or drops it for a small template).
+    fn reindex(&mut self) {
+        self.index = (self.attributes.len() > INDEX_FROM).then(|| {
+            Box::new(
+                self.attributes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, attr)| (Box::from(&*attr.name), i))
+                    .collect(),
+            )
+        });
     }
 
     /// Every single (string) value of `name`, in order.
@@ -347,10 +387,7 @@ impl Template {
                 values.clear();
                 values.push(value.into());
             }
-            None => self.attributes.push(Attr {
-                name: stored_name(&name),
-                values: vec![value.into()],
-            }),
+            None => self.push_new(stored_name(&name), vec![value.into()]),
         }
         self
     }
@@ -362,14 +399,7 @@ impl Template {
 
     /// Appends one more value to `name`, keeping the earlier ones: a second `DISK`.
     pub fn push(&mut self, name: &str, value: impl Into<Value>) -> &mut Self {
-        let name = upper(name);
-        match self.position(&name) {
-            Some(i) => self.attributes[i].values.push(value.into()),
-            None => self.attributes.push(Attr {
-                name: stored_name(&name),
-                values: vec![value.into()],
-            }),
-        }
+        self.push_values(&upper(name), [value.into()]);
         self
     }
 
@@ -381,11 +411,12 @@ impl Template {
 
     /// Appends every attribute of `other` after the attributes of `self`.
     pub fn append(&mut self, other: Template) -> &mut Self {
-        let mut builder = TemplateBuilder::from(std::mem::take(self));
         for attr in other.attributes {
-            builder.extend(attr.name, attr.values);
+            match self.position(&attr.name) {
+                Some(i) => self.attributes[i].values.extend(attr.values),
+                None => self.push_new(attr.name, attr.values),
+            }
         }
-        *self = builder.finish();
         self
     }
 
@@ -393,7 +424,13 @@ impl Template {
     /// attributes keep their order.
     pub fn remove(&mut self, name: &str) -> Vec<Value> {
         match self.position(upper(name).as_ref()) {
-            Some(i) => self.attributes.remove(i).values,
+            Some(i) => {
+                let removed = self.attributes.remove(i).values;
+                if self.index.is_some() {
+                    self.reindex();
+                }
+                removed
+            }
             None => Vec::new(),
         }
     }
@@ -405,6 +442,9 @@ impl Template {
             attr.values.retain(|value| keep(name, value));
             !attr.values.is_empty()
         });
+        if self.index.is_some() {
+            self.reindex();
+        }
     }
 
     /// Every `(NAME, value)` pair in order; a name with several values appears several times.
@@ -484,85 +524,36 @@ impl fmt::Debug for Template {
     }
 }
 
-/// Above this many names, [`TemplateBuilder`] looks names up in a hash index.
+/// Above this many names, a [`Template`] looks names up in a hash index.
 const INDEX_FROM: usize = 32;
 
 /// Builds a [`Template`] from many `(NAME, value)` pairs (XML, text syntax, JSON): values of
-/// a repeated name join the earlier ones, in order. Large templates get a hash index so that
-/// building stays linear whatever the input.
+/// a repeated name join the earlier ones, in order, and the value lists are trimmed at the
+/// end (a name given several values grew its list by doubling; a pool holds hundreds of
+/// thousands of these lists).
 #[derive(Default)]
-pub(crate) struct TemplateBuilder {
-    attributes: Vec<Attr>,
-    index: Option<std::collections::HashMap<Box<str>, usize>>,
-}
-
-impl From<Template> for TemplateBuilder {
-    fn from(template: Template) -> Self {
-        TemplateBuilder {
-            attributes: template.attributes,
-            index: None,
-        }
-    }
-}
+pub(crate) struct TemplateBuilder(Template);
 
 impl TemplateBuilder {
     fn with_capacity(names: usize) -> Self {
-        TemplateBuilder {
+        TemplateBuilder(Template {
             attributes: Vec::with_capacity(names),
             index: None,
-        }
-    }
-
-    fn position(&mut self, name: &str) -> Option<usize> {
-        if self.index.is_none() && self.attributes.len() >= INDEX_FROM {
-            let index = self
-                .attributes
-                .iter()
-                .enumerate()
-                .map(|(i, attr)| (Box::from(&*attr.name), i))
-                .collect();
-            self.index = Some(index);
-        }
-        match &self.index {
-            Some(index) => index.get(name).copied(),
-            None => self.attributes.iter().position(|a| &*a.name == name),
-        }
+        })
     }
 
     /// Appends a value under a name that is already upper-case.
     pub(crate) fn push(&mut self, name: &str, value: Value) {
-        match self.position(name) {
-            Some(i) => self.attributes[i].values.push(value),
-            None => self.push_new(stored_name(name), vec![value]),
-        }
-    }
-
-    /// Appends values under a name that is already upper-case.
-    fn extend(&mut self, name: Name, values: Vec<Value>) {
-        match self.position(&name) {
-            Some(i) => self.attributes[i].values.extend(values),
-            None => self.push_new(name, values),
-        }
-    }
-
-    fn push_new(&mut self, name: Name, values: Vec<Value>) {
-        if let Some(index) = &mut self.index {
-            index.insert(Box::from(&*name), self.attributes.len());
-        }
-        self.attributes.push(Attr { name, values });
+        self.0.push_values(name, [value]);
     }
 
     pub(crate) fn finish(mut self) -> Template {
-        // A name given several values grew its list by doubling: trim it (a pool holds
-        // hundreds of thousands of these lists).
-        for attr in &mut self.attributes {
+        for attr in &mut self.0.attributes {
             if attr.values.len() < attr.values.capacity() {
                 attr.values.shrink_to_fit();
             }
         }
-        Template {
-            attributes: self.attributes,
-        }
+        self.0
     }
 }
 
@@ -628,17 +619,22 @@ fn push_element_name(
 ) -> Result<(usize, usize), XmlError> {
     let raw = element.name();
     let start = arena.len();
+    // The common case, oned's names: ASCII letters, digits and `_`, already upper-case.
     let ascii_name = raw
         .first()
         .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
         && raw
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    if ascii_name {
-        arena.extend(raw.iter().map(|b| char::from(b.to_ascii_uppercase())));
-        return Ok((start, arena.len()));
-    }
     match std::str::from_utf8(raw) {
+        Ok(name) if ascii_name => {
+            if raw.iter().any(u8::is_ascii_lowercase) {
+                arena.extend(name.chars().map(|c| c.to_ascii_uppercase()));
+            } else {
+                arena.push_str(name);
+            }
+            Ok((start, arena.len()))
+        }
         Ok(name) if wire::is_xml_name(name) => {
             arena.push_str(&upper(name));
             Ok((start, arena.len()))
@@ -1049,6 +1045,56 @@ mod compact_tests {
             v.get("E3"),
             Some("3"),
             "the first value of a repeated key wins"
+        );
+    }
+
+    /// Pools hold hundreds of thousands of these: keep them small (a regression here is a
+    /// regression of the decode memory target of issue #7).
+    #[test]
+    fn values_stay_compact() {
+        assert_eq!(std::mem::size_of::<Template>(), 32);
+        assert_eq!(std::mem::size_of::<Vector>(), 32);
+        assert!(std::mem::size_of::<Value>() <= 40);
+        let mut t = Template::from_xml(
+            "<TEMPLATE><DISK><DISK_ID>0</DISK_ID><SIZE>10</SIZE><MY_KEY>x</MY_KEY></DISK>\
+             <NIC><NIC_ID>0</NIC_ID></NIC><NIC><NIC_ID>1</NIC_ID></NIC></TEMPLATE>",
+        )
+        .unwrap();
+        // Well-known names take no text in a vector: only the values and `MY_KEY` do.
+        assert_eq!(
+            t.vector("DISK").unwrap().stored_text_len(),
+            "010MY_KEYx".len()
+        );
+        // A name with several values keeps no spare room.
+        assert_eq!(t.get_all_mut("NIC").unwrap().capacity(), 2);
+    }
+
+    /// Past `INDEX_FROM` names a template keeps a hash index: every change must keep it in
+    /// step with the list.
+    #[test]
+    fn the_index_of_large_templates_follows_every_change() {
+        let n = 4 * INDEX_FROM;
+        let mut t: Template = (0..n).map(|i| (format!("a{i}"), i)).collect();
+        assert!(t.index.is_some());
+        t.push("A3", "again").set("a5", "five");
+        assert_eq!(t.strings("a3").collect::<Vec<_>>(), ["3", "again"]);
+        assert_eq!(t.remove("A0"), vec![Value::from(0)]);
+        assert_eq!(t.get("A1"), Some("1"));
+        assert_eq!(t.get(&format!("A{}", n - 1)), Some(&*(n - 1).to_string()));
+        t.retain(|name, _| name.len() == 2); // keeps A1..A9 (A0 is gone)
+        assert_eq!(t.names().collect::<Vec<_>>().len(), 9);
+        assert!(t.index.is_none(), "small again: no index");
+        assert_eq!(t.get("A9"), Some("9"));
+        let mut big: Template = (0..n).map(|i| (format!("B{i}"), i)).collect();
+        big.append(t.clone());
+        assert_eq!(big.get("A5"), Some("five"));
+        assert_eq!(big.get(&format!("B{}", n - 1)), Some(&*(n - 1).to_string()));
+        let mut small = t.clone();
+        small.append(big.clone());
+        assert_eq!(small.len(), big.len());
+        assert_eq!(
+            small.strings("A3").collect::<Vec<_>>(),
+            ["3", "again", "3", "again"]
         );
     }
 

@@ -242,6 +242,12 @@ impl Vector {
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
+
+    /// Bytes of text stored (values, and names not in the well-known table).
+    #[cfg(test)]
+    pub(crate) fn stored_text_len(&self) -> usize {
+        self.text.len()
+    }
 }
 
 /// Builds a [`Vector`] in one go: entries are appended to one buffer and packed once.
