@@ -133,6 +133,26 @@ async fn driver_actions_close_and_copy_history_records_as_oned() {
     );
 }
 
+/// The request ids a server notes come from its own count of calls: two servers in one
+/// process, given the same calls, note the same ids (and a lock notes the same numbering).
+#[tokio::test]
+async fn request_ids_are_numbered_per_server() {
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let (server, client) = setup(1).await;
+        server.schedule();
+        // setup made 3 calls (2 hosts, 1 VM); info, lock and unlock are calls 4 to 6.
+        vm(&client, 0).await;
+        client.call("one.vm.lock", (0, 1, false)).await.unwrap();
+        client.call("one.vm.unlock", (0,)).await.unwrap();
+        client.call("one.vm.action", ("poweroff", 0)).await.unwrap();
+        let h = records(&client, 0).await;
+        seen.push(h[0].request_id.clone());
+    }
+    assert_eq!(seen[0], seen[1], "independent servers number alike");
+    assert_eq!(seen[0], "7", "the poweroff is the 7th call of the server");
+}
+
 #[tokio::test]
 async fn vm_documents_follow_the_schema_order() {
     let (server, client) = setup(1).await;

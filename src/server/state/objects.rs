@@ -126,6 +126,15 @@ pub(crate) struct ImageData {
     pub(crate) settle_ticks: u8,
 }
 
+impl ImageData {
+    /// Moves to `state` (1 READY, 2 USED ...). Like the VMs', the image's transitions settle
+    /// within the call with the dummy drivers, so oned reports PREV_STATE equal to STATE.
+    pub(crate) fn set_state(&mut self, state: i32) {
+        self.state = state;
+        self.prev_state = state;
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct AddressRange {
     pub(crate) id: i32,
@@ -138,10 +147,23 @@ pub(crate) struct AddressRange {
     pub(crate) leases: BTreeMap<u32, i32>,
     /// Where oned's next free-address search starts (after the last allocation).
     pub(crate) next_index: u32,
+    /// Whether oned has written the range's ALLOCATED map (on a lease, or when it updates
+    /// the range): once written it stays, empty when nothing is leased.
+    pub(crate) ever_allocated: bool,
+}
+
+impl AddressRange {
+    /// Gives lease `index` to `owner` (see `leases`).
+    pub(crate) fn lease(&mut self, index: u32, owner: i32) {
+        self.leases.insert(index, owner);
+        self.ever_allocated = true;
+    }
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct VnetData {
+    /// 1 READY, 5 ERROR (an address range of the allocation template was rejected).
+    pub(crate) state: i32,
     pub(crate) ars: Vec<AddressRange>,
     pub(crate) next_ar: i32,
     pub(crate) clusters: BTreeSet<i32>,
@@ -996,39 +1018,7 @@ fn allocate_from_template(
             });
         }
         Kind::Vnet => {
-            let vn_mad = template.get("VN_MAD").map(str::to_string);
-            let Some(vn_mad) = vn_mad else {
-                return Err(fail(INTERNAL, "No VN_MAD in template for Virtual Network."));
-            };
-            let mut data = VnetData {
-                ars: Vec::new(),
-                next_ar: 0,
-                clusters: BTreeSet::from([0]),
-                parent: None,
-                bridge: template
-                    .get("BRIDGE")
-                    .map(str::to_string)
-                    .unwrap_or_else(|| {
-                        format!(
-                            "onebr{}",
-                            oned.next_ids.get(&Kind::Vnet).copied().unwrap_or(0)
-                        )
-                    }),
-                vn_mad,
-            };
-            for ar in template.remove("AR") {
-                if let Attr::Vector(ar) = ar {
-                    // An AR that does not parse is dropped, as oned does at allocate time.
-                    let _ = super::vm::add_address_range(&mut data, &ar);
-                }
-            }
-            template.set_default("SECURITY_GROUPS", "0");
-            template.set_default("BRIDGE", data.bridge.clone());
-            template.set_default("BRIDGE_TYPE", "linux");
-            template.set_default("VLAN_ID", "");
-            template.set_default("OUTER_VLAN_ID", "");
-            template.set_default("PHYDEV", "");
-            ext = Ext::Vnet(data);
+            ext = Ext::Vnet(new_vnet(oned, &mut template)?);
         }
         Kind::Hook => {
             let hook_type = template.get("TYPE").unwrap_or("").to_string();
@@ -1367,6 +1357,50 @@ fn chmod(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled
     Ok(Value::Int(id))
 }
 
+/// A new virtual network from its allocation template (`one.vn.allocate`, or a VN template's
+/// instantiation): takes the template's ARs and sets oned's defaults in it. An AR oned
+/// rejects leaves the network in ERROR with the reason in the template's ERROR, and the
+/// following ARs are not read.
+pub(crate) fn new_vnet(oned: &Oned, template: &mut Tmpl) -> Result<VnetData, super::Failure> {
+    let Some(vn_mad) = template.get("VN_MAD").map(str::to_string) else {
+        return Err(fail(INTERNAL, "No VN_MAD in template for Virtual Network."));
+    };
+    let bridge = match template.get("BRIDGE") {
+        Some(bridge) => bridge.to_string(),
+        None => format!(
+            "onebr{}",
+            oned.next_ids.get(&Kind::Vnet).copied().unwrap_or(0)
+        ),
+    };
+    let mut data = VnetData {
+        state: 1,
+        ars: Vec::new(),
+        next_ar: 0,
+        clusters: BTreeSet::from([0]),
+        parent: None,
+        bridge,
+        vn_mad,
+    };
+    for ar in template.remove("AR") {
+        if let Attr::Vector(ar) = ar {
+            if let Err(reason) = super::vm::add_address_range(&mut data, &ar) {
+                data.state = 5;
+                data.ars.clear();
+                data.next_ar = 0;
+                template.set("ERROR", format!("{} : {reason}", super::ctime(oned.now())));
+                break;
+            }
+        }
+    }
+    template.set_default("SECURITY_GROUPS", "0");
+    template.set_default("BRIDGE", data.bridge.clone());
+    template.set_default("BRIDGE_TYPE", "linux");
+    template.set_default("VLAN_ID", "");
+    template.set_default("OUTER_VLAN_ID", "");
+    template.set_default("PHYDEV", "");
+    Ok(data)
+}
+
 fn lock(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled {
     let (id, level, test) = (p.int(0), p.int(1), p.bool_or(2, false));
     let obj = fetch(oned, caller, kind, id, Op::Manage, 0)?;
@@ -1376,13 +1410,12 @@ fn lock(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled 
         }
     }
     let now = oned.now();
-    let requests = oned.requests;
     let obj = oned.get_mut(kind, id).expect("fetched");
     obj.lock = Some(Lock {
         level: level.clamp(1, 4),
         owner: caller.uid,
         time: now,
-        req_id: requests,
+        req_id: caller.request,
     });
     Ok(Value::Int(id))
 }

@@ -57,15 +57,6 @@ pub(crate) struct History {
     pub(crate) request_id: i64,
 }
 
-/// oned numbers every API request and notes the number of the request that ended a history
-/// record or set a lock; the test server numbers the requests that need one (the values only
-/// need to be distinct and positive).
-pub(crate) fn next_request_id() -> i64 {
-    use std::sync::atomic::{AtomicI64, Ordering};
-    static NEXT: AtomicI64 = AtomicI64::new(1000);
-    NEXT.fetch_add(1, Ordering::Relaxed)
-}
-
 /// One snapshot of a VM disk.
 #[derive(Debug, Clone)]
 pub(crate) struct DiskSnapshot {
@@ -191,7 +182,7 @@ impl VmData {
                 last.action = action;
                 last.uid = caller.uid;
                 last.gid = caller.gid;
-                last.request_id = next_request_id();
+                last.request_id = caller.request;
                 if last.retime == 0 {
                     last.retime = now;
                 }
@@ -589,7 +580,7 @@ pub(crate) fn handle(
                 .map(|i| &mut i.ext)
             {
                 i.vms.insert(id);
-                i.state = 2;
+                i.set_state(2);
             }
             let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
             obj.template.push("DISK", Attr::Vector(disk));
@@ -616,7 +607,7 @@ pub(crate) fn handle(
             {
                 i.vms.remove(&id);
                 if i.vms.is_empty() && i.state == 2 {
-                    i.state = 1;
+                    i.set_state(1);
                 }
             }
             let now = oned.now();
@@ -956,6 +947,8 @@ fn vm_extra(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Op
                     data.clones.clear();
                     data.persistent = false;
                     data.state = 4;
+                    // oned's saved image has no PATH: the copy comes from the VM's disk.
+                    data.path = String::new();
                     // The dummy driver copies within the call.
                     data.settle_ticks = 1;
                     data.size = disk_attrs
@@ -1432,7 +1425,7 @@ pub(crate) fn create_vm(
         if let Some(image_id) = disk.get("IMAGE_ID").and_then(|i| i.parse::<i32>().ok()) {
             if let Some(Ext::Image(i)) = oned.get_mut(Kind::Image, image_id).map(|i| &mut i.ext) {
                 i.vms.insert(id);
-                i.state = 2;
+                i.set_state(2);
             }
         }
     }
@@ -1863,7 +1856,7 @@ fn release_resources(oned: &mut Oned, id: i32) {
         if let Some(Ext::Image(i)) = oned.get_mut(Kind::Image, image).map(|i| &mut i.ext) {
             i.vms.remove(&id);
             if i.vms.is_empty() && i.state == 2 {
-                i.state = 1;
+                i.set_state(1);
             }
         }
     }
@@ -2253,11 +2246,6 @@ pub(crate) fn add_address_range(
         .cloned()
         .unwrap_or_default()
         .to_ascii_uppercase();
-    let size = ar
-        .get("SIZE")
-        .and_then(|s| s.parse::<u32>().ok())
-        .filter(|s| *s > 0)
-        .ok_or("Wrong SIZE for address range")?;
     let ip = match ar_type.as_str() {
         "IP4" | "IP4_6" => Some(
             ar.get("IP")
@@ -2272,6 +2260,12 @@ pub(crate) fn add_address_range(
         // oned's default prefix 02:00 followed by the IPv4 address.
         None => 0x0200_0000_0000 | ip.unwrap_or(0x0a0a_0000 + data.ars.len() as u32 * 0x100) as u64,
     };
+    // oned reads the type, then the start addresses (IP, MAC), and the size last.
+    let size = ar
+        .get("SIZE")
+        .and_then(|s| s.parse::<u32>().ok())
+        .filter(|s| *s > 0)
+        .ok_or("Wrong SIZE for address range")?;
     let id = data.next_ar;
     data.next_ar += 1;
     let mut extra = ar.clone();
@@ -2287,6 +2281,7 @@ pub(crate) fn add_address_range(
         extra,
         leases: BTreeMap::new(),
         next_index: 0,
+        ever_allocated: false,
     });
     Ok(id)
 }
@@ -2308,12 +2303,16 @@ fn take_lease(data: &mut VnetData, vm: i32, ip: Option<&str>) -> Option<(i32, u3
                 index
             }
             None => match (0..ar.size).find(|i| !ar.leases.contains_key(i)) {
-                Some(i) => i,
+                Some(i) => {
+                    // Only a free-address search moves oned's NEXT_INDEX; a requested
+                    // address leaves it.
+                    ar.next_index = i + 1;
+                    i
+                }
                 None => continue,
             },
         };
-        ar.leases.insert(index, vm);
-        ar.next_index = index + 1;
+        ar.lease(index, vm);
         return Some((ar.id, index));
     }
     None
@@ -2473,6 +2472,8 @@ pub(crate) fn vnet_specific(
                 if let Some(size) = ar.get("SIZE").and_then(|s| s.parse::<u32>().ok()) {
                     existing.size = size;
                 }
+                // oned rewrites the range's allocation map when it updates it.
+                existing.ever_allocated = true;
                 for (k, v) in ar {
                     if !matches!(k.as_str(), "AR_ID" | "SIZE" | "TYPE" | "IP" | "MAC") {
                         existing.extra.insert(k, v);
@@ -2498,7 +2499,7 @@ pub(crate) fn vnet_specific(
                         if addr >= first && addr - first < ar.size {
                             let index = addr - first;
                             if action == "hold" && !ar.leases.contains_key(&index) {
-                                ar.leases.insert(index, -1);
+                                ar.lease(index, -1);
                                 done = true;
                             } else if action == "release" && ar.leases.get(&index) == Some(&-1) {
                                 ar.leases.remove(&index);
@@ -2537,7 +2538,7 @@ pub(crate) fn vnet_specific(
                     .take(size as usize)
                     .collect();
                 for i in &free {
-                    ar.leases.insert(*i, -1000 - child);
+                    ar.lease(*i, -1000 - child);
                     ar.next_index = *i + 1;
                 }
                 let first_ip = ar.ip.map(|ip| ip + free[0]);
@@ -2548,6 +2549,7 @@ pub(crate) fn vnet_specific(
                 let bridge = data.bridge.clone();
                 let vn_mad = data.vn_mad.clone();
                 let mut child_data = VnetData {
+                    state: 1,
                     ars: Vec::new(),
                     next_ar: 0,
                     clusters: data.clusters.clone(),
@@ -2599,37 +2601,13 @@ pub(crate) fn vntemplate_instantiate(oned: &mut Oned, caller: Caller, p: &Params
     if !extra.is_empty() {
         t.merge(parse_template(extra)?);
     }
-    t.set("NAME", name);
-    let mut text = String::new();
-    // Round-trip through the allocate path, so the network gets its ARs and defaults.
-    let name_value = name.to_string();
-    t.remove("NAME");
-    let _ = &mut text;
-    let fake = crate::server::state::Params(&[]);
-    let _ = fake;
     let mut template = t;
-    let vn_mad = template
-        .get("VN_MAD")
-        .map(str::to_string)
-        .unwrap_or_default();
-    let mut data = VnetData {
-        ars: Vec::new(),
-        next_ar: 0,
-        clusters: BTreeSet::from([0]),
-        parent: None,
-        bridge: template.get("BRIDGE").unwrap_or("").to_string(),
-        vn_mad,
-    };
-    for ar in template.remove("AR") {
-        if let Attr::Vector(ar) = ar {
-            let _ = add_address_range(&mut data, &ar);
-        }
-    }
+    template.remove("NAME");
+    let data = super::objects::new_vnet(oned, &mut template)?;
     template.set("TEMPLATE_ID", id.to_string());
-    template.set_default("SECURITY_GROUPS", "0");
     let now = oned.now();
     let new_id = oned.take_id(Kind::Vnet);
-    let mut obj = Obj::new(Kind::Vnet, new_id, &name_value, caller.uid, caller.gid, now);
+    let mut obj = Obj::new(Kind::Vnet, new_id, name, caller.uid, caller.gid, now);
     obj.template = template;
     obj.ext = Ext::Vnet(data);
     oned.insert(obj);

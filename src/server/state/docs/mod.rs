@@ -786,9 +786,9 @@ impl ArStored<'_> {
 
 /// The `ALLOCATED` map of an abridged address range: ` index owner` pairs (each with a
 /// leading space, as oned writes them), the owner encoding its object type and id; absent
-/// when nothing is allocated.
+/// until the range has had a lease.
 fn allocated(ar: &super::objects::AddressRange) -> Option<String> {
-    if ar.leases.is_empty() {
+    if !ar.ever_allocated {
         return None;
     }
     let mut out = String::new();
@@ -909,8 +909,8 @@ fn vnet(oned: &Oned, obj: &Obj) -> Option<models::VirtualNetwork> {
         clusters: ids_of(vnet.clusters.iter().copied()),
         bridge: vnet.bridge.clone(),
         bridge_type: Some("linux".into()),
-        state: 1,
-        prev_state: 1,
+        state: i64::from(vnet.state),
+        prev_state: i64::from(vnet.state),
         parent_network_id: vnet.parent.map(|p| p.to_string()).unwrap_or_default(),
         template_id: obj
             .template
