@@ -1644,7 +1644,8 @@ pub(crate) fn pool_ids(
         let usable = admin
             || o.uid == caller.uid
             || (groups.contains(&o.gid) && o.perms[3] == 1)
-            || o.perms[6] == 1;
+            || o.perms[6] == 1
+            || super::acl::grants(oned, caller, &groups, kind, o, 1);
         match filter {
             -4 => o.gid == caller.gid && usable,
             -3 => o.uid == caller.uid,
