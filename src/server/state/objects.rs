@@ -170,6 +170,10 @@ pub(crate) struct VnetData {
     pub(crate) parent: Option<i32>,
     pub(crate) vn_mad: String,
     pub(crate) bridge: String,
+    /// The VMs with a NIC on the network (oned's UPDATED_VMS). oned adds a VM when a NIC
+    /// takes a lease and drops it when any NIC of the VM releases one, even if another
+    /// NIC of the VM still holds an address here.
+    pub(crate) updated_vms: BTreeSet<i32>,
 }
 
 /// A marketplace appliance.
@@ -1380,6 +1384,7 @@ pub(crate) fn new_vnet(oned: &Oned, template: &mut Tmpl) -> Result<VnetData, sup
         parent: None,
         bridge,
         vn_mad,
+        updated_vms: BTreeSet::new(),
     };
     for ar in template.remove("AR") {
         if let Attr::Vector(ar) = ar {

@@ -2415,6 +2415,7 @@ fn attach_nic_inner(oned: &mut Oned, id: i32, text: &str) -> Result<(), super::F
                 format!("Cannot get IP/MAC lease from virtual network {net_id}."),
             ));
         };
+        data.updated_vms.insert(id);
         let ar = data.ars.iter().find(|a| a.id == ar_id).expect("lease AR");
         if let Some(first) = ar.ip {
             nic.insert("IP".into(), format_ip(first + index));
@@ -2456,6 +2457,7 @@ fn release_nic(oned: &mut Oned, vm: i32, nic: &BTreeMap<String, String>) {
     let ip = nic.get("IP").and_then(|ip| parse_ip(ip));
     let mac = nic.get("MAC").and_then(|mac| parse_mac(mac));
     if let Some(Ext::Vnet(data)) = oned.get_mut(Kind::Vnet, net_id).map(|n| &mut n.ext) {
+        data.updated_vms.remove(&vm);
         for ar in &mut data.ars {
             ar.leases.retain(|index, owner| {
                 let this_nic = match (ip, ar.ip, mac) {
@@ -2612,6 +2614,7 @@ pub(crate) fn vnet_specific(
                     parent: Some(id),
                     vn_mad,
                     bridge,
+                    updated_vms: BTreeSet::new(),
                 };
                 let mut ar_vec = BTreeMap::from([
                     ("TYPE".to_string(), ar_type),

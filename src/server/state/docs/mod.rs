@@ -925,7 +925,7 @@ fn vnet(oned: &Oned, obj: &Obj) -> Option<models::VirtualNetwork> {
         outer_vlan_id_automatic: "0".into(),
         used_leases: used as i64,
         vrouters: models::Ids::default(),
-        updated_vms: models::Ids::default(),
+        updated_vms: ids_of(vnet.updated_vms.iter().copied()),
         outdated_vms: models::Ids::default(),
         updating_vms: models::Ids::default(),
         error_vms: models::Ids::default(),
