@@ -1,5 +1,6 @@
-//! ACL rules: the bootstrap set, the rules oned adds for groups and group admins, and the
-//! `one.acl.*` methods.
+//! ACL rules: the bootstrap set, the rules oned adds for groups and group admins, the
+//! `one.acl.*` methods, and their evaluation (`grants`) where a listing asks what the
+//! objects' permissions do not give.
 
 use super::{fail, Caller, Handled, Oned, Params, AUTHORIZATION, INTERNAL};
 use crate::wire::Value;

@@ -3,6 +3,12 @@
 //!
 //! Every call runs under one lock (see [`super::Shared`]), so handlers are plain functions over
 //! `&mut Oned`: simple, and a concurrent client never sees half an update.
+//!
+//! [`Oned::call`] numbers each call (oned's request ids, which locks and history records
+//! note) and runs the API hooks after it. The handlers live in `objects` (what every type
+//! shares, and most types' own methods), `vm` (VMs, the scheduler, networks' leases,
+//! virtual routers), `acl` and `hooks`; `docs` writes the XML documents from the generated
+//! models and `kinds` names the object types.
 
 mod acl;
 mod docs;

@@ -1,7 +1,12 @@
-//! Pool objects: their common record, the bootstrap objects, and the handlers shared by every
-//! type (allocate, info, update, rename, chown, chmod, lock, unlock, delete, clone, pool info)
-//! plus the type-specific ones of users, groups, hosts, clusters, datastores, images and
-//! networks.
+//! Pool objects: their common record (`Obj`) and type-specific data (`Ext`), the bootstrap
+//! objects, authorization of a call on an object (`fetch`, from the object's owner, group
+//! and permissions), and the handlers shared by every type (allocate, info, update, rename, chown,
+//! chmod, lock, unlock, delete, clone, pool info with `pool_ids`' filters, ranges and
+//! pages). Also the type-specific methods of users (groups, login tokens), groups, hosts
+//! (and the dummy monitor), clusters, datastores, images, zones, VDCs, VM groups, hooks,
+//! backup jobs and marketplaces, a new network's setup (`new_vnet`), and the methods outside
+//! a typed prefix (default quotas, hook log, sql). The methods of VMs, networks' address
+//! ranges and leases, and virtual routers are in `vm`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -1713,11 +1718,16 @@ fn specific(
     };
     let result = match (kind, action) {
         (Kind::User, "passwd") => (|| {
-            let obj = oned.get(Kind::User, id).ok_or_else(|| no_exists(Kind::User, id))?;
+            let obj = oned
+                .get(Kind::User, id)
+                .ok_or_else(|| no_exists(Kind::User, id))?;
             if id != caller.uid && !oned.is_admin(caller.uid) {
                 return Err(fail(
                     AUTHORIZATION,
-                    format!("User [{}] : Not authorized to perform MANAGE USER [{id}].", caller.uid),
+                    format!(
+                        "User [{}] : Not authorized to perform MANAGE USER [{id}].",
+                        caller.uid
+                    ),
                 ));
             }
             let _ = obj;
@@ -1768,39 +1778,47 @@ fn specific(
             Oned::merge_quotas(current, &update);
             Ok(Value::Int(id))
         })(),
-        (Kind::Group, "addadmin") | (Kind::Group, "deladmin") => (|| {
-            admin_only(oned)?;
-            let uid = p.int(1);
-            oned.get(Kind::Group, id).ok_or_else(|| no_exists(Kind::Group, id))?;
-            oned.get(Kind::User, uid).ok_or_else(|| no_exists(Kind::User, uid))?;
-            let data = group_data(oned, id);
-            if action == "addadmin" {
-                if !data.users.contains(&uid) {
-                    return Err(fail(
-                        INTERNAL,
-                        format!("Cannot edit group. User {uid} is not part of Group {id}."),
-                    ));
-                }
-                if data.admins.insert(uid) {
-                    super::acl::group_admin_added(oned, id, uid);
-                }
-            } else {
-                if !data.admins.remove(&uid) {
-                    return Err(fail(
+        (Kind::Group, "addadmin") | (Kind::Group, "deladmin") => {
+            (|| {
+                admin_only(oned)?;
+                let uid = p.int(1);
+                oned.get(Kind::Group, id)
+                    .ok_or_else(|| no_exists(Kind::Group, id))?;
+                oned.get(Kind::User, uid)
+                    .ok_or_else(|| no_exists(Kind::User, uid))?;
+                let data = group_data(oned, id);
+                if action == "addadmin" {
+                    if !data.users.contains(&uid) {
+                        return Err(fail(
+                            INTERNAL,
+                            format!("Cannot edit group. User {uid} is not part of Group {id}."),
+                        ));
+                    }
+                    if data.admins.insert(uid) {
+                        super::acl::group_admin_added(oned, id, uid);
+                    }
+                } else {
+                    if !data.admins.remove(&uid) {
+                        return Err(fail(
                         INTERNAL,
                         format!("Cannot edit group. User {uid} is not an administrator of Group {id}."),
                     ));
+                    }
+                    super::acl::group_admin_removed(oned, id, uid);
                 }
-                super::acl::group_admin_removed(oned, id, uid);
-            }
-            Ok(Value::Int(id))
-        })(),
+                Ok(Value::Int(id))
+            })()
+        }
         (Kind::Group, "vlan") => Ok(Value::Int(id)),
         (Kind::Host, "status") => (|| {
             admin_only(oned)?;
             let status = p.int(1);
-            let host = oned.get_mut(Kind::Host, id).ok_or_else(|| no_exists(Kind::Host, id))?;
-            let Ext::Host(h) = &mut host.ext else { unreachable!() };
+            let host = oned
+                .get_mut(Kind::Host, id)
+                .ok_or_else(|| no_exists(Kind::Host, id))?;
+            let Ext::Host(h) = &mut host.ext else {
+                unreachable!()
+            };
             let new_state = match status {
                 0 if h.total_cpu == 0 => 0,
                 0 => 2,
@@ -1809,7 +1827,11 @@ fn specific(
                 _ => return Err(fail(INTERNAL, "Wrong status code")),
             };
             let was_offline = h.state == 8;
-            h.state = if status == 0 && was_offline { 0 } else { new_state };
+            h.state = if status == 0 && was_offline {
+                0
+            } else {
+                new_state
+            };
             h.prev_state = h.state;
             if status == 2 {
                 // Offline drops the monitoring data.
@@ -1826,21 +1848,28 @@ fn specific(
             Ok(Value::Int(id))
         })(),
         (Kind::Host, "monitoring") => (|| {
-            oned.get(Kind::Host, id).ok_or_else(|| no_exists(Kind::Host, id))?;
+            oned.get(Kind::Host, id)
+                .ok_or_else(|| no_exists(Kind::Host, id))?;
             Ok(Value::from(docs::host_monitoring(oned, &[id])))
         })(),
         (Kind::Cluster, a) if a.starts_with("add") || a.starts_with("del") => {
             cluster_edit(oned, caller, id, a, p.int(1))
         }
         (Kind::Cluster, "optimize") => (|| {
-            oned.get(Kind::Cluster, id).ok_or_else(|| no_exists(Kind::Cluster, id))?;
+            oned.get(Kind::Cluster, id)
+                .ok_or_else(|| no_exists(Kind::Cluster, id))?;
             Ok(Value::Int(id))
         })(),
-        (Kind::Cluster, "plandelete") => Err(fail(ACTION, format!("Plan for cluster {id} does not exist"))),
+        (Kind::Cluster, "plandelete") => Err(fail(
+            ACTION,
+            format!("Plan for cluster {id} does not exist"),
+        )),
         (Kind::Cluster, "planexecute") => Err(fail(ACTION, "Plan is not ready")),
         (Kind::Datastore, "enable") => (|| {
             let ds = fetch(oned, caller, kind, id, Op::Manage, 2)?;
-            let Ext::Datastore(d) = &ds.ext else { unreachable!() };
+            let Ext::Datastore(d) = &ds.ext else {
+                unreachable!()
+            };
             if d.ds_type != 1 {
                 return Err(fail(INTERNAL, "Only SYSTEM_DS can be disabled or enabled"));
             }
@@ -1853,26 +1882,30 @@ fn specific(
         (Kind::Vnet, _) => return super::vm::vnet_specific(oned, caller, action, p),
         (Kind::Template, "instantiate") => super::vm::instantiate(oned, caller, p),
         (Kind::VnTemplate, "instantiate") => super::vm::vntemplate_instantiate(oned, caller, p),
-        (Kind::Zone, "raftstatus") => Ok(Value::from(
-            "<RAFT><SERVER_ID>-1</SERVER_ID><STATE>0</STATE><TERM>0</TERM><VOTEDFOR>-1</VOTEDFOR><COMMIT>0</COMMIT><LOG_INDEX>-1</LOG_INDEX><LOG_TERM>-1</LOG_TERM><FEDLOG_INDEX>-1</FEDLOG_INDEX></RAFT>",
-        )),
+        (Kind::Zone, "raftstatus") => Ok(Value::from(super::docs::raft_status())),
         (Kind::Zone, "enable") | (Kind::Zone, "resetserver") => (|| {
-            oned.get(Kind::Zone, id).ok_or_else(|| no_exists(Kind::Zone, id))?;
+            oned.get(Kind::Zone, id)
+                .ok_or_else(|| no_exists(Kind::Zone, id))?;
             Ok(Value::Int(id))
         })(),
         (Kind::Zone, "delserver") => (|| {
-            oned.get(Kind::Zone, id).ok_or_else(|| no_exists(Kind::Zone, id))?;
+            oned.get(Kind::Zone, id)
+                .ok_or_else(|| no_exists(Kind::Zone, id))?;
             Err(fail(ACTION, "SERVER not found in zone"))
         })(),
         (Kind::Zone, "addserver") => (|| {
             if oned.get(Kind::Zone, id).is_none() || id != 0 {
-                return Err(fail(ACTION, "Servers have to be added through the target zone endpoints"));
+                return Err(fail(
+                    ACTION,
+                    "Servers have to be added through the target zone endpoints",
+                ));
             }
-            Err(fail(ACTION, "Servers have to be added through the target zone endpoints"))
+            Err(fail(
+                ACTION,
+                "Servers have to be added through the target zone endpoints",
+            ))
         })(),
-        (Kind::Zone | Kind::Market | Kind::MarketApp, "updatedb") => {
-            Err(no_exists(kind, id))
-        }
+        (Kind::Zone | Kind::Market | Kind::MarketApp, "updatedb") => Err(no_exists(kind, id)),
         (Kind::Market | Kind::MarketApp, "enable") => (|| {
             fetch(oned, caller, kind, id, Op::Manage, 2)?;
             if let Some(obj) = oned.get_mut(kind, id) {
@@ -1893,7 +1926,8 @@ fn specific(
             Ok(Value::Int(id))
         })(),
         (Kind::Hook, "retry") => (|| {
-            oned.get(Kind::Hook, id).ok_or_else(|| no_exists(Kind::Hook, id))?;
+            oned.get(Kind::Hook, id)
+                .ok_or_else(|| no_exists(Kind::Hook, id))?;
             super::hooks::retry(oned, id, p.int(1))
                 .map_err(|()| fail(INTERNAL, "Invalid HookLog body. Arguments not found."))?;
             Ok(Value::Int(id))
@@ -1960,7 +1994,10 @@ fn specific(
                     obj.template.push("NIC", n);
                 }
                 if before == after {
-                    return Err(fail(ACTION, format!("NIC with NIC_ID {nic} does not exist.")));
+                    return Err(fail(
+                        ACTION,
+                        format!("NIC with NIC_ID {nic} does not exist."),
+                    ));
                 }
             }
             super::vm::vrouter_nic_changed(oned, caller, id, action == "attachnic");

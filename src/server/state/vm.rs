@@ -1,8 +1,13 @@
-//! Virtual machines and their life cycle, the built-in scheduler, and the address ranges
-//! and leases of virtual networks they take addresses from.
+//! Virtual machines and their life cycle (actions, recover, history records, disk and
+//! system snapshots, hotplug of disks / NICs / PCI devices, scheduled actions), the
+//! built-in scheduler, template and VN template instantiation, virtual routers and their
+//! VMs, and the address ranges and leases of virtual networks (`vnet_specific`: add /
+//! update / remove ARs, hold, release, reserve).
 //!
 //! The dummy drivers of a test oned answer every action at once, so transitions land in
-//! their final state within the call (poweroff → POWEROFF, terminate → DONE ...).
+//! their final state within the call (poweroff → POWEROFF, terminate → DONE ...). History
+//! records note the request that ended them with the number the server gave the call
+//! (`Caller::request`), so a server's numbering depends only on its own calls.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1356,6 +1356,21 @@ pub(crate) fn acl_pool(rules: &[super::acl::Rule]) -> String {
     .to_xml()
 }
 
+/// `one.zone.raftstatus`: a front-end without HA (SOLO, no server id, empty log).
+pub(crate) fn raft_status() -> String {
+    let status = models::RaftStatus {
+        server_id: -1,
+        state: 0,
+        term: 0,
+        votedfor: -1,
+        commit: 0,
+        log_index: -1,
+        log_term: -1,
+        fedlog_index: -1,
+    };
+    xml_of(&status, "RAFT")
+}
+
 /// `one.system.config`: the configuration attributes clients read.
 pub(crate) fn config() -> String {
     let s = |v: &str| vec![v.to_string()];
