@@ -25,7 +25,7 @@ use support_conformance::{
 /// The share of tour calls the test server must answer exactly like oned (after
 /// normalisation). Set to the figure the server reached when this test was last tuned; raise
 /// it as the server improves, never lower it below what it achieves.
-const MIN_IDENTICAL_SHARE: f64 = 0.924;
+const MIN_IDENTICAL_SHARE: f64 = 0.935;
 
 /// How many difference lines the report keeps per call.
 const DIFF_LINES_PER_CALL: usize = 40;

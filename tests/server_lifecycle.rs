@@ -299,6 +299,10 @@ async fn disks_nics_and_leases() {
     assert_eq!(field(&info, "TARGET").as_deref(), Some("sda"));
     let vnet = doc(client.call("one.vn.info", (net,)).await.unwrap());
     assert!(vnet.contains(&format!("<VM>{vm}</VM>")), "{vnet}");
+    assert!(
+        vnet.contains(&format!("<UPDATED_VMS><ID>{vm}</ID></UPDATED_VMS>")),
+        "the VM's NIC counts it among the network's VMs: {vnet}"
+    );
     // The image is in use: it cannot be deleted while the VM lives.
     assert_one_error(
         client.call("one.image.delete", (image,)).await,
@@ -321,5 +325,6 @@ async fn disks_nics_and_leases() {
         .unwrap();
     let vnet = doc(client.call("one.vn.info", (net,)).await.unwrap());
     assert_eq!(field(&vnet, "USED_LEASES").as_deref(), Some("0"));
+    assert!(vnet.contains("<UPDATED_VMS></UPDATED_VMS>") || vnet.contains("<UPDATED_VMS/>"));
     client.call("one.image.delete", (image,)).await.unwrap();
 }

@@ -98,6 +98,38 @@ async fn pool_filters_and_ranges() {
     );
 }
 
+/// An ACL rule lists what the permissions do not: "#2 TEMPLATE/* USE" shows alice every
+/// template, one on one object (#id) shows that one only, and a rule for another user or
+/// without USE shows nothing more.
+#[tokio::test]
+async fn acl_rules_widen_a_listing() {
+    let (_server, admin, alice, bob) = populated().await;
+    let add = |user: &'static str, resource: &'static str, rights: &'static str| {
+        let admin = admin.clone();
+        async move {
+            int(admin
+                .call("one.acl.addrule", (user, resource, rights, "100000000"))
+                .await
+                .unwrap())
+        }
+    };
+    assert_eq!(template_ids(&alice, -2, -1, -1).await, [3]);
+    // Bob's rule, and a CREATE-only rule of alice's, give her nothing to list.
+    add("100000003", "20400000000", "1").await;
+    add("100000002", "20400000000", "8").await;
+    assert_eq!(template_ids(&alice, -2, -1, -1).await, [3]);
+    // One template by id.
+    let one = add("100000002", "20100000001", "1").await;
+    assert_eq!(template_ids(&alice, -2, -1, -1).await, [3, 1]);
+    admin.call("one.acl.delrule", (one,)).await.unwrap();
+    // All templates; the "mine and my groups" filter is still only hers.
+    add("100000002", "20400000000", "3").await;
+    assert_eq!(template_ids(&alice, -2, -1, -1).await, [4, 3, 2, 1, 0]);
+    assert_eq!(template_ids(&alice, -1, -1, -1).await, [3]);
+    // Bob's own rule shows him all of them too.
+    assert_eq!(template_ids(&bob, -2, -1, -1).await, [4, 3, 2, 1, 0]);
+}
+
 #[tokio::test]
 async fn vm_pool_state_filter() {
     let server = TestServer::builder()

@@ -133,6 +133,65 @@ async fn driver_actions_close_and_copy_history_records_as_oned() {
     );
 }
 
+/// The request ids a server notes come from its own count of calls: two servers in one
+/// process, given the same calls, note the same ids (and a lock notes the same numbering).
+#[tokio::test]
+async fn request_ids_are_numbered_per_server() {
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let (server, client) = setup(1).await;
+        server.schedule();
+        // setup made 3 calls (2 hosts, 1 VM); info, lock and unlock are calls 4 to 6.
+        vm(&client, 0).await;
+        client.call("one.vm.lock", (0, 1, false)).await.unwrap();
+        client.call("one.vm.unlock", (0,)).await.unwrap();
+        client.call("one.vm.action", ("poweroff", 0)).await.unwrap();
+        let h = records(&client, 0).await;
+        seen.push(h[0].request_id.clone());
+    }
+    assert_eq!(seen[0], seen[1], "independent servers number alike");
+    assert_eq!(seen[0], "7", "the poweroff is the 7th call of the server");
+}
+
+/// attachpci takes the dummy host's device the request names (by SHORT_ADDRESS, or by
+/// VENDOR/DEVICE/CLASS) and notes where the VM sees it, one bus per device.
+#[tokio::test]
+async fn attachpci_assigns_the_hosts_device() {
+    let (server, client) = setup(1).await;
+    server.schedule();
+    client.call("one.vm.action", ("poweroff", 0)).await.unwrap();
+    for request in [
+        "PCI=[SHORT_ADDRESS=\"00:06.0\"]",
+        "PCI=[VENDOR=\"10de\", CLASS=\"0302\"]",
+    ] {
+        client.call("one.vm.attachpci", (0, request)).await.unwrap();
+    }
+    let (xml, _) = vm(&client, 0).await;
+    let pcis: Vec<&str> = xml.split("<PCI>").skip(1).collect();
+    assert_eq!(pcis.len(), 2, "{xml}");
+    for (pci, wanted) in [
+        (
+            pcis[0],
+            ["0000:00:06:0", "1b21", "0c03", "06", "01:00.0", "0x01"],
+        ),
+        (
+            pcis[1],
+            ["0000:02:00:0", "10de", "0302", "00", "02:00.0", "0x02"],
+        ),
+    ] {
+        for (name, value) in ["ADDRESS", "VENDOR", "CLASS", "SLOT", "VM_ADDRESS", "VM_BUS"]
+            .iter()
+            .zip(wanted)
+        {
+            assert!(
+                pci.contains(&format!("<{name}><![CDATA[{value}]]></{name}>"))
+                    || pci.contains(&format!("<{name}>{value}</{name}>")),
+                "{name} {value} in {pci}"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn vm_documents_follow_the_schema_order() {
     let (server, client) = setup(1).await;

@@ -2,7 +2,7 @@
 //! attribute names upper-cased, attributes ordered by name (a multimap), vector members
 //! ordered by name.
 //!
-//! Why the server has its own parser next to [`crate::template`]: a client gets oned's parse
+//! Why the server has its own parser next to [`crate::template`](mod@crate::template): a client gets oned's parse
 //! failures verbatim (`Parse error: syntax error, unexpected '<', expecting VARIABLE at line
 //! 0, columns 0:1`), with bison's token names and oned's column rules, which the client-side
 //! parser's errors (made for people) do not carry; and oned's storage is a sorted multimap

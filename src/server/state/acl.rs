@@ -1,5 +1,6 @@
-//! ACL rules: the bootstrap set, the rules oned adds for groups and group admins, and the
-//! `one.acl.*` methods.
+//! ACL rules: the bootstrap set, the rules oned adds for groups and group admins, the
+//! `one.acl.*` methods, and their evaluation (`grants`) where a listing asks what the
+//! objects' permissions do not give.
 
 use super::{fail, Caller, Handled, Oned, Params, AUTHORIZATION, INTERNAL};
 use crate::wire::Value;
@@ -81,6 +82,49 @@ impl Rule {
             id_part(self.zone)
         )
     }
+}
+
+/// Whether a rule gives `caller` (a member of `groups`) the right `right` (1 USE, 2 MANAGE,
+/// 4 ADMIN, 8 CREATE) on `obj` of type `kind` in zone 0, as oned's ACL manager authorizes
+/// what the object's permissions do not: the rule's user is the caller (#uid), one of its
+/// groups (@gid) or everyone (*); its resource includes the type and names the object
+/// (#id), its group (@gid) or all of them (*). Cluster-scoped rules (%cid) are not
+/// evaluated.
+pub(crate) fn grants(
+    oned: &Oned,
+    caller: Caller,
+    groups: &std::collections::BTreeSet<i32>,
+    kind: super::Kind,
+    obj: &super::objects::Obj,
+    right: u64,
+) -> bool {
+    let Some(type_bit) = RESOURCES
+        .iter()
+        .find(|(_, name)| *name == kind.auth_name())
+        .map(|(bit, _)| *bit)
+    else {
+        return false;
+    };
+    let id_of = |bits: u64| (bits & 0xFFFF_FFFF) as i64;
+    oned.acls.iter().any(|rule| {
+        let user = if rule.user & INDIVIDUAL != 0 {
+            id_of(rule.user) == i64::from(caller.uid)
+        } else if rule.user & GROUP != 0 {
+            groups.contains(&(id_of(rule.user) as i32))
+        } else {
+            rule.user & ALL != 0
+        };
+        let resource = rule.resource & type_bit != 0
+            && if rule.resource & INDIVIDUAL != 0 {
+                id_of(rule.resource) == i64::from(obj.id)
+            } else if rule.resource & GROUP != 0 {
+                id_of(rule.resource) == i64::from(obj.gid)
+            } else {
+                rule.resource & ALL != 0
+            };
+        let zone = rule.zone & ALL != 0 || (rule.zone & INDIVIDUAL != 0 && id_of(rule.zone) == 0);
+        user && resource && zone && rule.rights & right != 0
+    })
 }
 
 fn add(oned: &mut Oned, user: u64, resource: u64, rights: u64, zone: u64) -> i32 {

@@ -76,7 +76,9 @@ fn hidden(method: &str, position: usize) -> bool {
 }
 
 /// The `$API` argument of an API hook: the call's `CALL_INFO`, indented as oned writes it,
-/// base64-encoded.
+/// base64-encoded. Written by hand rather than from [`crate::models::CallInfo`]: the hook
+/// gets these exact bytes (newlines and two-space indentation inside the base64), which the
+/// models' compact writer does not produce.
 fn call_info(method: &str, params: &[Value], result: &Result<Value, (i32, String)>) -> String {
     let mut xml = String::from("<CALL_INFO>\n");
     xml.push_str(&format!(

@@ -108,7 +108,7 @@ impl Kind {
         }
     }
 
-    /// How oned names the type in "Error getting <name> [id]."
+    /// How oned names the type in `"Error getting <name> [id]."`
     pub(crate) fn display(self) -> &'static str {
         match self {
             Kind::User => "user",
@@ -160,7 +160,7 @@ impl Kind {
         }
     }
 
-    /// How the type appears in "NAME is already taken by <name> <id>."
+    /// How the type appears in `"NAME is already taken by <name> <id>."`
     pub(crate) fn clash_name(self) -> &'static str {
         match self {
             Kind::VnTemplate => "VN TEMPLATE",

@@ -3,6 +3,12 @@
 //!
 //! Every call runs under one lock (see [`super::Shared`]), so handlers are plain functions over
 //! `&mut Oned`: simple, and a concurrent client never sees half an update.
+//!
+//! [`Oned::call`] numbers each call (oned's request ids, which locks and history records
+//! note) and runs the API hooks after it. The handlers live in `objects` (what every type
+//! shares, and most types' own methods), `vm` (VMs, the scheduler, networks' leases,
+//! virtual routers), `acl` and `hooks`; `docs` writes the XML documents from the generated
+//! models and `kinds` names the object types.
 
 mod acl;
 mod docs;
@@ -79,6 +85,9 @@ pub(crate) fn fail_id(code: i32, message: impl Into<String>, id: i32) -> Failure
 pub(crate) struct Caller {
     pub(crate) uid: i32,
     pub(crate) gid: i32,
+    /// The number oned gives the request being run (see [`Oned::call`]); history records
+    /// and locks note it. 0 until the call is numbered.
+    pub(crate) request: i64,
 }
 
 /// A login token.
@@ -107,7 +116,7 @@ pub(crate) struct Oned {
     pub(crate) default_quotas: BTreeMap<String, Tmpl>,
     /// Every hook execution, in order.
     hook_log: Vec<hooks::Execution>,
-    /// How many calls were made (oned's request ids, which a lock records).
+    /// How many calls were made: oned's request ids, which locks and history records note.
     pub(crate) requests: i64,
 }
 
@@ -278,6 +287,7 @@ impl Oned {
             return Some(Caller {
                 uid: user.id,
                 gid: user.gid,
+                request: 0,
             });
         }
         let tokens = self.tokens.get(&user.id)?;
@@ -291,6 +301,7 @@ impl Oned {
             } else {
                 user.gid
             },
+            request: 0,
         })
     }
 
@@ -315,6 +326,10 @@ impl Oned {
     /// Runs one method (already authenticated and type-checked).
     pub(crate) fn call(&mut self, caller: Caller, method: &str, params: &[Value]) -> Reply {
         self.requests += 1;
+        let caller = Caller {
+            request: self.requests,
+            ..caller
+        };
         let result = self.dispatch(caller, method, &Params(params));
         let outcome = match &result {
             Ok(payload) => Ok(payload.clone()),
@@ -454,7 +469,11 @@ pub(crate) fn parse_template(text: &str) -> Result<Tmpl, Failure> {
 impl Oned {
     /// Benchmark preload: see [`crate::server::TestServerBuilder::seed_hosts`].
     pub(crate) fn seed(&mut self, hosts: usize, vms: usize) {
-        let admin = Caller { uid: 0, gid: 0 };
+        let admin = Caller {
+            uid: 0,
+            gid: 0,
+            request: 0,
+        };
         for i in 0..hosts {
             let params = [
                 Value::from(format!("seed-host-{i:04}")),

@@ -1,7 +1,12 @@
-//! Pool objects: their common record, the bootstrap objects, and the handlers shared by every
-//! type (allocate, info, update, rename, chown, chmod, lock, unlock, delete, clone, pool info)
-//! plus the type-specific ones of users, groups, hosts, clusters, datastores, images and
-//! networks.
+//! Pool objects: their common record (`Obj`) and type-specific data (`Ext`), the bootstrap
+//! objects, authorization of a call on an object (`fetch`, from the object's owner, group
+//! and permissions), and the handlers shared by every type (allocate, info, update, rename, chown,
+//! chmod, lock, unlock, delete, clone, pool info with `pool_ids`' filters, ranges and
+//! pages). Also the type-specific methods of users (groups, login tokens), groups, hosts
+//! (and the dummy monitor), clusters, datastores, images, zones, VDCs, VM groups, hooks,
+//! backup jobs and marketplaces, a new network's setup (`new_vnet`), and the methods outside
+//! a typed prefix (default quotas, hook log, sql). The methods of VMs, networks' address
+//! ranges and leases, and virtual routers are in `vm`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -126,6 +131,15 @@ pub(crate) struct ImageData {
     pub(crate) settle_ticks: u8,
 }
 
+impl ImageData {
+    /// Moves to `state` (1 READY, 2 USED ...). Like the VMs', the image's transitions settle
+    /// within the call with the dummy drivers, so oned reports PREV_STATE equal to STATE.
+    pub(crate) fn set_state(&mut self, state: i32) {
+        self.state = state;
+        self.prev_state = state;
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct AddressRange {
     pub(crate) id: i32,
@@ -138,16 +152,33 @@ pub(crate) struct AddressRange {
     pub(crate) leases: BTreeMap<u32, i32>,
     /// Where oned's next free-address search starts (after the last allocation).
     pub(crate) next_index: u32,
+    /// Whether oned has written the range's ALLOCATED map (on a lease, or when it updates
+    /// the range): once written it stays, empty when nothing is leased.
+    pub(crate) ever_allocated: bool,
+}
+
+impl AddressRange {
+    /// Gives lease `index` to `owner` (see `leases`).
+    pub(crate) fn lease(&mut self, index: u32, owner: i32) {
+        self.leases.insert(index, owner);
+        self.ever_allocated = true;
+    }
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct VnetData {
+    /// 1 READY, 5 ERROR (an address range of the allocation template was rejected).
+    pub(crate) state: i32,
     pub(crate) ars: Vec<AddressRange>,
     pub(crate) next_ar: i32,
     pub(crate) clusters: BTreeSet<i32>,
     pub(crate) parent: Option<i32>,
     pub(crate) vn_mad: String,
     pub(crate) bridge: String,
+    /// The VMs with a NIC on the network (oned's UPDATED_VMS). oned adds a VM when a NIC
+    /// takes a lease and drops it when any NIC of the VM releases one, even if another
+    /// NIC of the VM still holds an address here.
+    pub(crate) updated_vms: BTreeSet<i32>,
 }
 
 /// A marketplace appliance.
@@ -996,39 +1027,7 @@ fn allocate_from_template(
             });
         }
         Kind::Vnet => {
-            let vn_mad = template.get("VN_MAD").map(str::to_string);
-            let Some(vn_mad) = vn_mad else {
-                return Err(fail(INTERNAL, "No VN_MAD in template for Virtual Network."));
-            };
-            let mut data = VnetData {
-                ars: Vec::new(),
-                next_ar: 0,
-                clusters: BTreeSet::from([0]),
-                parent: None,
-                bridge: template
-                    .get("BRIDGE")
-                    .map(str::to_string)
-                    .unwrap_or_else(|| {
-                        format!(
-                            "onebr{}",
-                            oned.next_ids.get(&Kind::Vnet).copied().unwrap_or(0)
-                        )
-                    }),
-                vn_mad,
-            };
-            for ar in template.remove("AR") {
-                if let Attr::Vector(ar) = ar {
-                    // An AR that does not parse is dropped, as oned does at allocate time.
-                    let _ = super::vm::add_address_range(&mut data, &ar);
-                }
-            }
-            template.set_default("SECURITY_GROUPS", "0");
-            template.set_default("BRIDGE", data.bridge.clone());
-            template.set_default("BRIDGE_TYPE", "linux");
-            template.set_default("VLAN_ID", "");
-            template.set_default("OUTER_VLAN_ID", "");
-            template.set_default("PHYDEV", "");
-            ext = Ext::Vnet(data);
+            ext = Ext::Vnet(new_vnet(oned, &mut template)?);
         }
         Kind::Hook => {
             let hook_type = template.get("TYPE").unwrap_or("").to_string();
@@ -1367,6 +1366,51 @@ fn chmod(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled
     Ok(Value::Int(id))
 }
 
+/// A new virtual network from its allocation template (`one.vn.allocate`, or a VN template's
+/// instantiation): takes the template's ARs and sets oned's defaults in it. An AR oned
+/// rejects leaves the network in ERROR with the reason in the template's ERROR, and the
+/// following ARs are not read.
+pub(crate) fn new_vnet(oned: &Oned, template: &mut Tmpl) -> Result<VnetData, super::Failure> {
+    let Some(vn_mad) = template.get("VN_MAD").map(str::to_string) else {
+        return Err(fail(INTERNAL, "No VN_MAD in template for Virtual Network."));
+    };
+    let bridge = match template.get("BRIDGE") {
+        Some(bridge) => bridge.to_string(),
+        None => format!(
+            "onebr{}",
+            oned.next_ids.get(&Kind::Vnet).copied().unwrap_or(0)
+        ),
+    };
+    let mut data = VnetData {
+        state: 1,
+        ars: Vec::new(),
+        next_ar: 0,
+        clusters: BTreeSet::from([0]),
+        parent: None,
+        bridge,
+        vn_mad,
+        updated_vms: BTreeSet::new(),
+    };
+    for ar in template.remove("AR") {
+        if let Attr::Vector(ar) = ar {
+            if let Err(reason) = super::vm::add_address_range(&mut data, &ar) {
+                data.state = 5;
+                data.ars.clear();
+                data.next_ar = 0;
+                template.set("ERROR", format!("{} : {reason}", super::ctime(oned.now())));
+                break;
+            }
+        }
+    }
+    template.set_default("SECURITY_GROUPS", "0");
+    template.set_default("BRIDGE", data.bridge.clone());
+    template.set_default("BRIDGE_TYPE", "linux");
+    template.set_default("VLAN_ID", "");
+    template.set_default("OUTER_VLAN_ID", "");
+    template.set_default("PHYDEV", "");
+    Ok(data)
+}
+
 fn lock(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled {
     let (id, level, test) = (p.int(0), p.int(1), p.bool_or(2, false));
     let obj = fetch(oned, caller, kind, id, Op::Manage, 0)?;
@@ -1376,13 +1420,12 @@ fn lock(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled 
         }
     }
     let now = oned.now();
-    let requests = oned.requests;
     let obj = oned.get_mut(kind, id).expect("fetched");
     obj.lock = Some(Lock {
         level: level.clamp(1, 4),
         owner: caller.uid,
         time: now,
-        req_id: requests,
+        req_id: caller.request,
     });
     Ok(Value::Int(id))
 }
@@ -1611,7 +1654,8 @@ pub(crate) fn pool_ids(
         let usable = admin
             || o.uid == caller.uid
             || (groups.contains(&o.gid) && o.perms[3] == 1)
-            || o.perms[6] == 1;
+            || o.perms[6] == 1
+            || super::acl::grants(oned, caller, &groups, kind, o, 1);
         match filter {
             -4 => o.gid == caller.gid && usable,
             -3 => o.uid == caller.uid,
@@ -1674,11 +1718,16 @@ fn specific(
     };
     let result = match (kind, action) {
         (Kind::User, "passwd") => (|| {
-            let obj = oned.get(Kind::User, id).ok_or_else(|| no_exists(Kind::User, id))?;
+            let obj = oned
+                .get(Kind::User, id)
+                .ok_or_else(|| no_exists(Kind::User, id))?;
             if id != caller.uid && !oned.is_admin(caller.uid) {
                 return Err(fail(
                     AUTHORIZATION,
-                    format!("User [{}] : Not authorized to perform MANAGE USER [{id}].", caller.uid),
+                    format!(
+                        "User [{}] : Not authorized to perform MANAGE USER [{id}].",
+                        caller.uid
+                    ),
                 ));
             }
             let _ = obj;
@@ -1729,39 +1778,47 @@ fn specific(
             Oned::merge_quotas(current, &update);
             Ok(Value::Int(id))
         })(),
-        (Kind::Group, "addadmin") | (Kind::Group, "deladmin") => (|| {
-            admin_only(oned)?;
-            let uid = p.int(1);
-            oned.get(Kind::Group, id).ok_or_else(|| no_exists(Kind::Group, id))?;
-            oned.get(Kind::User, uid).ok_or_else(|| no_exists(Kind::User, uid))?;
-            let data = group_data(oned, id);
-            if action == "addadmin" {
-                if !data.users.contains(&uid) {
-                    return Err(fail(
-                        INTERNAL,
-                        format!("Cannot edit group. User {uid} is not part of Group {id}."),
-                    ));
-                }
-                if data.admins.insert(uid) {
-                    super::acl::group_admin_added(oned, id, uid);
-                }
-            } else {
-                if !data.admins.remove(&uid) {
-                    return Err(fail(
+        (Kind::Group, "addadmin") | (Kind::Group, "deladmin") => {
+            (|| {
+                admin_only(oned)?;
+                let uid = p.int(1);
+                oned.get(Kind::Group, id)
+                    .ok_or_else(|| no_exists(Kind::Group, id))?;
+                oned.get(Kind::User, uid)
+                    .ok_or_else(|| no_exists(Kind::User, uid))?;
+                let data = group_data(oned, id);
+                if action == "addadmin" {
+                    if !data.users.contains(&uid) {
+                        return Err(fail(
+                            INTERNAL,
+                            format!("Cannot edit group. User {uid} is not part of Group {id}."),
+                        ));
+                    }
+                    if data.admins.insert(uid) {
+                        super::acl::group_admin_added(oned, id, uid);
+                    }
+                } else {
+                    if !data.admins.remove(&uid) {
+                        return Err(fail(
                         INTERNAL,
                         format!("Cannot edit group. User {uid} is not an administrator of Group {id}."),
                     ));
+                    }
+                    super::acl::group_admin_removed(oned, id, uid);
                 }
-                super::acl::group_admin_removed(oned, id, uid);
-            }
-            Ok(Value::Int(id))
-        })(),
+                Ok(Value::Int(id))
+            })()
+        }
         (Kind::Group, "vlan") => Ok(Value::Int(id)),
         (Kind::Host, "status") => (|| {
             admin_only(oned)?;
             let status = p.int(1);
-            let host = oned.get_mut(Kind::Host, id).ok_or_else(|| no_exists(Kind::Host, id))?;
-            let Ext::Host(h) = &mut host.ext else { unreachable!() };
+            let host = oned
+                .get_mut(Kind::Host, id)
+                .ok_or_else(|| no_exists(Kind::Host, id))?;
+            let Ext::Host(h) = &mut host.ext else {
+                unreachable!()
+            };
             let new_state = match status {
                 0 if h.total_cpu == 0 => 0,
                 0 => 2,
@@ -1770,7 +1827,11 @@ fn specific(
                 _ => return Err(fail(INTERNAL, "Wrong status code")),
             };
             let was_offline = h.state == 8;
-            h.state = if status == 0 && was_offline { 0 } else { new_state };
+            h.state = if status == 0 && was_offline {
+                0
+            } else {
+                new_state
+            };
             h.prev_state = h.state;
             if status == 2 {
                 // Offline drops the monitoring data.
@@ -1787,21 +1848,28 @@ fn specific(
             Ok(Value::Int(id))
         })(),
         (Kind::Host, "monitoring") => (|| {
-            oned.get(Kind::Host, id).ok_or_else(|| no_exists(Kind::Host, id))?;
+            oned.get(Kind::Host, id)
+                .ok_or_else(|| no_exists(Kind::Host, id))?;
             Ok(Value::from(docs::host_monitoring(oned, &[id])))
         })(),
         (Kind::Cluster, a) if a.starts_with("add") || a.starts_with("del") => {
             cluster_edit(oned, caller, id, a, p.int(1))
         }
         (Kind::Cluster, "optimize") => (|| {
-            oned.get(Kind::Cluster, id).ok_or_else(|| no_exists(Kind::Cluster, id))?;
+            oned.get(Kind::Cluster, id)
+                .ok_or_else(|| no_exists(Kind::Cluster, id))?;
             Ok(Value::Int(id))
         })(),
-        (Kind::Cluster, "plandelete") => Err(fail(ACTION, format!("Plan for cluster {id} does not exist"))),
+        (Kind::Cluster, "plandelete") => Err(fail(
+            ACTION,
+            format!("Plan for cluster {id} does not exist"),
+        )),
         (Kind::Cluster, "planexecute") => Err(fail(ACTION, "Plan is not ready")),
         (Kind::Datastore, "enable") => (|| {
             let ds = fetch(oned, caller, kind, id, Op::Manage, 2)?;
-            let Ext::Datastore(d) = &ds.ext else { unreachable!() };
+            let Ext::Datastore(d) = &ds.ext else {
+                unreachable!()
+            };
             if d.ds_type != 1 {
                 return Err(fail(INTERNAL, "Only SYSTEM_DS can be disabled or enabled"));
             }
@@ -1814,26 +1882,30 @@ fn specific(
         (Kind::Vnet, _) => return super::vm::vnet_specific(oned, caller, action, p),
         (Kind::Template, "instantiate") => super::vm::instantiate(oned, caller, p),
         (Kind::VnTemplate, "instantiate") => super::vm::vntemplate_instantiate(oned, caller, p),
-        (Kind::Zone, "raftstatus") => Ok(Value::from(
-            "<RAFT><SERVER_ID>-1</SERVER_ID><STATE>0</STATE><TERM>0</TERM><VOTEDFOR>-1</VOTEDFOR><COMMIT>0</COMMIT><LOG_INDEX>-1</LOG_INDEX><LOG_TERM>-1</LOG_TERM><FEDLOG_INDEX>-1</FEDLOG_INDEX></RAFT>",
-        )),
+        (Kind::Zone, "raftstatus") => Ok(Value::from(super::docs::raft_status())),
         (Kind::Zone, "enable") | (Kind::Zone, "resetserver") => (|| {
-            oned.get(Kind::Zone, id).ok_or_else(|| no_exists(Kind::Zone, id))?;
+            oned.get(Kind::Zone, id)
+                .ok_or_else(|| no_exists(Kind::Zone, id))?;
             Ok(Value::Int(id))
         })(),
         (Kind::Zone, "delserver") => (|| {
-            oned.get(Kind::Zone, id).ok_or_else(|| no_exists(Kind::Zone, id))?;
+            oned.get(Kind::Zone, id)
+                .ok_or_else(|| no_exists(Kind::Zone, id))?;
             Err(fail(ACTION, "SERVER not found in zone"))
         })(),
         (Kind::Zone, "addserver") => (|| {
             if oned.get(Kind::Zone, id).is_none() || id != 0 {
-                return Err(fail(ACTION, "Servers have to be added through the target zone endpoints"));
+                return Err(fail(
+                    ACTION,
+                    "Servers have to be added through the target zone endpoints",
+                ));
             }
-            Err(fail(ACTION, "Servers have to be added through the target zone endpoints"))
+            Err(fail(
+                ACTION,
+                "Servers have to be added through the target zone endpoints",
+            ))
         })(),
-        (Kind::Zone | Kind::Market | Kind::MarketApp, "updatedb") => {
-            Err(no_exists(kind, id))
-        }
+        (Kind::Zone | Kind::Market | Kind::MarketApp, "updatedb") => Err(no_exists(kind, id)),
         (Kind::Market | Kind::MarketApp, "enable") => (|| {
             fetch(oned, caller, kind, id, Op::Manage, 2)?;
             if let Some(obj) = oned.get_mut(kind, id) {
@@ -1854,7 +1926,8 @@ fn specific(
             Ok(Value::Int(id))
         })(),
         (Kind::Hook, "retry") => (|| {
-            oned.get(Kind::Hook, id).ok_or_else(|| no_exists(Kind::Hook, id))?;
+            oned.get(Kind::Hook, id)
+                .ok_or_else(|| no_exists(Kind::Hook, id))?;
             super::hooks::retry(oned, id, p.int(1))
                 .map_err(|()| fail(INTERNAL, "Invalid HookLog body. Arguments not found."))?;
             Ok(Value::Int(id))
@@ -1921,7 +1994,10 @@ fn specific(
                     obj.template.push("NIC", n);
                 }
                 if before == after {
-                    return Err(fail(ACTION, format!("NIC with NIC_ID {nic} does not exist.")));
+                    return Err(fail(
+                        ACTION,
+                        format!("NIC with NIC_ID {nic} does not exist."),
+                    ));
                 }
             }
             super::vm::vrouter_nic_changed(oned, caller, id, action == "attachnic");

@@ -1,8 +1,13 @@
-//! Virtual machines and their life cycle, the built-in scheduler, and the address ranges
-//! and leases of virtual networks they take addresses from.
+//! Virtual machines and their life cycle (actions, recover, history records, disk and
+//! system snapshots, hotplug of disks / NICs / PCI devices, scheduled actions), the
+//! built-in scheduler, template and VN template instantiation, virtual routers and their
+//! VMs, and the address ranges and leases of virtual networks (`vnet_specific`: add /
+//! update / remove ARs, hold, release, reserve).
 //!
 //! The dummy drivers of a test oned answer every action at once, so transitions land in
-//! their final state within the call (poweroff → POWEROFF, terminate → DONE ...).
+//! their final state within the call (poweroff → POWEROFF, terminate → DONE ...). History
+//! records note the request that ended them with the number the server gave the call
+//! (`Caller::request`), so a server's numbering depends only on its own calls.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -57,13 +62,50 @@ pub(crate) struct History {
     pub(crate) request_id: i64,
 }
 
-/// oned numbers every API request and notes the number of the request that ended a history
-/// record or set a lock; the test server numbers the requests that need one (the values only
-/// need to be distinct and positive).
-pub(crate) fn next_request_id() -> i64 {
-    use std::sync::atomic::{AtomicI64, Ordering};
-    static NEXT: AtomicI64 = AtomicI64::new(1000);
-    NEXT.fetch_add(1, Ordering::Relaxed)
+/// Fills the VM's PCI request `pci` (the VM's `index`-th) with the dummy host's device it
+/// names, as oned assigns one on a host: the device's address (ADDRESS, DOMAIN, BUS, SLOT,
+/// FUNCTION), ids (VENDOR, DEVICE, CLASS) and NUMA node, and where the VM sees it (each
+/// device on its own bus: VM_BUS 0x01 for the first ...). A request by SHORT_ADDRESS names
+/// one device; one by VENDOR / DEVICE / CLASS takes the first device matching all it
+/// gives. A request no device matches is left as given.
+fn assign_pci(pci: &mut BTreeMap<String, String>, index: usize) {
+    let devices = super::docs::dummy_host::pci_devices().pci;
+    let wanted = |name: &str, value: &str| pci.get(name).is_none_or(|v| v == value);
+    let by_address = pci.contains_key("SHORT_ADDRESS");
+    let Some(device) = devices.iter().find(|d| {
+        if by_address {
+            wanted("SHORT_ADDRESS", &d.short_address)
+        } else {
+            ["VENDOR", "DEVICE", "CLASS"]
+                .iter()
+                .any(|k| pci.contains_key(*k))
+                && wanted("VENDOR", &d.vendor)
+                && wanted("DEVICE", &d.device)
+                && wanted("CLASS", &d.class)
+        }
+    }) else {
+        return;
+    };
+    let vm_bus = index + 1;
+    for (name, value) in [
+        ("ADDRESS", device.address.clone()),
+        ("DOMAIN", device.domain.clone()),
+        ("BUS", device.bus.clone()),
+        ("SLOT", device.slot.clone()),
+        ("FUNCTION", device.function.clone()),
+        ("VENDOR", device.vendor.clone()),
+        ("DEVICE", device.device.clone()),
+        ("CLASS", device.class.clone()),
+        ("NUMA_NODE", device.numa_node.clone()),
+        ("SHORT_ADDRESS", device.short_address.clone()),
+        ("VM_DOMAIN", "0x0000".to_string()),
+        ("VM_BUS", format!("0x{vm_bus:02x}")),
+        ("VM_SLOT", "0000".to_string()),
+        ("VM_FUNCTION", "0".to_string()),
+        ("VM_ADDRESS", format!("{vm_bus:02x}:00.0")),
+    ] {
+        pci.insert(name.to_string(), value);
+    }
 }
 
 /// One snapshot of a VM disk.
@@ -191,7 +233,7 @@ impl VmData {
                 last.action = action;
                 last.uid = caller.uid;
                 last.gid = caller.gid;
-                last.request_id = next_request_id();
+                last.request_id = caller.request;
                 if last.retime == 0 {
                     last.retime = now;
                 }
@@ -589,7 +631,7 @@ pub(crate) fn handle(
                 .map(|i| &mut i.ext)
             {
                 i.vms.insert(id);
-                i.state = 2;
+                i.set_state(2);
             }
             let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
             obj.template.push("DISK", Attr::Vector(disk));
@@ -616,7 +658,7 @@ pub(crate) fn handle(
             {
                 i.vms.remove(&id);
                 if i.vms.is_empty() && i.state == 2 {
-                    i.state = 1;
+                    i.set_state(1);
                 }
             }
             let now = oned.now();
@@ -903,9 +945,19 @@ fn vm_extra(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Op
                 let Some(mut pci) = t.vectors("PCI").first().map(|v| (*v).clone()) else {
                     return Err(fail(ACTION, "No PCI in template"));
                 };
+                let host = vm_data(oned.get(Kind::Vm, id).expect("fetched"))
+                    .history
+                    .last()
+                    .map(|h| h.hid);
+                let probed = host
+                    .and_then(|h| oned.get(Kind::Host, h))
+                    .is_some_and(|h| matches!(&h.ext, Ext::Host(d) if d.probed));
                 let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
                 let next = obj.template.vectors("PCI").len();
                 pci.insert("PCI_ID".into(), next.to_string());
+                if probed {
+                    assign_pci(&mut pci, next);
+                }
                 obj.template.push("PCI", Attr::Vector(pci));
                 vm_mut(oned, id).record_action(action_code("pci-attach"), caller, now);
                 Ok(Value::Int(id))
@@ -956,6 +1008,8 @@ fn vm_extra(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Op
                     data.clones.clear();
                     data.persistent = false;
                     data.state = 4;
+                    // oned's saved image has no PATH: the copy comes from the VM's disk.
+                    data.path = String::new();
                     // The dummy driver copies within the call.
                     data.settle_ticks = 1;
                     data.size = disk_attrs
@@ -1432,7 +1486,7 @@ pub(crate) fn create_vm(
         if let Some(image_id) = disk.get("IMAGE_ID").and_then(|i| i.parse::<i32>().ok()) {
             if let Some(Ext::Image(i)) = oned.get_mut(Kind::Image, image_id).map(|i| &mut i.ext) {
                 i.vms.insert(id);
-                i.state = 2;
+                i.set_state(2);
             }
         }
     }
@@ -1863,7 +1917,7 @@ fn release_resources(oned: &mut Oned, id: i32) {
         if let Some(Ext::Image(i)) = oned.get_mut(Kind::Image, image).map(|i| &mut i.ext) {
             i.vms.remove(&id);
             if i.vms.is_empty() && i.state == 2 {
-                i.state = 1;
+                i.set_state(1);
             }
         }
     }
@@ -2253,11 +2307,6 @@ pub(crate) fn add_address_range(
         .cloned()
         .unwrap_or_default()
         .to_ascii_uppercase();
-    let size = ar
-        .get("SIZE")
-        .and_then(|s| s.parse::<u32>().ok())
-        .filter(|s| *s > 0)
-        .ok_or("Wrong SIZE for address range")?;
     let ip = match ar_type.as_str() {
         "IP4" | "IP4_6" => Some(
             ar.get("IP")
@@ -2272,6 +2321,12 @@ pub(crate) fn add_address_range(
         // oned's default prefix 02:00 followed by the IPv4 address.
         None => 0x0200_0000_0000 | ip.unwrap_or(0x0a0a_0000 + data.ars.len() as u32 * 0x100) as u64,
     };
+    // oned reads the type, then the start addresses (IP, MAC), and the size last.
+    let size = ar
+        .get("SIZE")
+        .and_then(|s| s.parse::<u32>().ok())
+        .filter(|s| *s > 0)
+        .ok_or("Wrong SIZE for address range")?;
     let id = data.next_ar;
     data.next_ar += 1;
     let mut extra = ar.clone();
@@ -2287,6 +2342,7 @@ pub(crate) fn add_address_range(
         extra,
         leases: BTreeMap::new(),
         next_index: 0,
+        ever_allocated: false,
     });
     Ok(id)
 }
@@ -2308,12 +2364,16 @@ fn take_lease(data: &mut VnetData, vm: i32, ip: Option<&str>) -> Option<(i32, u3
                 index
             }
             None => match (0..ar.size).find(|i| !ar.leases.contains_key(i)) {
-                Some(i) => i,
+                Some(i) => {
+                    // Only a free-address search moves oned's NEXT_INDEX; a requested
+                    // address leaves it.
+                    ar.next_index = i + 1;
+                    i
+                }
                 None => continue,
             },
         };
-        ar.leases.insert(index, vm);
-        ar.next_index = index + 1;
+        ar.lease(index, vm);
         return Some((ar.id, index));
     }
     None
@@ -2360,6 +2420,7 @@ fn attach_nic_inner(oned: &mut Oned, id: i32, text: &str) -> Result<(), super::F
                 format!("Cannot get IP/MAC lease from virtual network {net_id}."),
             ));
         };
+        data.updated_vms.insert(id);
         let ar = data.ars.iter().find(|a| a.id == ar_id).expect("lease AR");
         if let Some(first) = ar.ip {
             nic.insert("IP".into(), format_ip(first + index));
@@ -2401,6 +2462,7 @@ fn release_nic(oned: &mut Oned, vm: i32, nic: &BTreeMap<String, String>) {
     let ip = nic.get("IP").and_then(|ip| parse_ip(ip));
     let mac = nic.get("MAC").and_then(|mac| parse_mac(mac));
     if let Some(Ext::Vnet(data)) = oned.get_mut(Kind::Vnet, net_id).map(|n| &mut n.ext) {
+        data.updated_vms.remove(&vm);
         for ar in &mut data.ars {
             ar.leases.retain(|index, owner| {
                 let this_nic = match (ip, ar.ip, mac) {
@@ -2473,6 +2535,8 @@ pub(crate) fn vnet_specific(
                 if let Some(size) = ar.get("SIZE").and_then(|s| s.parse::<u32>().ok()) {
                     existing.size = size;
                 }
+                // oned rewrites the range's allocation map when it updates it.
+                existing.ever_allocated = true;
                 for (k, v) in ar {
                     if !matches!(k.as_str(), "AR_ID" | "SIZE" | "TYPE" | "IP" | "MAC") {
                         existing.extra.insert(k, v);
@@ -2498,7 +2562,7 @@ pub(crate) fn vnet_specific(
                         if addr >= first && addr - first < ar.size {
                             let index = addr - first;
                             if action == "hold" && !ar.leases.contains_key(&index) {
-                                ar.leases.insert(index, -1);
+                                ar.lease(index, -1);
                                 done = true;
                             } else if action == "release" && ar.leases.get(&index) == Some(&-1) {
                                 ar.leases.remove(&index);
@@ -2537,7 +2601,7 @@ pub(crate) fn vnet_specific(
                     .take(size as usize)
                     .collect();
                 for i in &free {
-                    ar.leases.insert(*i, -1000 - child);
+                    ar.lease(*i, -1000 - child);
                     ar.next_index = *i + 1;
                 }
                 let first_ip = ar.ip.map(|ip| ip + free[0]);
@@ -2548,12 +2612,14 @@ pub(crate) fn vnet_specific(
                 let bridge = data.bridge.clone();
                 let vn_mad = data.vn_mad.clone();
                 let mut child_data = VnetData {
+                    state: 1,
                     ars: Vec::new(),
                     next_ar: 0,
                     clusters: data.clusters.clone(),
                     parent: Some(id),
                     vn_mad,
                     bridge,
+                    updated_vms: BTreeSet::new(),
                 };
                 let mut ar_vec = BTreeMap::from([
                     ("TYPE".to_string(), ar_type),
@@ -2599,37 +2665,13 @@ pub(crate) fn vntemplate_instantiate(oned: &mut Oned, caller: Caller, p: &Params
     if !extra.is_empty() {
         t.merge(parse_template(extra)?);
     }
-    t.set("NAME", name);
-    let mut text = String::new();
-    // Round-trip through the allocate path, so the network gets its ARs and defaults.
-    let name_value = name.to_string();
-    t.remove("NAME");
-    let _ = &mut text;
-    let fake = crate::server::state::Params(&[]);
-    let _ = fake;
     let mut template = t;
-    let vn_mad = template
-        .get("VN_MAD")
-        .map(str::to_string)
-        .unwrap_or_default();
-    let mut data = VnetData {
-        ars: Vec::new(),
-        next_ar: 0,
-        clusters: BTreeSet::from([0]),
-        parent: None,
-        bridge: template.get("BRIDGE").unwrap_or("").to_string(),
-        vn_mad,
-    };
-    for ar in template.remove("AR") {
-        if let Attr::Vector(ar) = ar {
-            let _ = add_address_range(&mut data, &ar);
-        }
-    }
+    template.remove("NAME");
+    let data = super::objects::new_vnet(oned, &mut template)?;
     template.set("TEMPLATE_ID", id.to_string());
-    template.set_default("SECURITY_GROUPS", "0");
     let now = oned.now();
     let new_id = oned.take_id(Kind::Vnet);
-    let mut obj = Obj::new(Kind::Vnet, new_id, &name_value, caller.uid, caller.gid, now);
+    let mut obj = Obj::new(Kind::Vnet, new_id, name, caller.uid, caller.gid, now);
     obj.template = template;
     obj.ext = Ext::Vnet(data);
     oned.insert(obj);

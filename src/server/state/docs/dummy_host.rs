@@ -111,7 +111,7 @@ fn pci(device: Pci<'_>, profiles: Option<String>, sriov_num: Option<&str>) -> mo
 }
 
 /// The PCI devices, in the order the driver lists them.
-pub(super) fn pci_devices() -> models::PciDevices {
+pub(crate) fn pci_devices() -> models::PciDevices {
     const ETH: &str = "Ethernet controller";
     const USB: &str = "USB controller";
     const MLX: &str = "Mellanox Technologies";

@@ -786,9 +786,9 @@ impl ArStored<'_> {
 
 /// The `ALLOCATED` map of an abridged address range: ` index owner` pairs (each with a
 /// leading space, as oned writes them), the owner encoding its object type and id; absent
-/// when nothing is allocated.
+/// until the range has had a lease.
 fn allocated(ar: &super::objects::AddressRange) -> Option<String> {
-    if ar.leases.is_empty() {
+    if !ar.ever_allocated {
         return None;
     }
     let mut out = String::new();
@@ -909,8 +909,8 @@ fn vnet(oned: &Oned, obj: &Obj) -> Option<models::VirtualNetwork> {
         clusters: ids_of(vnet.clusters.iter().copied()),
         bridge: vnet.bridge.clone(),
         bridge_type: Some("linux".into()),
-        state: 1,
-        prev_state: 1,
+        state: i64::from(vnet.state),
+        prev_state: i64::from(vnet.state),
         parent_network_id: vnet.parent.map(|p| p.to_string()).unwrap_or_default(),
         template_id: obj
             .template
@@ -925,7 +925,7 @@ fn vnet(oned: &Oned, obj: &Obj) -> Option<models::VirtualNetwork> {
         outer_vlan_id_automatic: "0".into(),
         used_leases: used as i64,
         vrouters: models::Ids::default(),
-        updated_vms: models::Ids::default(),
+        updated_vms: ids_of(vnet.updated_vms.iter().copied()),
         outdated_vms: models::Ids::default(),
         updating_vms: models::Ids::default(),
         error_vms: models::Ids::default(),
@@ -1354,6 +1354,21 @@ pub(crate) fn acl_pool(rules: &[super::acl::Rule]) -> String {
             .collect(),
     }
     .to_xml()
+}
+
+/// `one.zone.raftstatus`: a front-end without HA (SOLO, no server id, empty log).
+pub(crate) fn raft_status() -> String {
+    let status = models::RaftStatus {
+        server_id: -1,
+        state: 0,
+        term: 0,
+        votedfor: -1,
+        commit: 0,
+        log_index: -1,
+        log_term: -1,
+        fedlog_index: -1,
+    };
+    xml_of(&status, "RAFT")
 }
 
 /// `one.system.config`: the configuration attributes clients read.
