@@ -16,8 +16,8 @@
 //!   runtime the client runs on, or the blocking client (`opennebula::blocking`, its own
 //!   runtime thread; the concurrent measurement then uses C threads). A sequential script
 //!   needs no worker threads, and on a current-thread runtime a call costs no wake-ups across
-//!   threads; `multi-thread` is what `#[tokio::main]` gives (the client moves a call made
-//!   from `main` onto a worker, see `Client`'s transport notes).
+//!   threads; `multi-thread` is what `#[tokio::main]` gives (the client moves the HTTP
+//!   exchange of a call made outside any task, as from `main`, onto a worker thread).
 //! - `--keep-alive`: the in-process test server keeps connections open between calls
 //!   ([`TestServerBuilder::keep_alive`](opennebula::server::TestServerBuilder::keep_alive)).
 //!   By default it closes each one after its response, as oned does, so every call

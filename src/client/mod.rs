@@ -41,6 +41,12 @@ pub const DEFAULT_MAX_RESPONSE_SIZE: u64 = 1 << 30;
 /// Cheap to clone (an `Arc` inside) and safe to share across tasks; connections are pooled
 /// and kept alive where the server allows it (oned itself closes every connection).
 ///
+/// On tokio's multi-thread runtime, a call awaited outside any task (in `block_on`, which is
+/// where `#[tokio::main]` runs `main`) runs its HTTP exchange in a task on a worker thread, so
+/// that hyper's connection task and the exchange do not wake each other across threads; the
+/// exchange is aborted if the call is dropped. A sequential program does fewer wake-ups still
+/// on a current-thread runtime (`#[tokio::main(flavor = "current_thread")]`).
+///
 /// ```no_run
 /// # async fn run() -> opennebula::Result<()> {
 /// let one = opennebula::Client::new("http://one:2633/RPC2", "oneadmin:onepass")?;
