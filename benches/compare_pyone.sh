@@ -16,7 +16,7 @@
 # tokenizer floor, and calls/second. Calls are measured against two one-test-servers: one that
 # closes every connection after its response (as oned does; the headline figure) and one
 # started with --keep-alive; our client on a current-thread runtime (bench_calls' default) and
-# on a multi-thread one.
+# on a multi-thread one, and the blocking client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -113,14 +113,17 @@ for MODE in close keep-alive; do
   "$BIN/examples/bench_calls" --url "$URL" --session "$AUTH" --calls "$CALLS" --runtime multi-thread \
     | tee /tmp/bench_calls.$$
   SEQ_MT=$(awk '$1 == "vm.info" { print $3; exit }' /tmp/bench_calls.$$)
+  "$BIN/examples/bench_calls" --url "$URL" --session "$AUTH" --calls "$CALLS" --runtime blocking \
+    | tee /tmp/bench_calls.$$
+  SEQ_BL=$(awk '$1 == "vm.info" { print $3; exit }' /tmp/bench_calls.$$)
   rm -f /tmp/bench_calls.$$
   PSEQ=""
   if [ -n "$PY" ]; then
     PSEQ=$(pyone_calls "$URL" "$AUTH") || PSEQ=""
     echo "  PyONE vm.info sequential ${PSEQ:-?} calls/s"
   fi
-  if [ "$MODE" = close ]; then OUR_SEQ=$SEQ; OUR_SEQ_MT=$SEQ_MT; PY_SEQ=$PSEQ
-  else OUR_SEQ_KA=$SEQ; OUR_SEQ_KA_MT=$SEQ_MT; PY_SEQ_KA=$PSEQ; fi
+  if [ "$MODE" = close ]; then OUR_SEQ=$SEQ; OUR_SEQ_MT=$SEQ_MT; OUR_SEQ_BL=$SEQ_BL; PY_SEQ=$PSEQ
+  else OUR_SEQ_KA=$SEQ; OUR_SEQ_KA_MT=$SEQ_MT; OUR_SEQ_KA_BL=$SEQ_BL; PY_SEQ_KA=$PSEQ; fi
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
@@ -137,6 +140,6 @@ if [ -n "$PY_MS" ]; then
   echo "PyONE / stream:        $(ratio "$PY_MS" "$STREAM_MS")x faster, $(ratio "$PY_RSS" "$STREAM_RSS")x less memory"
 fi
 echo "calls, vm.info sequential, server closing connections (as oned):"
-echo "  ours $OUR_SEQ/s (multi-thread runtime: $OUR_SEQ_MT/s) vs PyONE ${PY_SEQ:-?}/s = $(ratio "$OUR_SEQ" "$PY_SEQ")x ($(ratio "$OUR_SEQ_MT" "$PY_SEQ")x)"
+echo "  ours $OUR_SEQ/s (multi-thread runtime: $OUR_SEQ_MT/s, blocking client: $OUR_SEQ_BL/s) vs PyONE ${PY_SEQ:-?}/s = $(ratio "$OUR_SEQ" "$PY_SEQ")x ($(ratio "$OUR_SEQ_MT" "$PY_SEQ")x, $(ratio "$OUR_SEQ_BL" "$PY_SEQ")x)"
 echo "calls, vm.info sequential, server with --keep-alive:"
-echo "  ours $OUR_SEQ_KA/s (multi-thread runtime: $OUR_SEQ_KA_MT/s) vs PyONE ${PY_SEQ_KA:-?}/s = $(ratio "$OUR_SEQ_KA" "$PY_SEQ_KA")x ($(ratio "$OUR_SEQ_KA_MT" "$PY_SEQ_KA")x)"
+echo "  ours $OUR_SEQ_KA/s (multi-thread runtime: $OUR_SEQ_KA_MT/s, blocking client: $OUR_SEQ_KA_BL/s) vs PyONE ${PY_SEQ_KA:-?}/s = $(ratio "$OUR_SEQ_KA" "$PY_SEQ_KA")x ($(ratio "$OUR_SEQ_KA_MT" "$PY_SEQ_KA")x, $(ratio "$OUR_SEQ_KA_BL" "$PY_SEQ_KA")x)"

@@ -12,10 +12,12 @@
 //! the number of failed calls (must be 0). The last line is a one-line summary.
 //!
 //! Options:
-//! - `--runtime current-thread|multi-thread` (default `current-thread`): the tokio runtime the
-//!   client runs on. A sequential script needs no worker threads, and on a current-thread
-//!   runtime a call costs no wake-ups across threads (about 1 context switch per call instead
-//!   of 11 here); `multi-thread` is what `#[tokio::main]` gives.
+//! - `--runtime current-thread|multi-thread|blocking` (default `current-thread`): the tokio
+//!   runtime the client runs on, or the blocking client (`opennebula::blocking`, its own
+//!   runtime thread; the concurrent measurement then uses C threads). A sequential script
+//!   needs no worker threads, and on a current-thread runtime a call costs no wake-ups across
+//!   threads; `multi-thread` is what `#[tokio::main]` gives (the client moves the HTTP
+//!   exchange of a call made outside any task, as from `main`, onto a worker thread).
 //! - `--keep-alive`: the in-process test server keeps connections open between calls
 //!   ([`TestServerBuilder::keep_alive`](opennebula::server::TestServerBuilder::keep_alive)).
 //!   By default it closes each one after its response, as oned does, so every call
@@ -32,8 +34,25 @@ struct Options {
     session: String,
     calls: usize,
     concurrency: usize,
-    multi_thread: bool,
+    runtime: Runtime,
     keep_alive: bool,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Runtime {
+    CurrentThread,
+    MultiThread,
+    Blocking,
+}
+
+impl Runtime {
+    fn name(self) -> &'static str {
+        match self {
+            Runtime::CurrentThread => "current-thread",
+            Runtime::MultiThread => "multi-thread",
+            Runtime::Blocking => "blocking client",
+        }
+    }
 }
 
 fn parse_options() -> Options {
@@ -42,7 +61,7 @@ fn parse_options() -> Options {
         session: "oneadmin:onepass".into(),
         calls: 2000,
         concurrency: 32,
-        multi_thread: false,
+        runtime: Runtime::CurrentThread,
         keep_alive: false,
     };
     let mut args = std::env::args().skip(1);
@@ -59,10 +78,11 @@ fn parse_options() -> Options {
             "--calls" => options.calls = value("--calls").parse().unwrap_or(2000).max(1),
             "--keep-alive" => options.keep_alive = true,
             "--runtime" => match value("--runtime").as_str() {
-                "current-thread" => options.multi_thread = false,
-                "multi-thread" => options.multi_thread = true,
+                "current-thread" => options.runtime = Runtime::CurrentThread,
+                "multi-thread" => options.runtime = Runtime::MultiThread,
+                "blocking" => options.runtime = Runtime::Blocking,
                 other => {
-                    eprintln!("--runtime: current-thread or multi-thread, not {other:?}");
+                    eprintln!("--runtime: current-thread, multi-thread or blocking, not {other:?}");
                     std::process::exit(2)
                 }
             },
@@ -72,7 +92,7 @@ fn parse_options() -> Options {
             _ => {
                 eprintln!(
                     "usage: bench_calls [--url URL --session USER:PASS] [--calls N] [--concurrency C] \
-                     [--runtime current-thread|multi-thread] [--keep-alive]"
+                     [--runtime current-thread|multi-thread|blocking] [--keep-alive]"
                 );
                 std::process::exit(2)
             }
@@ -83,7 +103,13 @@ fn parse_options() -> Options {
 
 fn main() {
     let options = parse_options();
-    let runtime = if options.multi_thread {
+    if options.runtime == Runtime::Blocking {
+        #[cfg(feature = "blocking")]
+        return blocking::run(options);
+        #[cfg(not(feature = "blocking"))]
+        fail("--runtime blocking needs the `blocking` feature");
+    }
+    let runtime = if options.runtime == Runtime::MultiThread {
         tokio::runtime::Builder::new_multi_thread()
     } else {
         tokio::runtime::Builder::new_current_thread()
@@ -118,22 +144,7 @@ async fn run(options: Options) {
         }
     }
     .unwrap_or_else(|e| fail(&format!("client: {e}")));
-    println!(
-        "endpoint {}, {} calls per measurement, concurrency {}, {} runtime{}",
-        client.endpoint(),
-        options.calls,
-        options.concurrency,
-        if options.multi_thread {
-            "multi-thread"
-        } else {
-            "current-thread"
-        },
-        match (&options.url, options.keep_alive) {
-            (None, true) => ", in-process server with keep-alive",
-            (None, false) => ", in-process server closing connections (as oned)",
-            (Some(_), _) => "",
-        }
-    );
+    print_header(&options, client.endpoint());
 
     // Ids that exist: the first VM and host of the pools.
     let vm_id = first_id(&client, "vmpool.info", (-2, -1, -1, -1)).await;
@@ -187,18 +198,130 @@ async fn call(client: &Client, method: &str, id: i32) -> opennebula::Result<()> 
     Ok(())
 }
 
+fn print_header(options: &Options, endpoint: &str) {
+    println!(
+        "endpoint {endpoint}, {} calls per measurement, concurrency {}, {}{}",
+        options.calls,
+        options.concurrency,
+        options.runtime.name(),
+        match (&options.url, options.keep_alive) {
+            (None, true) => ", in-process server with keep-alive",
+            (None, false) => ", in-process server closing connections (as oned)",
+            (Some(_), _) => "",
+        }
+    );
+}
+
+fn first_id_of(xml: &str) -> Option<i32> {
+    xml.split("<ID>")
+        .nth(1)
+        .and_then(|rest| rest.split("</ID>").next())
+        .and_then(|id| id.trim().parse().ok())
+}
+
+/// The same measurements with the blocking client: sequential calls on this thread, then
+/// `concurrency` threads sharing one client.
+#[cfg(feature = "blocking")]
+mod blocking {
+    use super::*;
+    use opennebula::blocking::Client;
+
+    pub fn run(options: Options) {
+        #[cfg(feature = "test-server")]
+        let mut _server = None;
+        let client = match &options.url {
+            Some(url) => Client::new(url, options.session.as_str()),
+            None => {
+                #[cfg(feature = "test-server")]
+                {
+                    let server = opennebula::server::TestServer::builder()
+                        .seed_hosts(2)
+                        .seed_vms(20)
+                        .keep_alive(options.keep_alive)
+                        .start_blocking()
+                        .unwrap_or_else(|e| fail(&format!("test server: {e}")));
+                    let client = Client::from_builder(server.server().client_builder());
+                    _server = Some(server);
+                    client
+                }
+                #[cfg(not(feature = "test-server"))]
+                fail("no --url given, and the in-process test server needs --features test-server")
+            }
+        }
+        .unwrap_or_else(|e| fail(&format!("client: {e}")));
+        print_header(&options, client.endpoint());
+        let vm_id = first(&client, "vmpool.info", (-2, -1, -1, -1));
+        let host_id = first(&client, "hostpool.info", ());
+        let call = |method: &str, id: i32| -> opennebula::Result<()> {
+            if method == "vm.info" {
+                client.call_document::<Vm>(method, (id, false))?;
+            } else {
+                client.call_document::<Host>(method, (id, false))?;
+            }
+            Ok(())
+        };
+        let mut summary = Vec::new();
+        for method in ["vm.info", "host.info"] {
+            let id = if method == "vm.info" { vm_id } else { host_id };
+            for _ in 0..10 {
+                let _ = call(method, id);
+            }
+            let started = Instant::now();
+            let failed = (0..options.calls)
+                .filter(|_| call(method, id).is_err())
+                .count();
+            let sequential = options.calls as f64 / started.elapsed().as_secs_f64();
+
+            let started = Instant::now();
+            let threads = options.concurrency.min(options.calls);
+            let failed_concurrent: usize = std::thread::scope(|scope| {
+                let workers: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let calls =
+                            options.calls / threads + usize::from(t < options.calls % threads);
+                        scope
+                            .spawn(move || (0..calls).filter(|_| call(method, id).is_err()).count())
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .map(|w| w.join().unwrap_or(calls_failed(options.calls)))
+                    .sum()
+            });
+            let concurrent = options.calls as f64 / started.elapsed().as_secs_f64();
+            println!(
+                "  {method:<10} sequential {sequential:>8.0} calls/s ({failed} failed)   \
+                 {threads} threads {concurrent:>8.0} calls/s ({failed_concurrent} failed)"
+            );
+            summary.push(format!(
+                "{method} {sequential:.0}/s seq, {concurrent:.0}/s x{threads} ({} failed)",
+                failed + failed_concurrent
+            ));
+        }
+        println!("{}", summary.join("; "));
+    }
+
+    fn first(client: &Client, method: &str, params: impl opennebula::wire::IntoParams) -> i32 {
+        let pool = client
+            .call(method, params)
+            .unwrap_or_else(|e| fail(&format!("{method}: {e}")));
+        first_id_of(pool.as_str().unwrap_or_default())
+            .unwrap_or_else(|| fail(&format!("{method} returned no object to call info on")))
+    }
+
+    /// A thread that panicked counts all its calls as failed.
+    fn calls_failed(calls: usize) -> usize {
+        calls
+    }
+}
+
 async fn first_id(client: &Client, method: &str, params: impl opennebula::wire::IntoParams) -> i32 {
     let pool = client
         .call(method, params)
         .await
         .unwrap_or_else(|e| fail(&format!("{method}: {e}")));
-    let xml = pool.as_str().unwrap_or_default();
-    let id = xml
-        .split("<ID>")
-        .nth(1)
-        .and_then(|rest| rest.split("</ID>").next())
-        .and_then(|id| id.trim().parse().ok());
-    id.unwrap_or_else(|| fail(&format!("{method} returned no object to call info on")))
+    first_id_of(pool.as_str().unwrap_or_default())
+        .unwrap_or_else(|| fail(&format!("{method} returned no object to call info on")))
 }
 
 fn fail(message: &str) -> ! {
