@@ -157,10 +157,10 @@ impl Tmpl {
                         template.push(name, Value::Single(s.clone()));
                     }
                     Attr::Vector(members) => {
-                        let mut vector = Vector::new();
-                        for (key, s) in members {
-                            vector.set(key, s.as_str());
-                        }
+                        // Collected in one pass: `Vector::set` re-packs the vector on every
+                        // call, which made building a VM's documents quadratic in its vectors.
+                        let vector: Vector =
+                            members.iter().map(|(key, s)| (key, s.as_str())).collect();
                         template.push(name, Value::Vector(vector));
                     }
                 }

@@ -184,6 +184,10 @@ impl Vector {
     }
 
     /// Sets `name` to `value`, replacing an earlier value in place (order kept) or appending.
+    ///
+    /// A vector is stored packed (one text buffer), so each `set` re-packs it: to build a
+    /// vector of many members, collect pairs instead (`[("IMAGE_ID", "1")].into()` or
+    /// `pairs.into_iter().collect::<Vector>()`), which packs once.
     pub fn set(&mut self, name: &str, value: impl ToTemplateString) -> &mut Self {
         let name = upper(name);
         let value = value.to_template_string();

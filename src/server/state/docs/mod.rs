@@ -1260,17 +1260,16 @@ pub(crate) fn with_sched_actions_in_order(
     mut template: crate::template::Template,
 ) -> crate::template::Template {
     for vector in template.vectors_mut("SCHED_ACTION") {
-        let mut ordered = crate::template::Vector::new();
-        for name in SCHED_ACTION_ORDER {
-            if let Some(value) = vector.get(name) {
-                ordered.set(name, value);
-            }
-        }
-        for (name, value) in vector.iter() {
-            if !SCHED_ACTION_ORDER.contains(&name) {
-                ordered.set(name, value);
-            }
-        }
+        // One pass (`collect`): each `Vector::set` re-packs the vector.
+        let ordered: crate::template::Vector = SCHED_ACTION_ORDER
+            .iter()
+            .filter_map(|name| Some((*name, vector.get(name)?)))
+            .chain(
+                vector
+                    .iter()
+                    .filter(|(name, _)| !SCHED_ACTION_ORDER.contains(name)),
+            )
+            .collect();
         *vector = ordered;
     }
     template

@@ -130,16 +130,17 @@ fn vm_template(obj: &Obj, vm: &VmData) -> Template {
 }
 
 fn sched_action_vector(action: &BTreeMap<String, String>) -> Vector {
-    let mut vector = Vector::new();
-    for key in SCHED_ACTION_ORDER {
-        vector.set(key, action.get(key).map_or("", String::as_str));
-    }
-    for (key, value) in action {
-        if !SCHED_ACTION_ORDER.contains(&key.as_str()) {
-            vector.set(key, value.as_str());
-        }
-    }
-    vector
+    // One pass (`collect`): each `Vector::set` re-packs the vector.
+    SCHED_ACTION_ORDER
+        .iter()
+        .map(|key| (*key, action.get(*key).map_or("", String::as_str)))
+        .chain(
+            action
+                .iter()
+                .filter(|(key, _)| !SCHED_ACTION_ORDER.contains(&key.as_str()))
+                .map(|(key, value)| (key.as_str(), value.as_str())),
+        )
+        .collect()
 }
 
 fn history(oid: i32, h: &History) -> models::VmHistory {
@@ -247,10 +248,10 @@ pub(crate) fn summary(oned: &Oned, obj: &Obj, vm: &VmData) -> models::VmSummary 
         template.push(key, obj.template.get(key).unwrap_or(""));
     }
     for disk in obj.template.vectors("DISK") {
-        let mut vector = Vector::new();
-        for key in SUMMARY_DISK {
-            vector.set(key, disk.get(key).map_or("", String::as_str));
-        }
+        let vector: Vector = SUMMARY_DISK
+            .iter()
+            .map(|key| (*key, disk.get(*key).map_or("", String::as_str)))
+            .collect();
         template.push("DISK", Value::Vector(vector));
     }
     for (name, keys) in [
@@ -258,12 +259,10 @@ pub(crate) fn summary(oned: &Oned, obj: &Obj, vm: &VmData) -> models::VmSummary 
         ("GRAPHICS", &["LISTEN", "PORT", "TYPE"]),
     ] {
         for found in obj.template.vectors(name) {
-            let mut vector = Vector::new();
-            for key in keys {
-                if let Some(value) = found.get(*key) {
-                    vector.set(key, value.as_str());
-                }
-            }
+            let vector: Vector = keys
+                .iter()
+                .filter_map(|key| Some((*key, found.get(*key)?.as_str())))
+                .collect();
             template.push(name, Value::Vector(vector));
         }
     }
