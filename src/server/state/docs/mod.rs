@@ -1255,21 +1255,39 @@ const SCHED_ACTION_ORDER: [&str; 13] = [
     "WARNING",
 ];
 
+/// A scheduled action's members in oned's order: those of [`SCHED_ACTION_ORDER`] first
+/// (`every_ordered`: all of them, empty when unset, as a VM's template has them; otherwise only
+/// those set, as in a backup job's), then any others in their given order.
+fn sched_action_in_order(members: &[(&str, &str)], every_ordered: bool) -> crate::template::Vector {
+    let value_of = |name: &str| {
+        members
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, v)| *v)
+    };
+    // One pass (`collect`): each `Vector::set` re-packs the vector.
+    SCHED_ACTION_ORDER
+        .iter()
+        .filter_map(|name| match value_of(name) {
+            Some(value) => Some((*name, value)),
+            None => every_ordered.then_some((*name, "")),
+        })
+        .chain(
+            members
+                .iter()
+                .copied()
+                .filter(|(name, _)| !SCHED_ACTION_ORDER.contains(name)),
+        )
+        .collect()
+}
+
 /// `template` with its `SCHED_ACTION` vectors in oned's member order.
 pub(crate) fn with_sched_actions_in_order(
     mut template: crate::template::Template,
 ) -> crate::template::Template {
     for vector in template.vectors_mut("SCHED_ACTION") {
-        // One pass (`collect`): each `Vector::set` re-packs the vector.
-        let ordered: crate::template::Vector = SCHED_ACTION_ORDER
-            .iter()
-            .filter_map(|name| Some((*name, vector.get(name)?)))
-            .chain(
-                vector
-                    .iter()
-                    .filter(|(name, _)| !SCHED_ACTION_ORDER.contains(name)),
-            )
-            .collect();
+        let members: Vec<(&str, &str)> = vector.iter().collect();
+        let ordered = sched_action_in_order(&members, false);
         *vector = ordered;
     }
     template

@@ -8,31 +8,13 @@
 //! The server state (`state::vm`) keeps what oned keeps; this module only maps it onto the
 //! models, in oned's element order (which the schemas in `schemas/` encode).
 
-use std::collections::BTreeMap;
-
 use super::super::objects::{Ext, Obj};
 use super::super::vm::{History, VmData};
 use super::super::{Kind, Oned};
+use super::{lock_of, owner_of, permissions_of, sched_action_in_order};
 use crate::models;
 use crate::template::{Template, Value, Vector};
 use crate::xml::ToXml;
-
-/// The members of a scheduled action, in the order oned writes them.
-const SCHED_ACTION_ORDER: [&str; 13] = [
-    "ID",
-    "PARENT_ID",
-    "TYPE",
-    "ACTION",
-    "ARGS",
-    "TIME",
-    "REPEAT",
-    "DAYS",
-    "END_TYPE",
-    "END_VALUE",
-    "DONE",
-    "MESSAGE",
-    "WARNING",
-];
 
 /// The members of a disk in the short pool listing, in oned's order.
 const SUMMARY_DISK: [&str; 11] = [
@@ -68,30 +50,6 @@ const SUMMARY_USER: [&str; 5] = [
     "SCHED_REQUIREMENTS",
 ];
 
-fn permissions(obj: &Obj) -> models::Permissions {
-    let p = obj.perms.map(i64::from);
-    models::Permissions {
-        owner_u: p[0],
-        owner_m: p[1],
-        owner_a: p[2],
-        group_u: p[3],
-        group_m: p[4],
-        group_a: p[5],
-        other_u: p[6],
-        other_m: p[7],
-        other_a: p[8],
-    }
-}
-
-fn lock(obj: &Obj) -> Option<models::Lock> {
-    obj.lock.as_ref().map(|lock| models::Lock {
-        locked: i64::from(lock.level),
-        owner: Some(i64::from(lock.owner)),
-        time: Some(lock.time),
-        req_id: Some(lock.req_id),
-    })
-}
-
 /// The VM's last monitoring sample (empty until the dummy monitor has polled it).
 pub(crate) fn monitoring(id: i32, vm: &VmData) -> models::VmMonitoring {
     if vm.last_poll == 0 {
@@ -124,23 +82,16 @@ fn vm_template(obj: &Obj, vm: &VmData) -> Template {
     tmpl.remove("SCHED_ACTION");
     let mut template = tmpl.to_template();
     for action in &vm.sched_actions {
-        template.push("SCHED_ACTION", Value::Vector(sched_action_vector(action)));
+        let members: Vec<(&str, &str)> = action
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str()))
+            .collect();
+        template.push(
+            "SCHED_ACTION",
+            Value::Vector(sched_action_in_order(&members, true)),
+        );
     }
     template
-}
-
-fn sched_action_vector(action: &BTreeMap<String, String>) -> Vector {
-    // One pass (`collect`): each `Vector::set` re-packs the vector.
-    SCHED_ACTION_ORDER
-        .iter()
-        .map(|key| (*key, action.get(*key).map_or("", String::as_str)))
-        .chain(
-            action
-                .iter()
-                .filter(|(key, _)| !SCHED_ACTION_ORDER.contains(&key.as_str()))
-                .map(|(key, value)| (key.as_str(), value.as_str())),
-        )
-        .collect()
 }
 
 fn history(oid: i32, h: &History) -> models::VmHistory {
@@ -178,14 +129,15 @@ pub(crate) fn vm(oned: &Oned, obj: &Obj, vm: &VmData, full: bool) -> models::Vm 
     } else {
         &vm.history[vm.history.len() - 1..]
     };
+    let o = owner_of(oned, obj);
     models::Vm {
-        id: i64::from(obj.id),
-        uid: i64::from(obj.uid),
-        gid: i64::from(obj.gid),
-        uname: oned.uname(obj.uid),
-        gname: oned.gname(obj.gid),
-        name: obj.name.clone(),
-        permissions: permissions(obj),
+        id: o.id,
+        uid: o.uid,
+        gid: o.gid,
+        uname: o.uname,
+        gname: o.gname,
+        name: o.name,
+        permissions: permissions_of(obj),
         // oned's pool listings read the VMs from the database, without the monitoring.
         last_poll: if full { vm.last_poll } else { 0 },
         state: i64::from(vm.state),
@@ -196,7 +148,7 @@ pub(crate) fn vm(oned: &Oned, obj: &Obj, vm: &VmData, full: bool) -> models::Vm 
         stime: vm.stime,
         etime: vm.etime,
         deploy_id: vm.deploy_id.clone(),
-        lock: lock(obj),
+        lock: lock_of(obj),
         monitoring: if full {
             monitoring(obj.id, vm)
         } else {
@@ -272,13 +224,14 @@ pub(crate) fn summary(oned: &Oned, obj: &Obj, vm: &VmData) -> models::VmSummary 
             user_template.push(key, value);
         }
     }
+    let o = owner_of(oned, obj);
     models::VmSummary {
-        id: i64::from(obj.id),
-        uid: i64::from(obj.uid),
-        gid: i64::from(obj.gid),
-        uname: oned.uname(obj.uid),
-        gname: oned.gname(obj.gid),
-        name: obj.name.clone(),
+        id: o.id,
+        uid: o.uid,
+        gid: o.gid,
+        uname: o.uname,
+        gname: o.gname,
+        name: o.name,
         last_poll: 0,
         state: i64::from(vm.state),
         lcm_state: i64::from(vm.lcm_state),
@@ -286,7 +239,7 @@ pub(crate) fn summary(oned: &Oned, obj: &Obj, vm: &VmData) -> models::VmSummary 
         stime: vm.stime,
         etime: vm.etime,
         deploy_id: vm.deploy_id.clone(),
-        lock: lock(obj),
+        lock: lock_of(obj),
         template,
         monitoring: Some(Template::new()),
         user_template,
