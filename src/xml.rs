@@ -710,9 +710,20 @@ fn trim_end_ascii(bytes: &[u8]) -> &[u8] {
 /// Reads the entity reference starting at `raw[at]` (an `&`): the character and the offset
 /// after its `;`.
 fn entity_at(raw: &[u8], at: usize, base: usize) -> LexResult<(char, usize)> {
-    let window = &raw[at + 1..raw.len().min(at + 13)];
+    entity_named(raw, at + 1, at, base)
+}
+
+/// The entity whose name starts at `raw[from]` (`lt;`, `#233;` ...): the character and the
+/// offset after its `;`. Errors are reported at `raw[report_at]`.
+fn entity_named(
+    raw: &[u8],
+    from: usize,
+    report_at: usize,
+    base: usize,
+) -> LexResult<(char, usize)> {
+    let window = &raw[from..raw.len().min(from + 12)];
     let Some(semi) = memchr::memchr(b';', window) else {
-        return Err((base + at, "unterminated entity reference".into()));
+        return Err((base + report_at, "unterminated entity reference".into()));
     };
     let name = &window[..semi];
     let c = match name {
@@ -731,16 +742,15 @@ fn entity_at(raw: &[u8], at: usize, base: usize) -> LexResult<(char, usize)> {
             .and_then(char::from_u32),
         _ => None,
     };
-    match c {
-        Some(c) => Ok((c, at + 1 + semi + 1)),
-        None => Err((
-            base + at,
+    c.map(|c| (c, from + semi + 1)).ok_or_else(|| {
+        (
+            base + report_at,
             format!(
                 "unknown entity reference &{};",
                 String::from_utf8_lossy(name)
             ),
-        )),
-    }
+        )
+    })
 }
 
 /// One level of unescaping (CDATA content inside an escaped document).
@@ -804,36 +814,7 @@ fn unescape_twice(raw: &[u8], base: usize) -> LexResult<String> {
 /// The inner document's entity reference whose name starts at `raw[from]` (after an escaped
 /// `&amp;`), written once more escaped: `lt;`, `#233;`, ... The name itself holds no `&`.
 fn inner_entity(raw: &[u8], from: usize, base: usize) -> LexResult<(char, usize)> {
-    let window = &raw[from..raw.len().min(from + 12)];
-    let Some(semi) = memchr::memchr(b';', window) else {
-        return Err((base + from, "unterminated entity reference".into()));
-    };
-    let name = &window[..semi];
-    let c = match name {
-        b"lt" => Some('<'),
-        b"gt" => Some('>'),
-        b"amp" => Some('&'),
-        b"quot" => Some('"'),
-        b"apos" => Some('\''),
-        [b'#', b'x' | b'X', hex @ ..] => std::str::from_utf8(hex)
-            .ok()
-            .and_then(|h| u32::from_str_radix(h, 16).ok())
-            .and_then(char::from_u32),
-        [b'#', dec @ ..] => std::str::from_utf8(dec)
-            .ok()
-            .and_then(|d| d.parse().ok())
-            .and_then(char::from_u32),
-        _ => None,
-    };
-    c.map(|c| (c, from + semi + 1)).ok_or_else(|| {
-        (
-            base + from,
-            format!(
-                "unknown entity reference &{};",
-                String::from_utf8_lossy(name)
-            ),
-        )
-    })
+    entity_named(raw, from, from, base)
 }
 
 #[inline]
