@@ -263,7 +263,6 @@ static NAMES: &[&str] = &[
     "ATS",
     // SCHED_ACTION and snapshots.
     "ID",
-    "PARENT_ID",
     "TIME",
     "REPEAT",
     "DAYS",
@@ -327,7 +326,6 @@ static NAMES: &[&str] = &[
     // Images, datastores, networks, users.
     "DS_MAD",
     "BASE_PATH",
-    "DISK_TYPE",
     "RESTRICTED_DIRS",
     "SAFE_DIRS",
     "LIMIT_MB",
@@ -388,8 +386,6 @@ fn build() -> Box<[u16; SLOTS]> {
                     table[slot] = id as u16 + 1;
                     break;
                 }
-                // A repeated name keeps its first index.
-                entry if NAMES[usize::from(entry - 1)] == *name => break,
                 _ => slot = (slot + 1) & MASK,
             }
         }
@@ -414,6 +410,8 @@ mod tests {
     #[test]
     fn every_name_is_found_and_others_are_not() {
         assert!(NAMES.len() < SLOTS / 4 && NAMES.len() < usize::from(u16::MAX));
+        let distinct: std::collections::HashSet<_> = NAMES.iter().collect();
+        assert_eq!(distinct.len(), NAMES.len(), "a name is listed twice");
         for name in NAMES {
             let id = lookup(name).expect(name);
             assert_eq!(super::name(id), *name);
