@@ -153,26 +153,8 @@ impl Client {
     pub(crate) async fn document_bytes(&self, method: &str, params: Vec<Value>) -> Result<Vec<u8>> {
         let method = one_method_name(method);
         let body = self.session_call_body(&method, params);
-        let mut attempt = 0;
-        let bytes = loop {
-            let started = Instant::now();
-            let result = self.post(body.clone()).await;
-            tracing::debug!(
-                target: "opennebula",
-                method = %method,
-                elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
-                response_bytes = result.as_ref().map_or(0, Vec::len),
-                "XML-RPC call"
-            );
-            match (result, &self.inner.retry) {
-                (Err(err), Some(policy)) if policy.should_retry(&method, &err, attempt) => {
-                    tokio::time::sleep(policy.backoff(attempt)).await;
-                    attempt += 1;
-                }
-                (result, _) => break result?,
-            }
-        };
-        Ok(bytes)
+        self.with_retries(&method, || self.post_logged(&method, body.clone()))
+            .await
     }
 
     /// The `methodCall` of `method` with the session as first parameter, in a buffer that is
@@ -213,29 +195,44 @@ impl Client {
         method: &str,
         body: bytes::Bytes,
     ) -> Result<MethodResponse> {
-        let mut attempt = 0;
+        self.with_retries(method, || async {
+            let bytes = self.post_logged(method, body.clone()).await?;
+            wire::decode_response(&bytes).map_err(|e| Error::from_xml(DecodeStage::Envelope, e))
+        })
+        .await
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, or the retry policy (if any) gives
+    /// up on `method`, pausing between attempts as the policy says.
+    async fn with_retries<T, F, Fut>(&self, method: &str, mut attempt: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let mut attempts = 0;
         loop {
-            let result = self.exchange(method, body.clone()).await;
+            let result = attempt().await;
             match (&result, &self.inner.retry) {
-                (Err(err), Some(policy)) if policy.should_retry(method, err, attempt) => {
-                    let pause = policy.backoff(attempt);
+                (Err(err), Some(policy)) if policy.should_retry(method, err, attempts) => {
+                    let pause = policy.backoff(attempts);
                     tracing::info!(
                         target: "opennebula",
                         method,
-                        attempt = attempt + 1,
+                        attempt = attempts + 1,
                         pause_ms = pause.as_millis() as u64,
                         error = %err,
                         "retrying XML-RPC call"
                     );
                     tokio::time::sleep(pause).await;
-                    attempt += 1;
+                    attempts += 1;
                 }
                 _ => return result,
             }
         }
     }
 
-    async fn exchange(&self, method: &str, body: bytes::Bytes) -> Result<MethodResponse> {
+    /// [`post`](Self::post), logging the call's time and size (never its body).
+    async fn post_logged(&self, method: &str, body: bytes::Bytes) -> Result<Vec<u8>> {
         let started = Instant::now();
         let bytes = self.post(body).await;
         let elapsed = started.elapsed();
@@ -255,7 +252,7 @@ impl Client {
                 "XML-RPC call failed"
             ),
         }
-        wire::decode_response(&bytes?).map_err(|e| Error::from_xml(DecodeStage::Envelope, e))
+        bytes
     }
 
     /// Sends `method` (with the `one.` prefix and the session, as [`call`](Self::call) does)
