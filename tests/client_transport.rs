@@ -192,6 +192,28 @@ async fn http_errors_carry_the_status_and_an_excerpt() {
     assert_secret_free(&err);
 }
 
+/// A call body carries the session, so a redirect is never followed: a 307/308 would send the
+/// body (and the password in it) to wherever `Location` points. The redirect is the error.
+#[tokio::test]
+async fn redirects_are_errors_and_never_followed() {
+    let elsewhere = FakeServer::start(vec![Reply::xml(one_success("<i4>1</i4>"))]).await;
+    for status in [301, 302, 307, 308] {
+        let server = FakeServer::start(vec![Reply::Redirect {
+            status,
+            location: elsewhere.url.clone(),
+        }])
+        .await;
+        let err = client(&server.url).call("vm.info", (1,)).await.unwrap_err();
+        assert_eq!(err.status(), Some(status), "{err}");
+        assert_secret_free(&err);
+        assert_eq!(server.requests().len(), 1);
+    }
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the redirect target got a request"
+    );
+}
+
 #[tokio::test]
 async fn connection_refused_is_a_connect_error() {
     // Bind then drop a listener: nothing listens on that port any more.

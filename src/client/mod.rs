@@ -673,7 +673,10 @@ impl ClientBuilder {
 
     /// Uses a preconfigured `reqwest::Client` (proxies, client certificates ...). The TLS,
     /// connect-timeout and user-agent settings of this builder are then not applied; the call
-    /// timeout, size limit and in-flight cap still are.
+    /// timeout, size limit and in-flight cap still are. Build it with
+    /// `.redirect(reqwest::redirect::Policy::none())` as this builder does: reqwest follows
+    /// redirects by default, and a 307/308 resends the call body, session included, to the
+    /// redirect's target.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self
@@ -726,7 +729,12 @@ impl ClientBuilder {
                         .user_agent(self.user_agent.unwrap_or_else(|| {
                             format!("opennebula-rs/{}", env!("CARGO_PKG_VERSION"))
                         }))
-                        .pool_idle_timeout(Duration::from_secs(30));
+                        .pool_idle_timeout(Duration::from_secs(30))
+                        // Every call body carries the session: following a 307/308 would send
+                        // it wherever `Location` points. oned never redirects; a redirect is
+                        // an `Error::Http` with its status. (It also spares each call reqwest's
+                        // redirect layer.)
+                        .redirect(reqwest::redirect::Policy::none());
                 if let Some(timeout) = timeout {
                     builder = builder.timeout(timeout);
                 }

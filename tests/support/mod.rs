@@ -31,6 +31,8 @@ pub enum Reply {
     Chunked { chunk: Vec<u8>, chunks: usize },
     /// Close the connection right after reading the request, sending nothing.
     Close,
+    /// A redirect (`301`, `302`, `307`, `308`) to `location`, with an empty body.
+    Redirect { status: u16, location: String },
 }
 
 impl Reply {
@@ -169,6 +171,14 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                 content_type,
                 body,
             } => write_response(&mut stream, status, content_type, &body).await,
+            Reply::Redirect { status, location } => {
+                let head = format!(
+                    "HTTP/1.1 {status} Redirect\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n"
+                );
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.shutdown().await;
+                false
+            }
             Reply::Truncated { declared, body } => {
                 let head = format!(
                     "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {declared}\r\n\r\n"
