@@ -11,6 +11,7 @@
 #                pyone, else a venv is made in target/pyone-venv with `pip install pyone`
 #                (set PYONE_INSTALL=0 to skip PyONE instead)
 #   CALLS        calls per call measurement (default 2000)
+#   CALLS_ONLY   set to 1 to skip the decode measurements (only the calls against the servers)
 #
 # Prints each measurement, then a table of ratios: ours vs PyONE (time, peak RSS), ours vs the
 # tokenizer floor, and calls/second. Calls are measured against two one-test-servers: one that
@@ -27,7 +28,7 @@ PERF_TOOLS="${PERF_TOOLS:-../shared/tools/perf}"
 CALLS="${CALLS:-2000}"
 FILE="$BENCH_DATA/vmpool_$N.rpc.xml"
 
-if [ ! -f "$FILE" ]; then
+if [ "${CALLS_ONLY:-0}" != 1 ] && [ ! -f "$FILE" ]; then
   mkdir -p "$BENCH_DATA"
   python3 "$PERF_TOOLS/gen_vmpool.py" --out "$BENCH_DATA" "$N"
 fi
@@ -54,46 +55,54 @@ cargo build --release --features test-server --example bench_decode --example be
   --bin one-test-server 2>&1 | tail -1
 BIN=target/release
 
-echo "=== decode: $FILE ($RUNS runs per mode, one process per mode)"
-"$BIN/examples/bench_decode" "$FILE" "$RUNS" | tee /tmp/bench_decode.$$ 
-"$BIN/examples/bench_decode" "$FILE" "$RUNS" --stream | tail -2 | tee -a /tmp/bench_decode.$$
+FLOOR_MS=""; FLOOR_RSS=""; DECODE_MS=""; DECODE_CPU=""; FLOOR_CPU=""; DECODE_RSS=""
+STREAM_MS=""; STREAM_RSS=""; PY_MS=""; PY_RSS=""
+if [ "${CALLS_ONLY:-0}" != 1 ]; then
+  echo "=== decode: $FILE ($RUNS runs per mode, one process per mode)"
+  "$BIN/examples/bench_decode" "$FILE" "$RUNS" | tee /tmp/bench_decode.$$ 
+  "$BIN/examples/bench_decode" "$FILE" "$RUNS" --stream | tail -2 | tee -a /tmp/bench_decode.$$
 
-field() { # field MODE NAME: a number from bench_decode's per-mode line
-  awk -v mode="$1" -v name="$2" '$1 == mode {
-      for (i = 1; i <= NF; i++) {
-        if (name == "ms" && $i == "median") { print $(i+1); exit }
-        if (name == "cpu" && $i == "(CPU") { print $(i+1); exit }
-        if (name == "rss" && $i == "RSS") { print $(i+1); exit }
-      } }' /tmp/bench_decode.$$ | head -1
-}
-FLOOR_MS=$(field floor ms); FLOOR_RSS=$(field floor rss)
-DECODE_MS=$(field decode ms); DECODE_CPU=$(field decode cpu); FLOOR_CPU=$(field floor cpu)
-DECODE_RSS=$(field decode rss); STREAM_MS=$(field stream ms); STREAM_RSS=$(field stream rss)
-rm -f /tmp/bench_decode.$$
+  field() { # field MODE NAME: a number from bench_decode's per-mode line
+    awk -v mode="$1" -v name="$2" '$1 == mode {
+        for (i = 1; i <= NF; i++) {
+          if (name == "ms" && $i == "median") { print $(i+1); exit }
+          if (name == "cpu" && $i == "(CPU") { print $(i+1); exit }
+          if (name == "rss" && $i == "RSS") { print $(i+1); exit }
+        } }' /tmp/bench_decode.$$ | head -1
+  }
+  FLOOR_MS=$(field floor ms); FLOOR_RSS=$(field floor rss)
+  DECODE_MS=$(field decode ms); DECODE_CPU=$(field decode cpu); FLOOR_CPU=$(field floor cpu)
+  DECODE_RSS=$(field decode rss); STREAM_MS=$(field stream ms); STREAM_RSS=$(field stream rss)
+  rm -f /tmp/bench_decode.$$
 
-PY_MS=""; PY_RSS=""
-if [ -n "$PY" ]; then
-  echo "=== PyONE total (xmlrpc.client.loads + bindings.parseString), same file"
-  PY_JSON=$(BENCH_DATA="$BENCH_DATA" "$PY" "$PERF_TOOLS/bench_pyone.py" total "$N" "$RUNS")
-  echo "$PY_JSON"
-  PY_MS=$(echo "$PY_JSON" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["median_ms"])')
-  PY_RSS=$(echo "$PY_JSON" | "$PY" -c 'import json,sys; print(round(json.load(sys.stdin)["peak_rss_kb"]/1024, 1))')
+  PY_MS=""; PY_RSS=""
+  if [ -n "$PY" ]; then
+    echo "=== PyONE total (xmlrpc.client.loads + bindings.parseString), same file"
+    PY_JSON=$(BENCH_DATA="$BENCH_DATA" "$PY" "$PERF_TOOLS/bench_pyone.py" total "$N" "$RUNS")
+    echo "$PY_JSON"
+    PY_MS=$(echo "$PY_JSON" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["median_ms"])')
+    PY_RSS=$(echo "$PY_JSON" | "$PY" -c 'import json,sys; print(round(json.load(sys.stdin)["peak_rss_kb"]/1024, 1))')
+  fi
 fi
 
 # Calls: two one-test-servers, one closing every connection after its response (oned's
 # behaviour, the default) and one with --keep-alive; ours and PyONE against each, in turn.
-pyone_calls() { # pyone_calls URL AUTH: PyONE's sequential vm.info calls/second
+pyone_calls() { # pyone_calls URL AUTH: PyONE's sequential vm.info and host.info calls/second
   "$PY" - "$1" "$2" "$CALLS" <<'EOF'
 import sys, time, pyone
 url, auth, calls = sys.argv[1], sys.argv[2], int(sys.argv[3])
 one = pyone.OneServer(url, session=auth)
 vm_id = one.vmpool.info(-2, -1, -1, -1).VM[0].ID
-for _ in range(10):
-    one.vm.info(vm_id)
-t0 = time.perf_counter()
-for _ in range(calls):
-    one.vm.info(vm_id)
-print(round(calls / (time.perf_counter() - t0)))
+host_id = one.hostpool.info().HOST[0].ID
+rates = []
+for call in (lambda: one.vm.info(vm_id), lambda: one.host.info(host_id)):
+    for _ in range(10):
+        call()
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        call()
+    rates.append(str(round(calls / (time.perf_counter() - t0))))
+print(" ".join(rates))
 EOF
 }
 SERVERS=""
@@ -110,6 +119,7 @@ for MODE in close keep-alive; do
   rm -f "$LOG"
   "$BIN/examples/bench_calls" --url "$URL" --session "$AUTH" --calls "$CALLS" | tee /tmp/bench_calls.$$
   SEQ=$(awk '$1 == "vm.info" { print $3; exit }' /tmp/bench_calls.$$)
+  HSEQ=$(awk '$1 == "host.info" { print $3; exit }' /tmp/bench_calls.$$)
   "$BIN/examples/bench_calls" --url "$URL" --session "$AUTH" --calls "$CALLS" --runtime multi-thread \
     | tee /tmp/bench_calls.$$
   SEQ_MT=$(awk '$1 == "vm.info" { print $3; exit }' /tmp/bench_calls.$$)
@@ -117,13 +127,18 @@ for MODE in close keep-alive; do
     | tee /tmp/bench_calls.$$
   SEQ_BL=$(awk '$1 == "vm.info" { print $3; exit }' /tmp/bench_calls.$$)
   rm -f /tmp/bench_calls.$$
-  PSEQ=""
+  PSEQ=""; PHSEQ=""
   if [ -n "$PY" ]; then
-    PSEQ=$(pyone_calls "$URL" "$AUTH") || PSEQ=""
-    echo "  PyONE vm.info sequential ${PSEQ:-?} calls/s"
+    PRATES=$(pyone_calls "$URL" "$AUTH") || PRATES=""
+    PSEQ=$(echo "$PRATES" | awk '{ print $1 }'); PHSEQ=$(echo "$PRATES" | awk '{ print $2 }')
+    echo "  PyONE sequential: vm.info ${PSEQ:-?} calls/s, host.info ${PHSEQ:-?} calls/s"
   fi
-  if [ "$MODE" = close ]; then OUR_SEQ=$SEQ; OUR_SEQ_MT=$SEQ_MT; OUR_SEQ_BL=$SEQ_BL; PY_SEQ=$PSEQ
-  else OUR_SEQ_KA=$SEQ; OUR_SEQ_KA_MT=$SEQ_MT; OUR_SEQ_KA_BL=$SEQ_BL; PY_SEQ_KA=$PSEQ; fi
+  if [ "$MODE" = close ]; then
+    OUR_SEQ=$SEQ; OUR_SEQ_MT=$SEQ_MT; OUR_SEQ_BL=$SEQ_BL; PY_SEQ=$PSEQ; OUR_HSEQ=$HSEQ; PY_HSEQ=$PHSEQ
+  else
+    OUR_SEQ_KA=$SEQ; OUR_SEQ_KA_MT=$SEQ_MT; OUR_SEQ_KA_BL=$SEQ_BL; PY_SEQ_KA=$PSEQ
+    OUR_HSEQ_KA=$HSEQ; PY_HSEQ_KA=$PHSEQ
+  fi
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
@@ -141,5 +156,7 @@ if [ -n "$PY_MS" ]; then
 fi
 echo "calls, vm.info sequential, server closing connections (as oned):"
 echo "  ours $OUR_SEQ/s (multi-thread runtime: $OUR_SEQ_MT/s, blocking client: $OUR_SEQ_BL/s) vs PyONE ${PY_SEQ:-?}/s = $(ratio "$OUR_SEQ" "$PY_SEQ")x ($(ratio "$OUR_SEQ_MT" "$PY_SEQ")x, $(ratio "$OUR_SEQ_BL" "$PY_SEQ")x)"
+echo "  host.info sequential: ours $OUR_HSEQ/s vs PyONE ${PY_HSEQ:-?}/s = $(ratio "$OUR_HSEQ" "$PY_HSEQ")x"
 echo "calls, vm.info sequential, server with --keep-alive:"
 echo "  ours $OUR_SEQ_KA/s (multi-thread runtime: $OUR_SEQ_KA_MT/s, blocking client: $OUR_SEQ_KA_BL/s) vs PyONE ${PY_SEQ_KA:-?}/s = $(ratio "$OUR_SEQ_KA" "$PY_SEQ_KA")x ($(ratio "$OUR_SEQ_KA_MT" "$PY_SEQ_KA")x, $(ratio "$OUR_SEQ_KA_BL" "$PY_SEQ_KA")x)"
+echo "  host.info sequential: ours $OUR_HSEQ_KA/s vs PyONE ${PY_HSEQ_KA:-?}/s = $(ratio "$OUR_HSEQ_KA" "$PY_HSEQ_KA")x"
