@@ -79,7 +79,7 @@ fn hidden(method: &str, position: usize) -> bool {
 /// base64-encoded. Written by hand rather than from [`crate::models::CallInfo`]: the hook
 /// gets these exact bytes (newlines and two-space indentation inside the base64), which the
 /// models' compact writer does not produce.
-fn call_info(method: &str, params: &[Value], result: &Result<Value, (i32, String)>) -> String {
+fn call_info(method: &str, params: &[Value], result: Result<&Value, (i32, &str)>) -> String {
     let mut xml = String::from("<CALL_INFO>\n");
     xml.push_str(&format!(
         "  <RESULT>{}</RESULT>\n",
@@ -191,7 +191,7 @@ pub(crate) fn api_call(
     oned: &mut Oned,
     method: &str,
     params: &[Value],
-    result: &Result<Value, (i32, String)>,
+    result: Result<&Value, (i32, &str)>,
 ) {
     let hooks: Vec<i32> = hooks_of_type(oned, "api")
         .filter(|h| h.template.get("CALL") == Some(method))
