@@ -881,9 +881,14 @@ pub fn unescape(raw: &str) -> Result<Cow<'_, str>, (usize, String)> {
 /// in CDATA, so no value can end a section early or inject markup. Characters XML 1.0 cannot
 /// carry at all (most C0 controls) are written as numeric character references, which
 /// `quick-xml` and xmlrpc-c read back.
+///
+/// A writer made with [`XmlWriter::escaped`] writes the same document already escaped once
+/// more as element text ([`escape_markup`]), the form an XML-RPC `<string>` carries a
+/// document in: markup `<` becomes `&lt;`, text `<` becomes `&amp;lt;`, in one pass.
 #[derive(Debug, Default, Clone)]
 pub struct XmlWriter {
     out: String,
+    escaped: bool,
 }
 
 impl XmlWriter {
@@ -896,12 +901,26 @@ impl XmlWriter {
     pub fn with_capacity(capacity: usize) -> Self {
         XmlWriter {
             out: String::with_capacity(capacity),
+            escaped: false,
         }
+    }
+
+    /// A writer that appends to `out` the document escaped as element text: what
+    /// [`escape_markup`] makes of the plain writer's output, byte for byte. A server puts a
+    /// document in its XML-RPC response this way without writing it twice.
+    pub fn escaped(out: String) -> Self {
+        XmlWriter { out, escaped: true }
     }
 
     /// Writes `<name>`.
     #[inline]
     pub fn start(&mut self, name: &str) {
+        if self.escaped {
+            self.out.push_str("&lt;");
+            escape_markup(&mut self.out, name);
+            self.out.push_str("&gt;");
+            return;
+        }
         self.out.push('<');
         self.out.push_str(name);
         self.out.push('>');
@@ -910,6 +929,12 @@ impl XmlWriter {
     /// Writes `</name>`.
     #[inline]
     pub fn end(&mut self, name: &str) {
+        if self.escaped {
+            self.out.push_str("&lt;/");
+            escape_markup(&mut self.out, name);
+            self.out.push_str("&gt;");
+            return;
+        }
         self.out.push_str("</");
         self.out.push_str(name);
         self.out.push('>');
@@ -926,12 +951,21 @@ impl XmlWriter {
     /// Writes escaped text.
     #[inline]
     pub fn text(&mut self, text: &str) {
-        escape_into(&mut self.out, text);
+        if self.escaped {
+            escape_twice_into(&mut self.out, text);
+        } else {
+            escape_into(&mut self.out, text);
+        }
     }
 
-    /// Writes `raw` untouched. The caller guarantees it is well-formed XML.
+    /// Writes `raw` untouched (escaped as element text by an [`escaped`](Self::escaped)
+    /// writer). The caller guarantees it is well-formed XML.
     pub fn raw(&mut self, raw: &str) {
-        self.out.push_str(raw);
+        if self.escaped {
+            escape_markup(&mut self.out, raw);
+        } else {
+            self.out.push_str(raw);
+        }
     }
 
     /// The XML written so far.
@@ -943,6 +977,56 @@ impl XmlWriter {
     pub fn into_string(self) -> String {
         self.out
     }
+}
+
+/// Escapes `text` as element text the way xmlrpc-c escapes a `<string>` (and oned's
+/// documents travel in one): `<`, `>`, `&` and CR only, appended to `out`. Copies the runs
+/// between those bytes: a push per character was the largest cost of a server's document
+/// calls.
+pub fn escape_markup(out: &mut String, text: &str) {
+    let mut run = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        let entity = match byte {
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'&' => "&amp;",
+            b'\r' => "&#13;",
+            _ => continue,
+        };
+        // `i` is at an ASCII byte, so both slices end on character boundaries.
+        out.push_str(&text[run..i]);
+        out.push_str(entity);
+        run = i + 1;
+    }
+    out.push_str(&text[run..]);
+}
+
+/// [`escape_into`] followed by [`escape_markup`], in one pass: text of an
+/// [`XmlWriter::escaped`] writer.
+fn escape_twice_into(out: &mut String, text: &str) {
+    let mut run = 0;
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        let entity = match b {
+            b'<' => "&amp;lt;",
+            b'>' => "&amp;gt;",
+            b'&' => "&amp;amp;",
+            b'\r' => "&amp;#13;",
+            b'\t' | b'\n' => continue,
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[run..i]);
+        if entity.is_empty() {
+            // Another C0 control: `escape_into`'s numeric reference, its `&` escaped.
+            out.push_str("&amp;#");
+            out.push_str(&b.to_string());
+            out.push(';');
+        } else {
+            out.push_str(entity);
+        }
+        run = i + 1;
+    }
+    out.push_str(&text[run..]);
 }
 
 /// Escapes `text` for use as XML character data and appends it to `out`.
@@ -1157,6 +1241,44 @@ mod tests {
             });
             assert!(result.is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn escaped_writer_writes_the_escaped_plain_document() {
+        let hostile = [
+            "",
+            "plain",
+            "a<b>&c]]>\"'\r\n\t\u{1}\u{1f}\u{0}é",
+            "<![CDATA[x]]>&amp;&#13;",
+            "\r\r<<>>&&",
+        ];
+        let write = |w: &mut XmlWriter| {
+            w.start("DOC");
+            for (i, text) in hostile.iter().enumerate() {
+                w.text_element("T", text);
+                w.start("R");
+                w.raw(&format!("<X>{i}</X>"));
+                w.raw(text);
+                w.end("R");
+                w.text(text);
+                // Names are the caller's business, but both modes must still agree.
+                w.start(text);
+                w.end(text);
+            }
+            w.end("DOC");
+        };
+        let mut plain = XmlWriter::new();
+        write(&mut plain);
+        let mut expected = String::from("prefix<");
+        escape_markup(&mut expected, plain.as_str());
+        let mut escaped = XmlWriter::escaped(String::from("prefix<"));
+        write(&mut escaped);
+        assert_eq!(escaped.into_string(), expected);
+        assert!(expected.contains("&amp;lt;b&amp;gt;&amp;amp;c]]&amp;gt;"));
+        assert!(expected.contains("&amp;#13;\n\t&amp;#1;&amp;#31;&amp;#0;é"));
+        let mut out = String::new();
+        escape_markup(&mut out, "a<b>&c\r\n\u{e9}]]>");
+        assert_eq!(out, "a&lt;b&gt;&amp;c&#13;\n\u{e9}]]&gt;");
     }
 
     #[test]
