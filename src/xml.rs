@@ -984,19 +984,31 @@ impl XmlWriter {
 /// between those bytes: a push per character was the largest cost of a server's document
 /// calls.
 pub fn escape_markup(out: &mut String, text: &str) {
+    let bytes = text.as_bytes();
     let mut run = 0;
-    for (i, byte) in text.bytes().enumerate() {
-        let entity = match byte {
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'&' => "&amp;",
-            b'\r' => "&#13;",
-            _ => continue,
-        };
-        // `i` is at an ASCII byte, so both slices end on character boundaries.
-        out.push_str(&text[run..i]);
-        out.push_str(entity);
-        run = i + 1;
+    let mut i = 0;
+    while i < bytes.len() {
+        // Eight bytes at a time while none of them is special: every tag name and
+        // number of an escaped writer goes through here.
+        i = skip_plain(bytes, i, false);
+        let end = (i + 8).min(bytes.len());
+        while i < end {
+            let entity = match bytes[i] {
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'&' => "&amp;",
+                b'\r' => "&#13;",
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            };
+            // `i` is at an ASCII byte, so both slices end on character boundaries.
+            out.push_str(&text[run..i]);
+            out.push_str(entity);
+            i += 1;
+            run = i;
+        }
     }
     out.push_str(&text[run..]);
 }
@@ -1004,29 +1016,70 @@ pub fn escape_markup(out: &mut String, text: &str) {
 /// [`escape_into`] followed by [`escape_markup`], in one pass: text of an
 /// [`XmlWriter::escaped`] writer.
 fn escape_twice_into(out: &mut String, text: &str) {
+    let bytes = text.as_bytes();
     let mut run = 0;
-    for (i, &b) in text.as_bytes().iter().enumerate() {
-        let entity = match b {
-            b'<' => "&amp;lt;",
-            b'>' => "&amp;gt;",
-            b'&' => "&amp;amp;",
-            b'\r' => "&amp;#13;",
-            b'\t' | b'\n' => continue,
-            0..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(&text[run..i]);
-        if entity.is_empty() {
-            // Another C0 control: `escape_into`'s numeric reference, its `&` escaped.
-            out.push_str("&amp;#");
-            out.push_str(&b.to_string());
-            out.push(';');
-        } else {
+    let mut i = 0;
+    while i < bytes.len() {
+        i = skip_plain(bytes, i, true);
+        let end = (i + 8).min(bytes.len());
+        while i < end {
+            let b = bytes[i];
+            let entity = match b {
+                b'<' => "&amp;lt;",
+                b'>' => "&amp;gt;",
+                b'&' => "&amp;amp;",
+                b'\r' => "&amp;#13;",
+                b'\t' | b'\n' => "",
+                0..=0x1f => "&amp;#",
+                _ => "",
+            };
+            if entity.is_empty() {
+                i += 1;
+                continue;
+            }
+            out.push_str(&text[run..i]);
             out.push_str(entity);
+            if b < 0x20 && b != b'\r' {
+                // Another C0 control: `escape_into`'s numeric reference, its `&` escaped.
+                out.push_str(&b.to_string());
+                out.push(';');
+            }
+            i += 1;
+            run = i;
         }
-        run = i + 1;
     }
     out.push_str(&text[run..]);
+}
+
+/// From `from`, the start of the first 8-byte block of `bytes` that may hold a byte
+/// [`escape_markup`] replaces (`<`, `>`, `&`, CR) or, with `controls`, any C0 control; or
+/// the start of the last, shorter block. Word-at-a-time tests (SWAR): exact for "none", a
+/// block it stops at is scanned byte by byte.
+#[inline]
+fn skip_plain(bytes: &[u8], mut from: usize, controls: bool) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Some byte of `v` is zero (the classic test: no false "none").
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
+    while let Some(block) = bytes.get(from..from + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(block);
+        let x = u64::from_le_bytes(word);
+        let special = zero(x ^ (ONES * u64::from(b'<')))
+            || zero(x ^ (ONES * u64::from(b'>')))
+            || zero(x ^ (ONES * u64::from(b'&')))
+            || if controls {
+                // Some byte below 0x20 (the same borrow test, shifted).
+                x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0
+            } else {
+                zero(x ^ (ONES * u64::from(b'\r')))
+            };
+        if special {
+            break;
+        }
+        from += 8;
+    }
+    from
 }
 
 /// Escapes `text` for use as XML character data and appends it to `out`.
@@ -1279,6 +1332,41 @@ mod tests {
         let mut out = String::new();
         escape_markup(&mut out, "a<b>&c\r\n\u{e9}]]>");
         assert_eq!(out, "a&lt;b&gt;&amp;c&#13;\n\u{e9}]]&gt;");
+    }
+
+    /// The word-at-a-time scans agree with a byte-by-byte escape wherever the special
+    /// characters fall relative to the 8-byte blocks.
+    #[test]
+    fn block_scans_escape_like_a_byte_loop() {
+        let naive_markup = |text: &str| -> String {
+            text.chars()
+                .map(|c| match c {
+                    '<' => "&lt;".to_string(),
+                    '>' => "&gt;".to_string(),
+                    '&' => "&amp;".to_string(),
+                    '\r' => "&#13;".to_string(),
+                    c => c.to_string(),
+                })
+                .collect()
+        };
+        let base = "abcdefghijklmnopqrstuvwxyz0123456789";
+        for special in [
+            "<", ">", "&", "\r", "\u{1}", "\u{1f}", "\t", "\n", "\u{e9}", "\u{7f}", " ",
+        ] {
+            for at in 0..=base.len() {
+                for len in [at, (at + 9).min(base.len()), base.len()] {
+                    let text = format!("{}{special}{}{special}", &base[..at], &base[at..len]);
+                    let mut markup = String::new();
+                    escape_markup(&mut markup, &text);
+                    assert_eq!(markup, naive_markup(&text), "{text:?}");
+                    let mut twice = String::new();
+                    escape_twice_into(&mut twice, &text);
+                    let mut once = String::new();
+                    escape_into(&mut once, &text);
+                    assert_eq!(twice, naive_markup(&once), "{text:?}");
+                }
+            }
+        }
     }
 
     #[test]
