@@ -980,17 +980,26 @@ impl XmlWriter {
 }
 
 /// Escapes `text` as element text the way xmlrpc-c escapes a `<string>` (and oned's
-/// documents travel in one): `<`, `>`, `&` and CR only, appended to `out`. Copies the runs
-/// between those bytes: a push per character was the largest cost of a server's document
-/// calls.
+/// documents travel in one): `<`, `>`, `&` and CR only, appended to `out`.
+///
+/// Every tag name and number of an [`XmlWriter::escaped`] writer comes through here, so text
+/// with nothing to replace (nearly all of it) is recognised a word at a time and copied
+/// whole; otherwise the runs between the replaced bytes are copied.
+#[inline]
 pub fn escape_markup(out: &mut String, text: &str) {
+    let plain = skip_plain(text.as_bytes(), 0, false);
+    if plain == text.len() {
+        out.push_str(text);
+    } else {
+        escape_markup_from(out, text, plain);
+    }
+}
+
+/// [`escape_markup`] of `text`, whose bytes before `from` need no replacing.
+fn escape_markup_from(out: &mut String, text: &str, mut i: usize) {
     let bytes = text.as_bytes();
     let mut run = 0;
-    let mut i = 0;
     while i < bytes.len() {
-        // Eight bytes at a time while none of them is special: every tag name and
-        // number of an escaped writer goes through here.
-        i = skip_plain(bytes, i, false);
         let end = (i + 8).min(bytes.len());
         while i < end {
             let entity = match bytes[i] {
@@ -1009,18 +1018,28 @@ pub fn escape_markup(out: &mut String, text: &str) {
             i += 1;
             run = i;
         }
+        i = skip_plain(bytes, i, false);
     }
     out.push_str(&text[run..]);
 }
 
 /// [`escape_into`] followed by [`escape_markup`], in one pass: text of an
 /// [`XmlWriter::escaped`] writer.
+#[inline]
 fn escape_twice_into(out: &mut String, text: &str) {
+    let plain = skip_plain(text.as_bytes(), 0, true);
+    if plain == text.len() {
+        out.push_str(text);
+    } else {
+        escape_twice_from(out, text, plain);
+    }
+}
+
+/// [`escape_twice_into`] of `text`, whose bytes before `from` need no replacing.
+fn escape_twice_from(out: &mut String, text: &str, mut i: usize) {
     let bytes = text.as_bytes();
     let mut run = 0;
-    let mut i = 0;
     while i < bytes.len() {
-        i = skip_plain(bytes, i, true);
         let end = (i + 8).min(bytes.len());
         while i < end {
             let b = bytes[i];
@@ -1047,25 +1066,23 @@ fn escape_twice_into(out: &mut String, text: &str) {
             i += 1;
             run = i;
         }
+        i = skip_plain(bytes, i, true);
     }
     out.push_str(&text[run..]);
 }
 
-/// From `from`, the start of the first 8-byte block of `bytes` that may hold a byte
-/// [`escape_markup`] replaces (`<`, `>`, `&`, CR) or, with `controls`, any C0 control; or
-/// the start of the last, shorter block. Word-at-a-time tests (SWAR): exact for "none", a
-/// block it stops at is scanned byte by byte.
-#[inline]
+/// From `from`, the start of the first block of 8 bytes (or fewer, at the end) of `bytes`
+/// that may hold a byte [`escape_markup`] replaces (`<`, `>`, `&`, CR) or, with `controls`,
+/// any C0 control; `bytes.len()` when there is none. Word-at-a-time tests (SWAR), exact for
+/// "none"; a block it stops at is scanned byte by byte by the caller.
+#[inline(always)]
 fn skip_plain(bytes: &[u8], mut from: usize, controls: bool) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     // Some byte of `v` is zero (the classic test: no false "none").
     let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
-    while let Some(block) = bytes.get(from..from + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(block);
-        let x = u64::from_le_bytes(word);
-        let special = zero(x ^ (ONES * u64::from(b'<')))
+    let special = |x: u64| {
+        zero(x ^ (ONES * u64::from(b'<')))
             || zero(x ^ (ONES * u64::from(b'>')))
             || zero(x ^ (ONES * u64::from(b'&')))
             || if controls {
@@ -1073,13 +1090,36 @@ fn skip_plain(bytes: &[u8], mut from: usize, controls: bool) -> usize {
                 x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0
             } else {
                 zero(x ^ (ONES * u64::from(b'\r')))
-            };
-        if special {
-            break;
+            }
+    };
+    let word = |block: &[u8]| {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(block);
+        u64::from_le_bytes(word)
+    };
+    while let Some(block) = bytes.get(from..from + 8) {
+        if special(word(block)) {
+            return from;
         }
         from += 8;
     }
-    from
+    let len = bytes.len();
+    let plain = if from == len {
+        true
+    } else if len >= 8 {
+        // The last eight bytes: those before `from` are known plain.
+        !special(word(&bytes[len - 8..]))
+    } else {
+        // Short text (a tag name, a number): byte by byte.
+        !bytes[from..].iter().any(|&b| {
+            b <= b'>' && (matches!(b, b'<' | b'>' | b'&' | b'\r') || (controls && b < 0x20))
+        })
+    };
+    if plain {
+        len
+    } else {
+        from
+    }
 }
 
 /// Escapes `text` for use as XML character data and appends it to `out`.
