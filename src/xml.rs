@@ -881,9 +881,14 @@ pub fn unescape(raw: &str) -> Result<Cow<'_, str>, (usize, String)> {
 /// in CDATA, so no value can end a section early or inject markup. Characters XML 1.0 cannot
 /// carry at all (most C0 controls) are written as numeric character references, which
 /// `quick-xml` and xmlrpc-c read back.
+///
+/// A writer made with [`XmlWriter::escaped`] writes the same document already escaped once
+/// more as element text ([`escape_markup`]), the form an XML-RPC `<string>` carries a
+/// document in: markup `<` becomes `&lt;`, text `<` becomes `&amp;lt;`, in one pass.
 #[derive(Debug, Default, Clone)]
 pub struct XmlWriter {
     out: String,
+    escaped: bool,
 }
 
 impl XmlWriter {
@@ -896,12 +901,26 @@ impl XmlWriter {
     pub fn with_capacity(capacity: usize) -> Self {
         XmlWriter {
             out: String::with_capacity(capacity),
+            escaped: false,
         }
+    }
+
+    /// A writer that appends to `out` the document escaped as element text: what
+    /// [`escape_markup`] makes of the plain writer's output, byte for byte. A server puts a
+    /// document in its XML-RPC response this way without writing it twice.
+    pub fn escaped(out: String) -> Self {
+        XmlWriter { out, escaped: true }
     }
 
     /// Writes `<name>`.
     #[inline]
     pub fn start(&mut self, name: &str) {
+        if self.escaped {
+            self.out.push_str("&lt;");
+            escape_markup(&mut self.out, name);
+            self.out.push_str("&gt;");
+            return;
+        }
         self.out.push('<');
         self.out.push_str(name);
         self.out.push('>');
@@ -910,6 +929,12 @@ impl XmlWriter {
     /// Writes `</name>`.
     #[inline]
     pub fn end(&mut self, name: &str) {
+        if self.escaped {
+            self.out.push_str("&lt;/");
+            escape_markup(&mut self.out, name);
+            self.out.push_str("&gt;");
+            return;
+        }
         self.out.push_str("</");
         self.out.push_str(name);
         self.out.push('>');
@@ -926,12 +951,21 @@ impl XmlWriter {
     /// Writes escaped text.
     #[inline]
     pub fn text(&mut self, text: &str) {
-        escape_into(&mut self.out, text);
+        if self.escaped {
+            escape_twice_into(&mut self.out, text);
+        } else {
+            escape_into(&mut self.out, text);
+        }
     }
 
-    /// Writes `raw` untouched. The caller guarantees it is well-formed XML.
+    /// Writes `raw` untouched (escaped as element text by an [`escaped`](Self::escaped)
+    /// writer). The caller guarantees it is well-formed XML.
     pub fn raw(&mut self, raw: &str) {
-        self.out.push_str(raw);
+        if self.escaped {
+            escape_markup(&mut self.out, raw);
+        } else {
+            self.out.push_str(raw);
+        }
     }
 
     /// The XML written so far.
@@ -942,6 +976,149 @@ impl XmlWriter {
     /// Consumes the writer, returning the XML.
     pub fn into_string(self) -> String {
         self.out
+    }
+}
+
+/// Escapes `text` as element text the way xmlrpc-c escapes a `<string>` (and oned's
+/// documents travel in one): `<`, `>`, `&` and CR only, appended to `out`.
+///
+/// Every tag name and number of an [`XmlWriter::escaped`] writer comes through here, so text
+/// with nothing to replace (nearly all of it) is recognised a word at a time and copied
+/// whole; otherwise the runs between the replaced bytes are copied.
+#[inline]
+pub fn escape_markup(out: &mut String, text: &str) {
+    let plain = skip_plain(text.as_bytes(), 0, false);
+    if plain == text.len() {
+        out.push_str(text);
+    } else {
+        escape_markup_from(out, text, plain);
+    }
+}
+
+/// [`escape_markup`] of `text`, whose bytes before `from` need no replacing.
+fn escape_markup_from(out: &mut String, text: &str, mut i: usize) {
+    let bytes = text.as_bytes();
+    let mut run = 0;
+    while i < bytes.len() {
+        let end = (i + 8).min(bytes.len());
+        while i < end {
+            let entity = match bytes[i] {
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'&' => "&amp;",
+                b'\r' => "&#13;",
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            };
+            // `i` is at an ASCII byte, so both slices end on character boundaries.
+            out.push_str(&text[run..i]);
+            out.push_str(entity);
+            i += 1;
+            run = i;
+        }
+        i = skip_plain(bytes, i, false);
+    }
+    out.push_str(&text[run..]);
+}
+
+/// [`escape_into`] followed by [`escape_markup`], in one pass: text of an
+/// [`XmlWriter::escaped`] writer.
+#[inline]
+fn escape_twice_into(out: &mut String, text: &str) {
+    let plain = skip_plain(text.as_bytes(), 0, true);
+    if plain == text.len() {
+        out.push_str(text);
+    } else {
+        escape_twice_from(out, text, plain);
+    }
+}
+
+/// [`escape_twice_into`] of `text`, whose bytes before `from` need no replacing.
+fn escape_twice_from(out: &mut String, text: &str, mut i: usize) {
+    let bytes = text.as_bytes();
+    let mut run = 0;
+    while i < bytes.len() {
+        let end = (i + 8).min(bytes.len());
+        while i < end {
+            let b = bytes[i];
+            let entity = match b {
+                b'<' => "&amp;lt;",
+                b'>' => "&amp;gt;",
+                b'&' => "&amp;amp;",
+                b'\r' => "&amp;#13;",
+                b'\t' | b'\n' => "",
+                0..=0x1f => "&amp;#",
+                _ => "",
+            };
+            if entity.is_empty() {
+                i += 1;
+                continue;
+            }
+            out.push_str(&text[run..i]);
+            out.push_str(entity);
+            if b < 0x20 && b != b'\r' {
+                // Another C0 control: `escape_into`'s numeric reference, its `&` escaped.
+                out.push_str(&b.to_string());
+                out.push(';');
+            }
+            i += 1;
+            run = i;
+        }
+        i = skip_plain(bytes, i, true);
+    }
+    out.push_str(&text[run..]);
+}
+
+/// From `from`, the start of the first block of 8 bytes (or fewer, at the end) of `bytes`
+/// that may hold a byte [`escape_markup`] replaces (`<`, `>`, `&`, CR) or, with `controls`,
+/// any C0 control; `bytes.len()` when there is none. Word-at-a-time tests (SWAR), exact for
+/// "none"; a block it stops at is scanned byte by byte by the caller.
+#[inline(always)]
+fn skip_plain(bytes: &[u8], mut from: usize, controls: bool) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Some byte of `v` is zero (the classic test: no false "none").
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
+    let special = |x: u64| {
+        zero(x ^ (ONES * u64::from(b'<')))
+            || zero(x ^ (ONES * u64::from(b'>')))
+            || zero(x ^ (ONES * u64::from(b'&')))
+            || if controls {
+                // Some byte below 0x20 (the same borrow test, shifted).
+                x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0
+            } else {
+                zero(x ^ (ONES * u64::from(b'\r')))
+            }
+    };
+    let word = |block: &[u8]| {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(block);
+        u64::from_le_bytes(word)
+    };
+    while let Some(block) = bytes.get(from..from + 8) {
+        if special(word(block)) {
+            return from;
+        }
+        from += 8;
+    }
+    let len = bytes.len();
+    let plain = if from == len {
+        true
+    } else if len >= 8 {
+        // The last eight bytes: those before `from` are known plain.
+        !special(word(&bytes[len - 8..]))
+    } else {
+        // Short text (a tag name, a number): byte by byte.
+        !bytes[from..].iter().any(|&b| {
+            b <= b'>' && (matches!(b, b'<' | b'>' | b'&' | b'\r') || (controls && b < 0x20))
+        })
+    };
+    if plain {
+        len
+    } else {
+        from
     }
 }
 
@@ -1156,6 +1333,79 @@ mod tests {
                 r.finish()
             });
             assert!(result.is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn escaped_writer_writes_the_escaped_plain_document() {
+        let hostile = [
+            "",
+            "plain",
+            "a<b>&c]]>\"'\r\n\t\u{1}\u{1f}\u{0}é",
+            "<![CDATA[x]]>&amp;&#13;",
+            "\r\r<<>>&&",
+        ];
+        let write = |w: &mut XmlWriter| {
+            w.start("DOC");
+            for (i, text) in hostile.iter().enumerate() {
+                w.text_element("T", text);
+                w.start("R");
+                w.raw(&format!("<X>{i}</X>"));
+                w.raw(text);
+                w.end("R");
+                w.text(text);
+                // Names are the caller's business, but both modes must still agree.
+                w.start(text);
+                w.end(text);
+            }
+            w.end("DOC");
+        };
+        let mut plain = XmlWriter::new();
+        write(&mut plain);
+        let mut expected = String::from("prefix<");
+        escape_markup(&mut expected, plain.as_str());
+        let mut escaped = XmlWriter::escaped(String::from("prefix<"));
+        write(&mut escaped);
+        assert_eq!(escaped.into_string(), expected);
+        assert!(expected.contains("&amp;lt;b&amp;gt;&amp;amp;c]]&amp;gt;"));
+        assert!(expected.contains("&amp;#13;\n\t&amp;#1;&amp;#31;&amp;#0;é"));
+        let mut out = String::new();
+        escape_markup(&mut out, "a<b>&c\r\n\u{e9}]]>");
+        assert_eq!(out, "a&lt;b&gt;&amp;c&#13;\n\u{e9}]]&gt;");
+    }
+
+    /// The word-at-a-time scans agree with a byte-by-byte escape wherever the special
+    /// characters fall relative to the 8-byte blocks.
+    #[test]
+    fn block_scans_escape_like_a_byte_loop() {
+        let naive_markup = |text: &str| -> String {
+            text.chars()
+                .map(|c| match c {
+                    '<' => "&lt;".to_string(),
+                    '>' => "&gt;".to_string(),
+                    '&' => "&amp;".to_string(),
+                    '\r' => "&#13;".to_string(),
+                    c => c.to_string(),
+                })
+                .collect()
+        };
+        let base = "abcdefghijklmnopqrstuvwxyz0123456789";
+        for special in [
+            "<", ">", "&", "\r", "\u{1}", "\u{1f}", "\t", "\n", "\u{e9}", "\u{7f}", " ",
+        ] {
+            for at in 0..=base.len() {
+                for len in [at, (at + 9).min(base.len()), base.len()] {
+                    let text = format!("{}{special}{}{special}", &base[..at], &base[at..len]);
+                    let mut markup = String::new();
+                    escape_markup(&mut markup, &text);
+                    assert_eq!(markup, naive_markup(&text), "{text:?}");
+                    let mut twice = String::new();
+                    escape_twice_into(&mut twice, &text);
+                    let mut once = String::new();
+                    escape_into(&mut once, &text);
+                    assert_eq!(twice, naive_markup(&once), "{text:?}");
+                }
+            }
         }
     }
 

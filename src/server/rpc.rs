@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 
 use super::signatures::SIGNATURES;
-use super::state::Reply;
+use super::state::{unescape_markup, Reply};
 use super::{lock, Shared};
 use crate::wire::{decode_method_call, Value};
 
@@ -55,11 +55,26 @@ pub(crate) fn handle_body(shared: &Shared, body: &[u8]) -> String {
         }
     };
     lock(&shared.calls).push(method.clone());
-    match call(shared, &method, &params) {
+    match call(shared, &method, &params, Some(DOCUMENT_HEAD)) {
         Reply::Fault(code, message) => encode_fault(code, &message),
+        Reply::Document(mut response) => {
+            response.push_str(DOCUMENT_TAIL);
+            response
+        }
         reply => encode_response(&reply_value(reply)),
     }
 }
+
+/// A successful document reply up to the document, which follows escaped as `<string>`
+/// text: the state writes documents straight after this (see
+/// [`Oned::call_writing_documents`](super::state::Oned::call_writing_documents)).
+const DOCUMENT_HEAD: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<methodResponse>\r\n\
+     <params>\r\n<param><value><array><data>\r\n<value><boolean>1</boolean></value>\r\n\
+     <value><string>";
+
+/// What follows the document in a successful document reply.
+const DOCUMENT_TAIL: &str = "</string></value>\r\n<value><i4>0</i4></value>\r\n\
+     </data></array></value></param>\r\n</params>\r\n</methodResponse>\r\n";
 
 /// xmlrpc-c refuses `<boolean>` content other than `0` or `1` before anything else.
 fn bad_boolean(body: &[u8]) -> Option<String> {
@@ -93,6 +108,14 @@ fn reply_value(reply: Reply) -> Value {
         ]),
         Reply::Raw(value) => value,
         Reply::Fault(code, message) => fault_struct(code, &message),
+        Reply::Document(response) => {
+            let document = response.strip_prefix(DOCUMENT_HEAD).unwrap_or(&response);
+            Value::Array(vec![
+                Value::Bool(true),
+                Value::String(unescape_markup(document)),
+                Value::Int(0),
+            ])
+        }
     }
 }
 
@@ -106,8 +129,9 @@ fn fault_struct(code: i32, message: &str) -> Value {
     Value::Struct(members)
 }
 
-/// Runs one call (also used for each call of a `system.multicall`).
-fn call(shared: &Shared, method: &str, params: &[Value]) -> Reply {
+/// Runs one call (also used for each call of a `system.multicall`). With `document_head`,
+/// an `info` document comes back as [`Reply::Document`], written after it.
+fn call(shared: &Shared, method: &str, params: &[Value], document_head: Option<&str>) -> Reply {
     match method {
         "system.listMethods" => {
             let names = SYSTEM_METHODS
@@ -187,7 +211,10 @@ fn call(shared: &Shared, method: &str, params: &[Value]) -> Reply {
     if let Some(fault) = check_params(letters, &params[1..]) {
         return fault;
     }
-    let reply = oned.call(caller, method, &params[1..]);
+    let reply = match document_head {
+        Some(head) => oned.call_writing_documents(caller, method, &params[1..], head),
+        None => oned.call(caller, method, &params[1..]),
+    };
     oned.schedule();
     reply
 }
@@ -224,7 +251,7 @@ fn multicall(shared: &Shared, params: &[Value]) -> Reply {
             continue;
         }
         lock(&shared.calls).push(name.to_string());
-        match call(shared, name, inner) {
+        match call(shared, name, inner, None) {
             Reply::Fault(code, message) => results.push(fault_struct(code, &message)),
             reply => results.push(Value::Array(vec![reply_value(reply)])),
         }
@@ -377,26 +404,10 @@ fn encode_value(out: &mut String, value: &Value) {
     }
 }
 
-/// xmlrpc-c escapes only `<`, `>`, `&` and CR inside `<string>`. Text is copied in runs
-/// between those bytes: a `push` per character was the largest single cost of a `vm.info`
-/// call on the test server.
+/// xmlrpc-c escapes only `<`, `>`, `&` and CR inside `<string>`.
 fn escape(out: &mut String, text: &str) {
     out.reserve(text.len());
-    let mut run = 0;
-    for (i, byte) in text.bytes().enumerate() {
-        let entity = match byte {
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'&' => "&amp;",
-            b'\r' => "&#13;",
-            _ => continue,
-        };
-        // `i` is at an ASCII byte, so both slices end on character boundaries.
-        out.push_str(&text[run..i]);
-        out.push_str(entity);
-        run = i + 1;
-    }
-    out.push_str(&text[run..]);
+    crate::xml::escape_markup(out, text);
 }
 
 #[cfg(test)]
@@ -459,6 +470,89 @@ mod tests {
             "<fault>\r\n<value><struct>\r\n<member><name>faultCode</name>\r\n\
              <value><i4>-506</i4></value></member>\r\n"
         ));
+    }
+
+    #[test]
+    fn document_replies_are_laid_out_as_the_generic_encoder_does() {
+        let document = "<VM><NAME>a&lt;b&gt;&amp;\r\n]]&gt;&#1;\u{e9}</NAME></VM>";
+        let mut response = String::from(DOCUMENT_HEAD);
+        crate::xml::escape_markup(&mut response, document);
+        let multicall_value = reply_value(Reply::Document(response.clone()));
+        response.push_str(DOCUMENT_TAIL);
+        let value = Value::Array(vec![Value::Bool(true), document.into(), Value::Int(0)]);
+        assert_eq!(response, encode_response(&value));
+        assert_eq!(multicall_value, value);
+        assert_eq!(unescape_markup(&response), {
+            let mut plain = response.replace("&lt;", "<").replace("&gt;", ">");
+            plain = plain.replace("&#13;", "\r").replace("&amp;", "&");
+            plain
+        });
+    }
+
+    /// `info` documents written escaped straight into the response are byte for byte the
+    /// escaped documents of the plain path, hostile template text included.
+    #[test]
+    fn info_responses_equal_the_escaped_plain_documents() {
+        use crate::server::state::Oned;
+        use std::sync::Mutex;
+        let mut oned = Oned::bootstrap("pw");
+        oned.set_clock(1_795_000_000);
+        oned.seed(2, 3);
+        let shared = Shared {
+            oned: Mutex::new(oned),
+            calls: Mutex::new(Vec::new()),
+        };
+        let session = Value::from("oneadmin:pw");
+        let hostile = "a<b>&c ]]> <![CDATA[x]]> &lt; \r\n\t\u{1}\u{e9}";
+        for (method, id) in [("one.vm.update", 1), ("one.host.update", 0)] {
+            let text = format!("HOSTILE = \"{hostile}\"\nV = [ X = \"{hostile}\" ]");
+            let body = crate::wire::encode_method_call(
+                method,
+                &[session.clone(), Value::Int(id), text.into(), Value::Int(1)],
+            );
+            assert!(handle_body(&shared, body.as_bytes()).contains("<boolean>1</boolean>"));
+        }
+        let calls: &[(&str, Vec<Value>)] = &[
+            ("one.vm.info", vec![Value::Int(0)]),
+            ("one.vm.info", vec![Value::Int(1), Value::Bool(true)]),
+            ("one.host.info", vec![Value::Int(0)]),
+            ("one.host.info", vec![Value::Int(1)]),
+            ("one.user.info", vec![Value::Int(-1)]),
+            ("one.group.info", vec![Value::Int(0)]),
+            ("one.datastore.info", vec![Value::Int(1)]),
+            ("one.vm.info", vec![Value::Int(99)]),
+            (
+                "one.vmpool.info",
+                vec![Value::Int(-2), Value::Int(-1), Value::Int(-1)],
+            ),
+        ];
+        let mut documents = 0;
+        for (method, params) in calls {
+            let mut all = vec![session.clone()];
+            all.extend(params.iter().cloned());
+            let plain = || match call(&shared, method, &all, None) {
+                Reply::Fault(code, message) => encode_fault(code, &message),
+                reply => encode_response(&reply_value(reply)),
+            };
+            let (before, after) = (plain(), {
+                let body = crate::wire::encode_method_call(method, &all);
+                handle_body(&shared, body.as_bytes())
+            });
+            assert_eq!(after, before, "{method} {params:?}");
+            assert_eq!(
+                plain(),
+                before,
+                "{method}: the comparison needs a stable document"
+            );
+            if after.starts_with(DOCUMENT_HEAD) {
+                documents += 1;
+            }
+            if method.starts_with("one.vm.info") && params[0] == Value::Int(1) {
+                assert!(after.contains("&amp;lt;b&amp;gt;&amp;amp;c ]]&amp;gt;"));
+                assert!(after.contains("&amp;#13;\n\t&amp;#1;\u{e9}"));
+            }
+        }
+        assert_eq!(documents, 7);
     }
 
     #[test]

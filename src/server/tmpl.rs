@@ -148,26 +148,51 @@ impl Tmpl {
     /// (attributes and vector members sorted by name), for documents built from the generated
     /// model types.
     pub(crate) fn to_template(&self) -> crate::template::Template {
-        use crate::template::{Template, Value, Vector};
+        self.to_template_without(&[])
+    }
+
+    /// [`to_template`](Self::to_template) without the attributes named in `skip` (cheaper
+    /// than cloning the template to remove them first).
+    pub(crate) fn to_template_without(&self, skip: &[&str]) -> crate::template::Template {
+        use crate::template::{Template, Value};
         let mut template = Template::new();
         for (name, values) in &self.attrs {
+            if skip.contains(&name.as_str()) {
+                continue;
+            }
             for value in values {
                 match value {
                     Attr::Single(s) => {
                         template.push(name, Value::Single(s.clone()));
                     }
                     Attr::Vector(members) => {
-                        // Collected in one pass: `Vector::set` re-packs the vector on every
-                        // call, which made building a VM's documents quadratic in its vectors.
-                        let vector: Vector =
-                            members.iter().map(|(key, s)| (key, s.as_str())).collect();
-                        template.push(name, Value::Vector(vector));
+                        template.push(name, Value::Vector(vector_of(members)));
                     }
                 }
             }
         }
         template
     }
+}
+
+/// A vector's members as a [`Vector`](crate::template::Vector), built in one pass. Every
+/// document call converts each vector of the object's templates, so this is hot: the
+/// members of a `BTreeMap` are unique and sorted, so when their names are upper case (as the
+/// parser stores them) they are appended as they come, without the duplicate search of
+/// `collect` (which compares each name with every earlier one).
+fn vector_of(members: &BTreeMap<String, String>) -> crate::template::Vector {
+    use crate::template::VectorBuilder;
+    if members
+        .keys()
+        .any(|key| key.bytes().any(|b| b.is_ascii_lowercase()))
+    {
+        return members.iter().map(|(key, s)| (key, s.as_str())).collect();
+    }
+    let mut builder = VectorBuilder::with_capacity(members.len());
+    for (key, s) in members {
+        builder.push_unique(key, s);
+    }
+    builder.finish()
 }
 
 struct Parser {
@@ -371,6 +396,40 @@ mod tests {
         assert_eq!(disks.len(), 2);
         assert_eq!(disks[0]["SIZE"], "10");
         assert_eq!(disks[1]["IMAGE_ID"], "1");
+    }
+
+    #[test]
+    fn conversion_skips_names_and_keeps_lower_case_members() {
+        use crate::template::{Template, Value, Vector};
+        let mut t =
+            Tmpl::parse("NAME=n\nDISK=[SIZE=1,IMAGE_ID=\"0\"]\nSCHED_ACTION=[ID=0]").unwrap();
+        // A member set in code with a lower-case name takes the general (deduplicating) path.
+        t.push(
+            "NIC",
+            Attr::Vector(BTreeMap::from([
+                ("ip".to_string(), "a".to_string()),
+                ("IP".to_string(), "b".to_string()),
+            ])),
+        );
+        let mut expected = Template::new();
+        expected.push(
+            "DISK",
+            Value::Vector(Vector::from([("IMAGE_ID", "0"), ("SIZE", "1")])),
+        );
+        expected.push("NAME", "n");
+        expected.push(
+            "NIC",
+            Value::Vector([("IP", "b"), ("ip", "a")].into_iter().collect()),
+        );
+        assert_eq!(t.to_template_without(&["SCHED_ACTION"]), expected);
+        let full = t.to_template();
+        assert_eq!(full.vectors("SCHED_ACTION").count(), 1);
+        assert_eq!(full.len(), 4);
+        let disk = full.vectors("DISK").next().unwrap();
+        assert_eq!(
+            disk.iter().collect::<Vec<_>>(),
+            [("IMAGE_ID", "0"), ("SIZE", "1")]
+        );
     }
 
     #[test]

@@ -194,7 +194,7 @@ use std::fmt;
 use crate::xml::{Element, FromXml, Node, ToXml, XmlError, XmlReader, XmlWriter};
 
 pub use parse::{ParseError, ParseErrorKind};
-use value::VectorBuilder;
+pub(crate) use value::VectorBuilder;
 pub use value::{ToTemplateString, Value, Vector, VectorIter};
 pub use wire::{RootedTemplate, TemplateArg, WireError, WireForm};
 

@@ -79,7 +79,7 @@ fn hidden(method: &str, position: usize) -> bool {
 /// base64-encoded. Written by hand rather than from [`crate::models::CallInfo`]: the hook
 /// gets these exact bytes (newlines and two-space indentation inside the base64), which the
 /// models' compact writer does not produce.
-fn call_info(method: &str, params: &[Value], result: &Result<Value, (i32, String)>) -> String {
+fn call_info(method: &str, params: &[Value], result: Result<&Value, (i32, &str)>) -> String {
     let mut xml = String::from("<CALL_INFO>\n");
     xml.push_str(&format!(
         "  <RESULT>{}</RESULT>\n",
@@ -187,11 +187,16 @@ fn record(oned: &mut Oned, hook_id: i32, command: String, arguments: String, ret
 }
 
 /// After a call: runs the API hooks whose `CALL` is `method`.
+/// Whether any API hook fires after `method`.
+pub(crate) fn has_api_hooks(oned: &Oned, method: &str) -> bool {
+    hooks_of_type(oned, "api").any(|h| h.template.get("CALL") == Some(method))
+}
+
 pub(crate) fn api_call(
     oned: &mut Oned,
     method: &str,
     params: &[Value],
-    result: &Result<Value, (i32, String)>,
+    result: Result<&Value, (i32, &str)>,
 ) {
     let hooks: Vec<i32> = hooks_of_type(oned, "api")
         .filter(|h| h.template.get("CALL") == Some(method))
@@ -320,6 +325,8 @@ pub(crate) fn log_filtered(
 #[cfg(test)]
 mod tests {
     use super::{encode64, run};
+    use crate::wire::Value;
+    use base64::Engine as _;
 
     #[test]
     fn output_is_encoded_in_lines_of_sixty() {
@@ -347,6 +354,44 @@ mod tests {
             .collect();
         assert_eq!(ids, (5..25).collect::<Vec<_>>());
         assert_eq!(oned.hook_log.iter().filter(|e| e.hook_id == 8).count(), 1);
+    }
+
+    #[test]
+    fn hooks_of_document_calls_get_the_plain_document() {
+        use crate::server::state::{Caller, Reply};
+        let mut oned = super::Oned::bootstrap("onepass");
+        oned.set_clock(1_795_000_000);
+        oned.seed(1, 2);
+        let admin = Caller {
+            uid: 0,
+            gid: 0,
+            request: 0,
+        };
+        // oned refuses API hooks on `info` calls; one is set up behind its back to check
+        // that the escaped document path would still give hooks the plain document.
+        let hook =
+            "NAME = h\nTYPE = api\nCOMMAND = /bin/echo\nARGUMENTS = $API\nCALL = one.vm.rename";
+        let reply = oned.call(admin, "one.hook.allocate", &[Value::from(hook)]);
+        let Reply::Ok(Value::Int(id)) = reply else {
+            panic!("{reply:?}")
+        };
+        let hook = oned.get_mut(super::Kind::Hook, id).unwrap();
+        hook.template.set("CALL", "one.vm.info");
+        let params = [Value::Int(0)];
+        let reply = oned.call_writing_documents(admin, "one.vm.info", &params, "head<");
+        assert!(matches!(&reply, Reply::Document(d) if d.starts_with("head<&lt;VM&gt;")));
+        let reply = oned.call(admin, "one.vm.info", &params);
+        let Reply::Ok(Value::String(plain)) = reply else {
+            panic!("{reply:?}")
+        };
+        let arguments: Vec<&str> = oned.hook_log.iter().map(|e| e.arguments.as_str()).collect();
+        assert_eq!(arguments.len(), 2);
+        assert_eq!(arguments[0], arguments[1]);
+        let info = base64::engine::general_purpose::STANDARD
+            .decode(arguments[0])
+            .unwrap();
+        let info = String::from_utf8(info).unwrap();
+        assert!(info.contains(&crate::xml::escape(&plain).into_owned()));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::{
 };
 use crate::server::tmpl::{Attr, Tmpl};
 use crate::wire::Value;
-use crate::xml::ToXml;
+use crate::xml::{ToXml, XmlWriter};
 
 /// A lock on an object.
 #[derive(Debug, Clone)]
@@ -589,6 +589,18 @@ pub(crate) fn handle(
 }
 
 fn info(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled {
+    info_written(oned, caller, kind, p, XmlWriter::with_capacity(512)).map(Value::from)
+}
+
+/// The document of `one.<kind>.info`, written by `writer` (a plain or an
+/// [escaped](XmlWriter::escaped) one): what it holds.
+pub(crate) fn info_written(
+    oned: &mut Oned,
+    caller: Caller,
+    kind: Kind,
+    p: &Params<'_>,
+    mut writer: XmlWriter,
+) -> Result<String, super::Failure> {
     let id = self_id(kind, caller, p.int(0));
     let obj = oned.get(kind, id).ok_or_else(|| no_exists(kind, id))?;
     if !(kind == Kind::User && id == caller.uid) {
@@ -610,9 +622,11 @@ fn info(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled 
         for disk in super::vm::expand_disks(oned, disks, has_context, false)? {
             extended.template.push("DISK", Attr::Vector(disk));
         }
-        return Ok(Value::from(docs::document(oned, &extended, true)));
+        docs::write_document(oned, &extended, true, &mut writer);
+    } else {
+        docs::write_document(oned, obj, true, &mut writer);
     }
-    Ok(Value::from(docs::document(oned, obj, true)))
+    Ok(writer.into_string())
 }
 
 fn allocate(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled {

@@ -110,8 +110,14 @@ fn pci(device: Pci<'_>, profiles: Option<String>, sriov_num: Option<&str>) -> mo
     }
 }
 
-/// The PCI devices, in the order the driver lists them.
+/// The PCI devices, in the order the driver lists them. Built once: every `one.host.info`
+/// needs them, and cloning is much cheaper than formatting them again.
 pub(crate) fn pci_devices() -> models::PciDevices {
+    static DEVICES: std::sync::OnceLock<models::PciDevices> = std::sync::OnceLock::new();
+    DEVICES.get_or_init(build_pci_devices).clone()
+}
+
+fn build_pci_devices() -> models::PciDevices {
     const ETH: &str = "Ethernet controller";
     const USB: &str = "USB controller";
     const MLX: &str = "Mellanox Technologies";
@@ -239,6 +245,11 @@ const HUGEPAGE_SIZES: [i64; 2] = [2048, 1_048_576];
 /// The two NUMA nodes: 8 cores of 4 threads each (thread ids core, core+16, core+32,
 /// core+48), 1024 huge pages of each size, 8 GiB of memory.
 pub(super) fn numa_nodes() -> models::NumaNodes {
+    static NODES: std::sync::OnceLock<models::NumaNodes> = std::sync::OnceLock::new();
+    NODES.get_or_init(build_numa_nodes).clone()
+}
+
+fn build_numa_nodes() -> models::NumaNodes {
     models::NumaNodes {
         node: (0..2i64)
             .map(|node| models::NumaNode {

@@ -369,7 +369,15 @@ pub(crate) fn default_quotas(oned: &Oned, object: &str) -> String {
 
 /// The document of one object (`full`: as `info` returns it, else as listed in a pool).
 pub(crate) fn document(oned: &Oned, obj: &Obj, full: bool) -> String {
-    element(oned, obj, full)
+    let mut writer = XmlWriter::with_capacity(512);
+    write_document(oned, obj, full, &mut writer);
+    writer.into_string()
+}
+
+/// [`document`] written by `writer` (an [escaped](XmlWriter::escaped) one writes it straight
+/// into an XML-RPC response).
+pub(crate) fn write_document(oned: &Oned, obj: &Obj, full: bool, writer: &mut XmlWriter) {
+    element(oned, obj, full, writer)
 }
 
 /// A pool document with the objects `ids` (already filtered and ordered).
@@ -437,38 +445,42 @@ pub(crate) fn pool(oned: &Oned, kind: Kind, ids: &[i32]) -> String {
 }
 
 /// The document of `obj`, its root element named after its kind.
-fn element(oned: &Oned, obj: &Obj, full: bool) -> String {
-    fn of<T: ToXml>(value: Option<T>, root: &str) -> String {
-        value.map(|v| xml_of(&v, root)).unwrap_or_default()
+fn element(oned: &Oned, obj: &Obj, full: bool, writer: &mut XmlWriter) {
+    fn of<T: ToXml>(value: Option<T>, root: &str, writer: &mut XmlWriter) {
+        if let Some(value) = value {
+            value.write_xml(writer, root);
+        }
     }
     let root = obj.kind.root();
     match obj.kind {
-        Kind::Vm => match &obj.ext {
-            Ext::Vm(data) => vm::vm(oned, obj, data, full).to_xml(),
-            _ => String::new(),
-        },
-        Kind::User if full => of(user(oned, obj), root),
-        Kind::User => of(user_summary(oned, obj), root),
-        Kind::Group if full => of(group(oned, obj), root),
-        Kind::Group => of(group_summary(oned, obj), root),
-        Kind::Host => of(host(oned, obj, full), root),
-        Kind::Cluster => of(cluster(oned, obj), root),
-        Kind::Datastore => of(datastore(oned, obj), root),
-        Kind::Image => of(image(oned, obj), root),
-        Kind::Template => of(vm_template(oned, obj), root),
-        Kind::VnTemplate => of(vn_template(oned, obj), root),
-        Kind::Vnet if full => of(vnet(oned, obj), root),
-        Kind::Vnet => of(vnet_summary(oned, obj), root),
-        Kind::SecGroup => of(security_group(oned, obj), root),
-        Kind::VRouter => of(vrouter(oned, obj), root),
-        Kind::VmGroup => of(vm_group(oned, obj), root),
-        Kind::Zone => of(zone(oned, obj), root),
-        Kind::Vdc => of(vdc(oned, obj), root),
-        Kind::Document => of(generic_document(oned, obj), root),
-        Kind::Market => of(market(oned, obj), root),
-        Kind::MarketApp => of(market_app(oned, obj), root),
-        Kind::Hook => of(hook(oned, obj, full), root),
-        Kind::BackupJob => of(backup_job(oned, obj), root),
+        Kind::Vm => {
+            if let Ext::Vm(data) = &obj.ext {
+                let vm = vm::vm(oned, obj, data, full);
+                vm.write_xml(writer, vm.root_name());
+            }
+        }
+        Kind::User if full => of(user(oned, obj), root, writer),
+        Kind::User => of(user_summary(oned, obj), root, writer),
+        Kind::Group if full => of(group(oned, obj), root, writer),
+        Kind::Group => of(group_summary(oned, obj), root, writer),
+        Kind::Host => of(host(oned, obj, full), root, writer),
+        Kind::Cluster => of(cluster(oned, obj), root, writer),
+        Kind::Datastore => of(datastore(oned, obj), root, writer),
+        Kind::Image => of(image(oned, obj), root, writer),
+        Kind::Template => of(vm_template(oned, obj), root, writer),
+        Kind::VnTemplate => of(vn_template(oned, obj), root, writer),
+        Kind::Vnet if full => of(vnet(oned, obj), root, writer),
+        Kind::Vnet => of(vnet_summary(oned, obj), root, writer),
+        Kind::SecGroup => of(security_group(oned, obj), root, writer),
+        Kind::VRouter => of(vrouter(oned, obj), root, writer),
+        Kind::VmGroup => of(vm_group(oned, obj), root, writer),
+        Kind::Zone => of(zone(oned, obj), root, writer),
+        Kind::Vdc => of(vdc(oned, obj), root, writer),
+        Kind::Document => of(generic_document(oned, obj), root, writer),
+        Kind::Market => of(market(oned, obj), root, writer),
+        Kind::MarketApp => of(market_app(oned, obj), root, writer),
+        Kind::Hook => of(hook(oned, obj, full), root, writer),
+        Kind::BackupJob => of(backup_job(oned, obj), root, writer),
     }
 }
 

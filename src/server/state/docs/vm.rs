@@ -78,9 +78,7 @@ fn sample(id: i32, vm: &VmData, timestamp: i64) -> models::VmMonitoring {
 /// The VM TEMPLATE in oned's order: attributes by name, the scheduled actions last with
 /// their members in oned's order.
 fn vm_template(obj: &Obj, vm: &VmData) -> Template {
-    let mut tmpl = obj.template.clone();
-    tmpl.remove("SCHED_ACTION");
-    let mut template = tmpl.to_template();
+    let mut template = obj.template.to_template_without(&["SCHED_ACTION"]);
     for action in &vm.sched_actions {
         let members: Vec<(&str, &str)> = action
             .iter()
