@@ -298,7 +298,7 @@ impl<'a> XmlReader<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn next_tok(&mut self) -> Result<Tok<'a>, XmlError> {
         match &mut self.escaped {
             Some(lexer) => lexer.next().map_err(|(position, message)| XmlError {
@@ -456,22 +456,8 @@ impl<'a> XmlReader<'a> {
         if element.empty {
             return Ok(Cow::Borrowed(""));
         }
-        if let Some(lexer) = &mut self.escaped {
-            // The common leaf, `&lt;A&gt;text&lt;/A&gt;`, in one step.
-            match lexer.leaf_text() {
-                Ok(Some(text)) => {
-                    self.depth -= 1;
-                    return Ok(text);
-                }
-                Ok(None) => {}
-                Err((position, message)) => {
-                    return Err(XmlError {
-                        message,
-                        position: position as u64,
-                    })
-                }
-            }
-        } else if let Some(text) = self.read_plain_text()? {
+        // The common leaf, `<A>text</A>`, in one step.
+        if let Some(text) = self.try_leaf_text(element)? {
             return Ok(text);
         }
         let mut text: Cow<'a, str> = Cow::Borrowed("");
@@ -498,6 +484,34 @@ impl<'a> XmlReader<'a> {
                 Tok::Eof => return Err(self.error("unexpected end of document")),
                 Tok::Decl => return Err(self.error("unexpected declaration inside an element")),
             }
+        }
+    }
+
+    /// The text of `element` (just returned by [`next_node`](Self::next_node) or
+    /// [`next_child`](Self::next_child)) with its end tag consumed, when its content is a
+    /// single run of text (or nothing), as in nearly every leaf; `None`, having consumed
+    /// nothing, for any other content. Lets a reader that must tell leaves from elements with
+    /// children (templates) read a leaf in one step.
+    pub(crate) fn try_leaf_text(
+        &mut self,
+        element: &Element<'_>,
+    ) -> Result<Option<Cow<'a, str>>, XmlError> {
+        if element.empty {
+            return Ok(Some(Cow::Borrowed("")));
+        }
+        let Some(lexer) = &mut self.escaped else {
+            return self.read_plain_text();
+        };
+        match lexer.leaf_text() {
+            Ok(Some(text)) => {
+                self.depth -= 1;
+                Ok(Some(text))
+            }
+            Ok(None) => Ok(None),
+            Err((position, message)) => Err(XmlError {
+                message,
+                position: position as u64,
+            }),
         }
     }
 
@@ -616,7 +630,7 @@ struct EscapedLexer<'a> {
 type LexResult<T> = Result<T, (usize, String)>;
 
 impl<'a> EscapedLexer<'a> {
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> LexResult<Tok<'a>> {
         loop {
             let bytes = self.input.as_bytes();
@@ -712,6 +726,18 @@ impl<'a> EscapedLexer<'a> {
     /// The end tag at `at` (its `&lt;/`), checked against the innermost open element.
     #[inline]
     fn end_tag(&mut self, at: usize) -> LexResult<()> {
+        let bytes = self.input.as_bytes();
+        if let Some(&(start, len)) = self.open.last() {
+            // The usual end tag, `&lt;/NAME&gt;` with the open element's name, in one compare.
+            let from = at + 5;
+            if bytes.get(from..from + len) == Some(&bytes[start..start + len])
+                && bytes[from + len..].starts_with(b"&gt;")
+            {
+                self.open.pop();
+                self.pos = from + len + 4;
+                return Ok(());
+            }
+        }
         let (name, end) = self.tag_content(at + 5)?;
         let name = name.trim_end_matches(|c: char| c.is_ascii_whitespace());
         match self.open.pop() {
@@ -734,7 +760,8 @@ impl<'a> EscapedLexer<'a> {
     #[inline]
     fn tag_content(&self, from: usize) -> LexResult<(&'a str, usize)> {
         let bytes = self.input.as_bytes();
-        let Some(amp) = memchr::memchr(b'&', &bytes[from..]) else {
+        // Tags are a name of a few bytes: a plain loop beats a memchr call.
+        let Some(amp) = bytes[from..].iter().position(|&b| b == b'&') else {
             return Err(self.cut_or(from, "unexpected end of document in a tag"));
         };
         let amp = from + amp;
