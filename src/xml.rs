@@ -704,6 +704,30 @@ impl<'a> EscapedLexer<'a> {
     #[inline]
     fn start_tag(&mut self, at: usize) -> LexResult<Element<'a>> {
         let m = at + 4;
+        let bytes = self.input.as_bytes();
+        // One pass over the name, the usual whole tag (`&lt;NAME&gt;`): where it ends, where
+        // its prefix ends. Anything else after the name (`/`, attributes) takes the general
+        // path below.
+        let mut i = m;
+        let mut colon = None;
+        while let Some(&b) = bytes.get(i) {
+            match b {
+                b'&' | b'/' => break,
+                b':' if colon.is_none() => colon = Some(i),
+                b if b.is_ascii_whitespace() => break,
+                _ => {}
+            }
+            i += 1;
+        }
+        if i > m && bytes[i..].starts_with(b"&gt;") {
+            self.open.push((m, i - m));
+            self.pos = i + 4;
+            let name = match colon {
+                Some(c) => &self.input[c + 1..i],
+                None => &self.input[m..i],
+            };
+            return Ok(Element { name, empty: false });
+        }
         let (content, end) = self.tag_content(m)?;
         let (content, empty) = match content.strip_suffix('/') {
             Some(c) => (c, true),
@@ -779,7 +803,7 @@ impl<'a> EscapedLexer<'a> {
         let mut scan = from;
         let mut has_entities = false;
         let end = loop {
-            match memchr::memchr(b'&', &bytes[scan..]) {
+            match find_amp(&bytes[scan..]) {
                 None => break bytes.len(),
                 Some(i) => {
                     let amp = scan + i;
@@ -812,7 +836,7 @@ impl<'a> EscapedLexer<'a> {
         let mut scan = from;
         let mut has_entities = false;
         let end = loop {
-            match memchr::memchr(b'&', &bytes[scan..]) {
+            match find_amp(&bytes[scan..]) {
                 None => return Ok(None),
                 Some(i) => {
                     let amp = scan + i;
@@ -836,6 +860,18 @@ impl<'a> EscapedLexer<'a> {
         self.pos = end;
         self.end_tag(end)?;
         Ok(Some(text))
+    }
+}
+
+/// Offset of the first `&` in `bytes`. Most leaves are a few bytes of text: those are
+/// scanned in place, longer ones with memchr.
+#[inline]
+fn find_amp(bytes: &[u8]) -> Option<usize> {
+    const SHORT: usize = 16;
+    match bytes.iter().take(SHORT).position(|&b| b == b'&') {
+        Some(i) => Some(i),
+        None if bytes.len() <= SHORT => None,
+        None => memchr::memchr(b'&', &bytes[SHORT..]).map(|i| i + SHORT),
     }
 }
 
@@ -1243,6 +1279,9 @@ mod tests {
             "<R><A>\u{e9}t\u{e9} \u{1F600}</A><B><![CDATA[]]></B><C></C></R>",
             "<one:R xmlns:one=\"http://opennebula.org/XMLSchema\"><one:A>x</one:A></one:R>",
             "<R/>",
+            // Text runs around the 16-byte in-place scan of `find_amp`.
+            "<R><A>more than sixteen bytes &amp; an entity</A><B>exactly_16_bytes</B>\
+             <C>fifteen__bytes&lt;</C><D>sixteen___bytes&lt;</D><p:E>x</p:E></R>",
         ];
         for doc in docs {
             let plain = walk_all(&mut XmlReader::new(doc.as_bytes())).unwrap();
