@@ -311,10 +311,9 @@ impl<'a> XmlReader<'a> {
 
     /// The next token of a plain document, from quick-xml.
     fn next_plain(&mut self) -> Result<Tok<'a>, XmlError> {
-        let before = self.position();
         match self.reader.read_event() {
-            Ok(Event::Start(start)) => self.plain_element(before, &start, false),
-            Ok(Event::Empty(start)) => self.plain_element(before, &start, true),
+            Ok(Event::Start(start)) => self.plain_element(&start, false),
+            Ok(Event::Empty(start)) => self.plain_element(&start, true),
             Ok(Event::End(_)) => Ok(Tok::End),
             Ok(Event::Text(text)) => Ok(Tok::Bytes(text.into_inner())),
             Ok(Event::CData(text)) => Ok(Tok::Bytes(text.into_inner())),
@@ -327,23 +326,18 @@ impl<'a> XmlReader<'a> {
         }
     }
 
-    /// The element of a quick-xml start tag that began at input offset `before`, with its
-    /// name borrowed from the input (quick-xml's event only lends it) and checked to be UTF-8.
-    fn plain_element(
-        &self,
-        before: u64,
-        start: &BytesStart<'_>,
-        empty: bool,
-    ) -> Result<Tok<'a>, XmlError> {
+    /// The element of a quick-xml start tag, with its name borrowed from the input (quick-xml's
+    /// event only lends it) and checked to be UTF-8.
+    fn plain_element(&self, start: &BytesStart<'_>, empty: bool) -> Result<Tok<'a>, XmlError> {
         let qname = start.name().into_inner();
-        // The tag is `<` + name + ...: the name starts one byte after the tag.
+        // quick-xml reading a slice hands out subslices of it: find which one by address (a
+        // BOM it skipped, say, makes positions unreliable for this).
         let input = self.input;
-        let from = usize::try_from(before)
-            .unwrap_or(usize::MAX)
-            .saturating_add(1);
-        let name = input
-            .get(from..from.saturating_add(qname.len()))
-            .filter(|name| *name == qname)
+        let from = (qname.as_ptr() as usize).wrapping_sub(input.as_ptr() as usize);
+        let name = from
+            .checked_add(qname.len())
+            .and_then(|to| input.get(from..to))
+            .filter(|name| std::ptr::eq(name.as_ptr(), qname.as_ptr()))
             .ok_or_else(|| self.error("element name not found in the input"))?;
         let name =
             std::str::from_utf8(name).map_err(|_| self.error("element name is not valid UTF-8"))?;
@@ -1397,6 +1391,26 @@ mod tests {
         let b = r.next_child(&root).unwrap().unwrap();
         let err = r.read_text(&b).unwrap_err();
         assert!(err.message.contains("does not match"), "{err}");
+    }
+
+    #[test]
+    fn plain_reader_borrows_names_after_a_bom_and_prolog() {
+        let doc = "\u{feff}<?xml version=\"1.0\"?>\n<!-- c -->\n<p:R><A>1</A><B/><C >2</C></p:R>\n";
+        let mut r = XmlReader::new(doc.as_bytes());
+        let root = r.root().unwrap();
+        assert_eq!(root.local_name(), "R");
+        let mut seen = Vec::new();
+        while let Some(child) = r.next_child(&root).unwrap() {
+            seen.push((
+                child.local_name(),
+                r.read_text(&child).unwrap().into_owned(),
+            ));
+        }
+        r.finish().unwrap();
+        assert_eq!(
+            seen,
+            [("A", "1".into()), ("B", String::new()), ("C", "2".into())]
+        );
     }
 
     #[test]
