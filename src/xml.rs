@@ -720,7 +720,9 @@ impl<'a> EscapedLexer<'a> {
     }
 
     /// The start tag at `at` (its `&lt;`), which is not an end tag or declaration.
-    #[inline]
+    // Always inlined: returned through memory, the element was written as two words and
+    // read back as one wider move, a store-forwarding stall on every start tag.
+    #[inline(always)]
     fn start_tag(&mut self, at: usize) -> LexResult<Element<'a>> {
         let m = at + 4;
         let bytes = self.input.as_bytes();
