@@ -14,7 +14,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use quick_xml::events::{BytesCData, BytesEnd, BytesStart, BytesText, Event};
+use quick_xml::events::{BytesStart, Event};
 
 /// Default maximum element nesting accepted by [`XmlReader`]. OpenNebula documents nest about
 /// ten levels deep; the limit only exists to stop hostile input.
@@ -79,26 +79,41 @@ pub trait ToXml {
 }
 
 /// An element start tag returned by [`XmlReader`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Element<'a> {
-    start: BytesStart<'a>,
+    /// The local name (any namespace prefix cut once, when the tag is read).
+    name: &'a str,
     empty: bool,
 }
 
 impl<'a> Element<'a> {
+    /// An element named `qname` (prefix included), which the caller has checked is UTF-8.
+    #[inline]
+    fn new(qname: &'a str, empty: bool) -> Self {
+        // Names are short: a byte loop beats a memchr call.
+        let name = match qname.bytes().position(|b| b == b':') {
+            Some(i) => &qname[i + 1..],
+            None => qname,
+        };
+        Element { name, empty }
+    }
+
     /// The element's local name (any namespace prefix removed), as raw bytes.
     #[inline]
     pub fn name(&self) -> &[u8] {
-        let name = self.start.name().into_inner();
-        match memchr::memchr(b':', name) {
-            Some(i) => &name[i + 1..],
-            None => name,
-        }
+        self.name.as_bytes()
     }
 
-    /// The element's local name as text (lossy for invalid UTF-8).
+    /// The element's local name as text. Names are checked to be UTF-8 when the tag is read,
+    /// so this always borrows.
     pub fn name_str(&self) -> Cow<'_, str> {
-        String::from_utf8_lossy(self.name())
+        Cow::Borrowed(self.name)
+    }
+
+    /// The element's local name as text, borrowed from the input.
+    #[inline]
+    pub fn local_name(&self) -> &'a str {
+        self.name
     }
 
     /// `true` for `<A/>`: the element has no content and no end tag.
@@ -115,6 +130,30 @@ pub enum Node<'a> {
     Element(Element<'a>),
     /// A run of character data, unescaped.
     Text(Cow<'a, str>),
+}
+
+/// One token of a document, as both lexers (quick-xml for plain documents, [`EscapedLexer`]
+/// for escaped ones) hand it to [`XmlReader`]. Small on purpose: a token is produced per
+/// tag and per text run, which makes this the innermost loop of every decode, and the escaped
+/// lexer produces its tokens directly instead of building quick-xml events for them.
+enum Tok<'a> {
+    /// A start tag (`empty` for `<A/>`), not yet entered.
+    Start(Element<'a>),
+    /// An end tag (already matched against its start tag by the lexer).
+    End,
+    /// Text or CDATA, unescaped and checked to be UTF-8 (escaped lexer).
+    Text(Cow<'a, str>),
+    /// Text or CDATA bytes, without entity references, not yet checked to be UTF-8
+    /// (quick-xml, which reports entity references as [`Tok::Ref`]).
+    Bytes(Cow<'a, [u8]>),
+    /// An entity reference `&name;`, unresolved (quick-xml).
+    Ref(Cow<'a, [u8]>),
+    /// A comment or processing instruction.
+    Skip,
+    /// An XML declaration.
+    Decl,
+    /// The end of the input.
+    Eof,
 }
 
 /// A pull reader over an OpenNebula XML document. See the [module docs](self).
@@ -170,14 +209,29 @@ impl<'a> XmlReader<'a> {
     /// and numeric references for other characters). A document escaped otherwise (markup
     /// characters as numeric references, say) is reported as an error; callers that can,
     /// such as [`crate::wire::decode_document_response`], then fall back to unescaping first.
+    /// The input must be UTF-8 throughout (it is checked once, up front): reading stops with
+    /// an error at the first byte that is not.
     pub fn new_escaped(input: &'a [u8]) -> Self {
         let mut reader = XmlReader::new(&[]);
         reader.input = input;
+        // One validation of the whole input, instead of one per name and text run: every
+        // piece the lexer cuts out of it is then a `&str` already. Past an invalid byte the
+        // lexer sees the end of its input and reports the error there.
+        let (text, invalid_at) = match std::str::from_utf8(input) {
+            Ok(text) => (text, None),
+            Err(e) => {
+                let valid = e.valid_up_to();
+                (
+                    std::str::from_utf8(&input[..valid]).unwrap_or_default(),
+                    Some(valid),
+                )
+            }
+        };
         reader.escaped = Some(Box::new(EscapedLexer {
-            input,
+            input: text,
             pos: 0,
             open: Vec::with_capacity(16),
-            text: None,
+            invalid_at,
         }));
         reader
     }
@@ -244,23 +298,55 @@ impl<'a> XmlReader<'a> {
         }
     }
 
-    #[inline]
-    fn next_event(&mut self) -> Result<Event<'a>, XmlError> {
-        if let Some(lexer) = &mut self.escaped {
-            return lexer.next().map_err(|(position, message)| XmlError {
+    #[inline(always)]
+    fn next_tok(&mut self) -> Result<Tok<'a>, XmlError> {
+        match &mut self.escaped {
+            Some(lexer) => lexer.next().map_err(|(position, message)| XmlError {
                 message,
                 position: position as u64,
-            });
+            }),
+            None => self.next_plain(),
         }
+    }
+
+    /// The next token of a plain document, from quick-xml.
+    fn next_plain(&mut self) -> Result<Tok<'a>, XmlError> {
         match self.reader.read_event() {
+            Ok(Event::Start(start)) => self.plain_element(&start, false),
+            Ok(Event::Empty(start)) => self.plain_element(&start, true),
+            Ok(Event::End(_)) => Ok(Tok::End),
+            Ok(Event::Text(text)) => Ok(Tok::Bytes(text.into_inner())),
+            Ok(Event::CData(text)) => Ok(Tok::Bytes(text.into_inner())),
+            Ok(Event::GeneralRef(reference)) => Ok(Tok::Ref(reference.into_inner())),
+            Ok(Event::Comment(_) | Event::PI(_)) => Ok(Tok::Skip),
+            Ok(Event::Decl(_)) => Ok(Tok::Decl),
             Ok(Event::DocType(_)) => Err(self.error("DOCTYPE declarations are not accepted")),
-            Ok(event) => Ok(event),
+            Ok(Event::Eof) => Ok(Tok::Eof),
             Err(err) => Err(self.quick_error(err)),
         }
     }
 
-    fn enter(&mut self, start: BytesStart<'a>, empty: bool) -> Result<Element<'a>, XmlError> {
-        if !empty {
+    /// The element of a quick-xml start tag, with its name borrowed from the input (quick-xml's
+    /// event only lends it) and checked to be UTF-8.
+    fn plain_element(&self, start: &BytesStart<'_>, empty: bool) -> Result<Tok<'a>, XmlError> {
+        let qname = start.name().into_inner();
+        // quick-xml reading a slice hands out subslices of it: find which one by address (a
+        // BOM it skipped, say, makes positions unreliable for this).
+        let input = self.input;
+        let from = (qname.as_ptr() as usize).wrapping_sub(input.as_ptr() as usize);
+        let name = from
+            .checked_add(qname.len())
+            .and_then(|to| input.get(from..to))
+            .filter(|name| std::ptr::eq(name.as_ptr(), qname.as_ptr()))
+            .ok_or_else(|| self.error("element name not found in the input"))?;
+        let name =
+            std::str::from_utf8(name).map_err(|_| self.error("element name is not valid UTF-8"))?;
+        Ok(Tok::Start(Element::new(name, empty)))
+    }
+
+    #[inline]
+    fn enter(&mut self, element: Element<'a>) -> Result<Element<'a>, XmlError> {
+        if !element.empty {
             if self.depth >= self.max_depth {
                 return Err(self.error(format!(
                     "elements nested deeper than the limit of {}",
@@ -269,19 +355,19 @@ impl<'a> XmlReader<'a> {
             }
             self.depth += 1;
         }
-        Ok(Element { start, empty })
+        Ok(element)
     }
 
     /// Reads up to the document's root element and returns it. Skips the XML declaration,
     /// comments, processing instructions and whitespace.
     pub fn root(&mut self) -> Result<Element<'a>, XmlError> {
         loop {
-            match self.next_event()? {
-                Event::Start(start) => return self.enter(start, false),
-                Event::Empty(start) => return self.enter(start, true),
-                Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
-                Event::Text(text) if text.iter().all(u8::is_ascii_whitespace) => {}
-                Event::Eof => return Err(self.error("document has no root element")),
+            match self.next_tok()? {
+                Tok::Start(element) => return self.enter(element),
+                Tok::Decl | Tok::Skip => {}
+                Tok::Bytes(text) if text.iter().all(u8::is_ascii_whitespace) => {}
+                Tok::Text(text) if text.bytes().all(|b| b.is_ascii_whitespace()) => {}
+                Tok::Eof => return Err(self.error("document has no root element")),
                 _ => return Err(self.error("unexpected content before the root element")),
             }
         }
@@ -291,10 +377,11 @@ impl<'a> XmlReader<'a> {
     /// processing instructions follow.
     pub fn finish(&mut self) -> Result<(), XmlError> {
         loop {
-            match self.next_event()? {
-                Event::Eof => return Ok(()),
-                Event::Comment(_) | Event::PI(_) => {}
-                Event::Text(text) if text.iter().all(u8::is_ascii_whitespace) => {}
+            match self.next_tok()? {
+                Tok::Eof => return Ok(()),
+                Tok::Skip => {}
+                Tok::Bytes(text) if text.iter().all(u8::is_ascii_whitespace) => {}
+                Tok::Text(text) if text.bytes().all(|b| b.is_ascii_whitespace()) => {}
                 _ => return Err(self.error("unexpected content after the root element")),
             }
         }
@@ -311,23 +398,40 @@ impl<'a> XmlReader<'a> {
         if parent.empty {
             return Ok(None);
         }
+        if let Some(lexer) = self.escaped.as_deref_mut() {
+            // The escaped lexer's result is matched as it comes: passing it through
+            // `next_tok`'s `map_err` and `?` made the CPU reload the token with wider moves
+            // than the stores that wrote it, which stalled on every tag (a fifth of reading
+            // a host document).
+            loop {
+                match lexer.next() {
+                    Ok(Tok::Start(element)) => return self.enter(element).map(Some),
+                    Ok(Tok::End) => {
+                        self.depth -= 1;
+                        return Ok(None);
+                    }
+                    Ok(Tok::Eof) => return Err(self.error("unexpected end of document")),
+                    // Text between children; this lexer gives no other tokens.
+                    Ok(_) => {}
+                    Err((position, message)) => {
+                        return Err(XmlError {
+                            message,
+                            position: position as u64,
+                        })
+                    }
+                }
+            }
+        }
         loop {
-            match self.next_event()? {
-                Event::Start(start) => return self.enter(start, false).map(Some),
-                Event::Empty(start) => return self.enter(start, true).map(Some),
-                Event::End(_) => {
+            match self.next_tok()? {
+                Tok::Start(element) => return self.enter(element).map(Some),
+                Tok::End => {
                     self.depth -= 1;
                     return Ok(None);
                 }
-                Event::Text(_)
-                | Event::CData(_)
-                | Event::GeneralRef(_)
-                | Event::Comment(_)
-                | Event::PI(_) => {}
-                Event::Eof => return Err(self.error("unexpected end of document")),
-                Event::Decl(_) | Event::DocType(_) => {
-                    return Err(self.error("unexpected declaration inside an element"))
-                }
+                Tok::Text(_) | Tok::Bytes(_) | Tok::Ref(_) | Tok::Skip => {}
+                Tok::Eof => return Err(self.error("unexpected end of document")),
+                Tok::Decl => return Err(self.error("unexpected declaration inside an element")),
             }
         }
     }
@@ -338,37 +442,27 @@ impl<'a> XmlReader<'a> {
     ///
     /// This is the mixed-content counterpart of [`next_child`](Self::next_child), for readers
     /// (such as templates) that must tell `<A>text</A>` from `<A><B>..</B></A>`.
+    #[inline]
     pub fn next_node(&mut self, parent: &Element<'_>) -> Result<Option<Node<'a>>, XmlError> {
         if parent.empty {
             return Ok(None);
         }
         loop {
-            match self.next_event()? {
-                Event::Start(start) => {
-                    return self.enter(start, false).map(|e| Some(Node::Element(e)))
-                }
-                Event::Empty(start) => {
-                    return self.enter(start, true).map(|e| Some(Node::Element(e)))
-                }
-                Event::End(_) => {
+            match self.next_tok()? {
+                Tok::Start(element) => return self.enter(element).map(|e| Some(Node::Element(e))),
+                Tok::End => {
                     self.depth -= 1;
                     return Ok(None);
                 }
-                Event::Text(piece) => {
-                    return self.utf8(piece.into_inner()).map(|t| Some(Node::Text(t)));
-                }
-                Event::CData(piece) => {
-                    return self.utf8(piece.into_inner()).map(|t| Some(Node::Text(t)));
-                }
-                Event::GeneralRef(reference) => {
+                Tok::Text(text) => return Ok(Some(Node::Text(text))),
+                Tok::Bytes(bytes) => return self.utf8(bytes).map(|t| Some(Node::Text(t))),
+                Tok::Ref(reference) => {
                     let c = self.resolve_reference(&reference)?;
                     return Ok(Some(Node::Text(Cow::Owned(c.to_string()))));
                 }
-                Event::Comment(_) | Event::PI(_) => {}
-                Event::Eof => return Err(self.error("unexpected end of document")),
-                Event::Decl(_) | Event::DocType(_) => {
-                    return Err(self.error("unexpected declaration inside an element"))
-                }
+                Tok::Skip => {}
+                Tok::Eof => return Err(self.error("unexpected end of document")),
+                Tok::Decl => return Err(self.error("unexpected declaration inside an element")),
             }
         }
     }
@@ -380,38 +474,63 @@ impl<'a> XmlReader<'a> {
         if element.empty {
             return Ok(Cow::Borrowed(""));
         }
-        if let Some(text) = self.read_plain_text()? {
+        // The common leaf, `<A>text</A>`, in one step.
+        if let Some(text) = self.try_leaf_text(element)? {
             return Ok(text);
         }
         let mut text: Cow<'a, str> = Cow::Borrowed("");
         loop {
-            match self.next_event()? {
-                Event::Text(piece) => {
-                    let piece = self.utf8(piece.into_inner())?;
+            match self.next_tok()? {
+                Tok::Text(piece) => append(&mut text, piece),
+                Tok::Bytes(piece) => {
+                    let piece = self.utf8(piece)?;
                     append(&mut text, piece);
                 }
-                Event::CData(piece) => {
-                    let piece = self.utf8(piece.into_inner())?;
-                    append(&mut text, piece);
-                }
-                Event::GeneralRef(reference) => {
+                Tok::Ref(reference) => {
                     let resolved = self.resolve_reference(&reference)?;
                     text.to_mut().push(resolved);
                 }
-                Event::End(_) => {
+                Tok::End => {
                     self.depth -= 1;
                     return Ok(text);
                 }
-                Event::Start(start) => {
-                    let child = self.enter(start, false)?;
+                Tok::Start(child) => {
+                    let child = self.enter(child)?;
                     self.skip(&child)?;
                 }
-                Event::Empty(_) | Event::Comment(_) | Event::PI(_) => {}
-                Event::Eof => return Err(self.error("unexpected end of document")),
-                Event::Decl(_) | Event::DocType(_) => {
-                    return Err(self.error("unexpected declaration inside an element"))
-                }
+                Tok::Skip => {}
+                Tok::Eof => return Err(self.error("unexpected end of document")),
+                Tok::Decl => return Err(self.error("unexpected declaration inside an element")),
             }
+        }
+    }
+
+    /// The text of `element` (just returned by [`next_node`](Self::next_node) or
+    /// [`next_child`](Self::next_child)) with its end tag consumed, when its content is a
+    /// single run of text (or nothing), as in nearly every leaf; `None`, having consumed
+    /// nothing, for any other content. Lets a reader that must tell leaves from elements with
+    /// children (templates) read a leaf in one step.
+    #[inline]
+    pub(crate) fn try_leaf_text(
+        &mut self,
+        element: &Element<'_>,
+    ) -> Result<Option<Cow<'a, str>>, XmlError> {
+        if element.empty {
+            return Ok(Some(Cow::Borrowed("")));
+        }
+        let Some(lexer) = &mut self.escaped else {
+            return self.read_plain_text();
+        };
+        match lexer.leaf_text() {
+            Ok(Some(text)) => {
+                self.depth -= 1;
+                Ok(Some(text))
+            }
+            Ok(None) => Ok(None),
+            Err((position, message)) => Err(XmlError {
+                message,
+                position: position as u64,
+            }),
         }
     }
 
@@ -422,10 +541,6 @@ impl<'a> XmlReader<'a> {
     /// is unescaped in one memchr-driven pass instead, and borrowed when it has no entities.
     /// Returns `None` (having consumed nothing) when the content is not of that shape.
     fn read_plain_text(&mut self) -> Result<Option<Cow<'a, str>>, XmlError> {
-        if self.escaped.is_some() {
-            // The escaped lexer already returns a leaf's text as one piece.
-            return Ok(None);
-        }
         let rest: &'a [u8] = self.reader.get_ref();
         let Some(end) = memchr::memchr(b'<', rest) else {
             return Ok(None);
@@ -444,8 +559,8 @@ impl<'a> XmlReader<'a> {
         })?;
         *self.reader.get_mut() = &rest[end..];
         self.skipped += end as u64;
-        match self.next_event()? {
-            Event::End(_) => {
+        match self.next_tok()? {
+            Tok::End => {
                 self.depth -= 1;
                 Ok(Some(text))
             }
@@ -460,32 +575,23 @@ impl<'a> XmlReader<'a> {
         }
         let target = self.depth - 1;
         loop {
-            match self.next_event()? {
-                Event::Start(start) => {
-                    self.enter(start, false)?;
+            match self.next_tok()? {
+                Tok::Start(child) => {
+                    self.enter(child)?;
                 }
-                Event::End(_) => {
+                Tok::End => {
                     self.depth -= 1;
                     if self.depth == target {
                         return Ok(());
                     }
                 }
-                Event::Eof => return Err(self.error("unexpected end of document")),
-                Event::DocType(_) => {
-                    return Err(self.error("DOCTYPE declarations are not accepted"))
-                }
+                Tok::Eof => return Err(self.error("unexpected end of document")),
                 _ => {}
             }
         }
     }
 
-    fn utf8(&mut self, bytes: Cow<'a, [u8]>) -> Result<Cow<'a, str>, XmlError> {
-        if let Some(lexer) = &mut self.escaped {
-            // The escaped lexer hands its (already validated) text over directly.
-            if let Some(text) = lexer.text.take() {
-                return Ok(text);
-            }
-        }
+    fn utf8(&self, bytes: Cow<'a, [u8]>) -> Result<Cow<'a, str>, XmlError> {
         match bytes {
             Cow::Borrowed(b) => std::str::from_utf8(b)
                 .map(Cow::Borrowed)
@@ -523,73 +629,57 @@ impl<'a> XmlReader<'a> {
 }
 
 /// The tokenizer behind [`XmlReader::new_escaped`]: reads an XML document from its escaped
-/// form (the content of an XML-RPC `<string>`) and produces the same events quick-xml would
+/// form (the content of an XML-RPC `<string>`) and produces the tokens quick-xml would
 /// produce for the unescaped document, with text and CDATA already fully unescaped.
 ///
-/// Hand-written because it is the hot path of every pool decode (one pass over the escaped
-/// bytes instead of an unescape pass plus a tokenizer pass) and because no XML crate reads
-/// a document through a layer of escaping.
+/// Hand-written because it is the hot path of every document and pool decode (one pass over
+/// the escaped bytes instead of an unescape pass plus a tokenizer pass) and because no XML
+/// crate reads a document through a layer of escaping.
 struct EscapedLexer<'a> {
-    input: &'a [u8],
+    /// The input up to its first byte that is not UTF-8 (all of it, normally).
+    input: &'a str,
     pos: usize,
     /// Open elements: (start, length) of each name in `input`, to check end tags.
     open: Vec<(usize, usize)>,
-    /// The text of the last `Text`/`CData` event, unescaped and validated. The event itself
-    /// carries an empty placeholder (quick-xml offers no public constructor from bytes that
-    /// are known to be UTF-8), and `XmlReader::utf8` takes the text from here, which saves
-    /// validating every leaf twice.
-    text: Option<Cow<'a, str>>,
+    /// Where the input stops being UTF-8, if it does: reaching the end of `input` is then
+    /// that error, not the end of the document.
+    invalid_at: Option<usize>,
 }
 
 type LexResult<T> = Result<T, (usize, String)>;
 
 impl<'a> EscapedLexer<'a> {
-    fn next(&mut self) -> LexResult<Event<'a>> {
+    #[inline(always)]
+    fn next(&mut self) -> LexResult<Tok<'a>> {
         loop {
-            let rest = &self.input[self.pos..];
-            if rest.is_empty() {
-                return Ok(Event::Eof);
-            }
-            if !rest.starts_with(b"&lt;") {
-                return self.text();
-            }
+            let bytes = self.input.as_bytes();
             let at = self.pos;
+            if at >= bytes.len() {
+                return self.eof();
+            }
+            if !bytes[at..].starts_with(b"&lt;") {
+                return self.text().map(Tok::Text);
+            }
             let m = at + 4;
-            match self.input.get(m) {
+            match bytes.get(m) {
                 Some(b'/') => {
-                    let (name, end) = self.tag_content(m + 1)?;
-                    let name = trim_end_ascii(name);
-                    match self.open.pop() {
-                        Some((start, len)) if &self.input[start..start + len] == name => {}
-                        _ => {
-                            return Err((
-                                at,
-                                format!(
-                                    "end tag </{}> does not match the open element",
-                                    String::from_utf8_lossy(name)
-                                ),
-                            ))
-                        }
-                    }
-                    self.pos = end;
-                    return Ok(Event::End(BytesEnd::new("")));
+                    self.end_tag(at)?;
+                    return Ok(Tok::End);
                 }
                 Some(b'!') => {
-                    let after = &self.input[m..];
+                    let after = &bytes[m..];
                     if after.starts_with(b"![CDATA[") {
                         let from = m + 8;
-                        let Some(len) = find_cdata_end(&self.input[from..]) else {
-                            return Err((at, "unterminated CDATA section".into()));
+                        let Some(len) = find_cdata_end(&bytes[from..]) else {
+                            return Err(self.cut_or(at, "unterminated CDATA section"));
                         };
                         let content = unescape_once(&self.input[from..from + len], from)?;
                         self.pos = from + len + 6;
-                        self.text = Some(content);
-                        return Ok(Event::CData(BytesCData::new("")));
+                        return Ok(Tok::Text(content));
                     }
                     if after.starts_with(b"!--") {
-                        let Some(len) = memchr::memmem::find(&self.input[m + 3..], b"--&gt;")
-                        else {
-                            return Err((at, "unterminated comment".into()));
+                        let Some(len) = memchr::memmem::find(&bytes[m + 3..], b"--&gt;") else {
+                            return Err(self.cut_or(at, "unterminated comment"));
                         };
                         self.pos = m + 3 + len + 6;
                         continue;
@@ -600,68 +690,145 @@ impl<'a> EscapedLexer<'a> {
                     return Err((at, "unknown markup declaration".into()));
                 }
                 Some(b'?') => {
-                    let Some(len) = memchr::memmem::find(&self.input[m + 1..], b"?&gt;") else {
-                        return Err((at, "unterminated processing instruction".into()));
+                    let Some(len) = memchr::memmem::find(&bytes[m + 1..], b"?&gt;") else {
+                        return Err(self.cut_or(at, "unterminated processing instruction"));
                     };
                     self.pos = m + 1 + len + 5;
                     continue;
                 }
-                Some(_) => {
-                    let (content, end) = self.tag_content(m)?;
-                    let (content, empty) = match content.strip_suffix(b"/") {
-                        Some(c) => (c, true),
-                        None => (content, false),
-                    };
-                    let name_len = content
-                        .iter()
-                        .position(|b| b.is_ascii_whitespace())
-                        .unwrap_or(content.len());
-                    if name_len == 0 {
-                        return Err((at, "element without a name".into()));
-                    }
-                    let content = std::str::from_utf8(content)
-                        .map_err(|_| (at, "element name is not valid UTF-8".to_string()))?;
-                    if !empty {
-                        self.open.push((m, name_len));
-                    }
-                    self.pos = end;
-                    let start = BytesStart::from_content(Cow::Borrowed(content), name_len);
-                    return Ok(if empty {
-                        Event::Empty(start)
-                    } else {
-                        Event::Start(start)
-                    });
-                }
-                None => return Err((at, "unexpected end of document in markup".into())),
+                Some(_) => return self.start_tag(at).map(Tok::Start),
+                None => return Err(self.cut_or(at, "unexpected end of document in markup")),
             }
         }
+    }
+
+    /// The end of the input: the end of the document, or the UTF-8 error that cut it short.
+    fn eof(&self) -> LexResult<Tok<'a>> {
+        match self.invalid_at {
+            Some(at) => Err((at, "text is not valid UTF-8".into())),
+            None => Ok(Tok::Eof),
+        }
+    }
+
+    /// The error for a construct the input ends inside: the UTF-8 error when the input was
+    /// cut there, else `message` at `at`.
+    fn cut_or(&self, at: usize, message: &str) -> (usize, String) {
+        match self.invalid_at {
+            Some(cut) => (cut, "text is not valid UTF-8".into()),
+            None => (at, message.into()),
+        }
+    }
+
+    /// The start tag at `at` (its `&lt;`), which is not an end tag or declaration.
+    // Always inlined: returned through memory, the element was written as two words and
+    // read back as one wider move, a store-forwarding stall on every start tag.
+    #[inline(always)]
+    fn start_tag(&mut self, at: usize) -> LexResult<Element<'a>> {
+        let m = at + 4;
+        let bytes = self.input.as_bytes();
+        // One pass over the name, the usual whole tag (`&lt;NAME&gt;`): where it ends, where
+        // its prefix ends. Anything else after the name (`/`, attributes) takes the general
+        // path below.
+        let mut i = m;
+        let mut colon = None;
+        while let Some(&b) = bytes.get(i) {
+            match b {
+                b'&' | b'/' => break,
+                b':' if colon.is_none() => colon = Some(i),
+                b if b.is_ascii_whitespace() => break,
+                _ => {}
+            }
+            i += 1;
+        }
+        if i > m && bytes[i..].starts_with(b"&gt;") {
+            self.open.push((m, i - m));
+            self.pos = i + 4;
+            let name = match colon {
+                Some(c) => &self.input[c + 1..i],
+                None => &self.input[m..i],
+            };
+            return Ok(Element { name, empty: false });
+        }
+        let (content, end) = self.tag_content(m)?;
+        let (content, empty) = match content.strip_suffix('/') {
+            Some(c) => (c, true),
+            None => (content, false),
+        };
+        let name_len = content
+            .bytes()
+            .position(|b| b.is_ascii_whitespace())
+            .unwrap_or(content.len());
+        if name_len == 0 {
+            return Err((at, "element without a name".into()));
+        }
+        if !empty {
+            self.open.push((m, name_len));
+        }
+        self.pos = end;
+        Ok(Element::new(&content[..name_len], empty))
+    }
+
+    /// The end tag at `at` (its `&lt;/`), checked against the innermost open element.
+    #[inline]
+    fn end_tag(&mut self, at: usize) -> LexResult<()> {
+        let bytes = self.input.as_bytes();
+        if let Some(&(start, len)) = self.open.last() {
+            // The usual end tag, `&lt;/NAME&gt;` with the open element's name, in one compare.
+            let from = at + 5;
+            if bytes.get(from..from + len) == Some(&bytes[start..start + len])
+                && bytes[from + len..].starts_with(b"&gt;")
+            {
+                self.open.pop();
+                self.pos = from + len + 4;
+                return Ok(());
+            }
+        }
+        let (name, end) = self.tag_content(at + 5)?;
+        let name = name.trim_end_matches(|c: char| c.is_ascii_whitespace());
+        match self.open.pop() {
+            Some((start, len))
+                if self.input.as_bytes().get(start..start + len) == Some(name.as_bytes()) => {}
+            _ => {
+                return Err((
+                    at,
+                    format!("end tag </{name}> does not match the open element"),
+                ))
+            }
+        }
+        self.pos = end;
+        Ok(())
     }
 
     /// The content of a tag starting at `from` (just after `&lt;` or `&lt;/`) up to its
     /// `&gt;`, and the offset after that `&gt;`. Tags hold no entity references in
     /// OpenNebula documents; one that does (an attribute value with `&quot;`, say) is refused.
-    fn tag_content(&self, from: usize) -> LexResult<(&'a [u8], usize)> {
-        let Some(amp) = memchr::memchr(b'&', &self.input[from..]) else {
-            return Err((from, "unexpected end of document in a tag".into()));
+    #[inline]
+    fn tag_content(&self, from: usize) -> LexResult<(&'a str, usize)> {
+        let bytes = self.input.as_bytes();
+        // Tags are a name of a few bytes: a plain loop beats a memchr call.
+        let Some(amp) = bytes[from..].iter().position(|&b| b == b'&') else {
+            return Err(self.cut_or(from, "unexpected end of document in a tag"));
         };
         let amp = from + amp;
-        if !self.input[amp..].starts_with(b"&gt;") {
+        if !bytes[amp..].starts_with(b"&gt;") {
             return Err((amp, "unsupported escaping inside a tag".into()));
         }
         Ok((&self.input[from..amp], amp + 4))
     }
 
     /// A run of character data up to the next markup (`&lt;`) or the end of input.
-    fn text(&mut self) -> LexResult<Event<'a>> {
+    #[inline]
+    fn text(&mut self) -> LexResult<Cow<'a, str>> {
+        let bytes = self.input.as_bytes();
         let from = self.pos;
         let mut scan = from;
         let mut has_entities = false;
         let end = loop {
-            match memchr::memchr(b'&', &self.input[scan..]) {
-                None => break self.input.len(),
+            match find_amp(&bytes[scan..]) {
+                None => break bytes.len(),
                 Some(i) => {
                     let amp = scan + i;
-                    if self.input[amp..].starts_with(b"&lt;") {
+                    if bytes[amp..].starts_with(b"&lt;") {
                         break amp;
                     }
                     has_entities = true;
@@ -671,16 +838,61 @@ impl<'a> EscapedLexer<'a> {
         };
         self.pos = end;
         let raw = &self.input[from..end];
+        if has_entities {
+            unescape_twice(raw, from).map(Cow::Owned)
+        } else {
+            Ok(Cow::Borrowed(raw))
+        }
+    }
+
+    /// [`XmlReader::read_text`] of an element whose start tag was just read, when its content
+    /// is a single run of text (or nothing) directly followed by its end tag, as in nearly
+    /// every leaf: the text, with the end tag consumed. `None`, having consumed nothing, for
+    /// any other content.
+    #[inline(always)]
+    fn leaf_text(&mut self) -> LexResult<Option<Cow<'a, str>>> {
+        let bytes = self.input.as_bytes();
+        let from = self.pos;
+        // The text ends at the first `&` that is not an entity of the text: `&lt;`.
+        let mut scan = from;
+        let mut has_entities = false;
+        let end = loop {
+            match find_amp(&bytes[scan..]) {
+                None => return Ok(None),
+                Some(i) => {
+                    let amp = scan + i;
+                    if bytes[amp..].starts_with(b"&lt;") {
+                        break amp;
+                    }
+                    has_entities = true;
+                    scan = amp + 1;
+                }
+            }
+        };
+        if bytes.get(end + 4) != Some(&b'/') {
+            return Ok(None);
+        }
+        let raw = &self.input[from..end];
         let text = if has_entities {
             Cow::Owned(unescape_twice(raw, from)?)
         } else {
-            Cow::Borrowed(
-                std::str::from_utf8(raw)
-                    .map_err(|e| (from + e.valid_up_to(), "text is not valid UTF-8".into()))?,
-            )
+            Cow::Borrowed(raw)
         };
-        self.text = Some(text);
-        Ok(Event::Text(BytesText::new("")))
+        self.pos = end;
+        self.end_tag(end)?;
+        Ok(Some(text))
+    }
+}
+
+/// Offset of the first `&` in `bytes`. Most leaves are a few bytes of text: those are
+/// scanned in place, longer ones with memchr.
+#[inline]
+fn find_amp(bytes: &[u8]) -> Option<usize> {
+    const SHORT: usize = 16;
+    match bytes.iter().take(SHORT).position(|&b| b == b'&') {
+        Some(i) => Some(i),
+        None if bytes.len() <= SHORT => None,
+        None => memchr::memchr(b'&', &bytes[SHORT..]).map(|i| i + SHORT),
     }
 }
 
@@ -697,14 +909,6 @@ fn find_cdata_end(raw: &[u8]) -> Option<usize> {
         from = at + 1;
     }
     None
-}
-
-fn trim_end_ascii(bytes: &[u8]) -> &[u8] {
-    let end = bytes
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(0, |i| i + 1);
-    &bytes[..end]
 }
 
 /// Reads the entity reference starting at `raw[at]` (an `&`): the character and the offset
@@ -754,49 +958,49 @@ fn entity_named(
 }
 
 /// One level of unescaping (CDATA content inside an escaped document).
-fn unescape_once(raw: &[u8], base: usize) -> LexResult<Cow<'_, str>> {
-    let Some(first) = memchr::memchr(b'&', raw) else {
-        return std::str::from_utf8(raw)
-            .map(Cow::Borrowed)
-            .map_err(|e| (base + e.valid_up_to(), "text is not valid UTF-8".into()));
+fn unescape_once(raw: &str, base: usize) -> LexResult<Cow<'_, str>> {
+    let bytes = raw.as_bytes();
+    let Some(first) = memchr::memchr(b'&', bytes) else {
+        return Ok(Cow::Borrowed(raw));
     };
-    let mut out = Vec::with_capacity(raw.len());
+    let mut out = String::with_capacity(raw.len());
     let mut last = 0;
     let mut amp = first;
     loop {
-        out.extend_from_slice(&raw[last..amp]);
-        let (c, next) = entity_at(raw, amp, base)?;
-        if c == '>' && out.ends_with(b"]]") && &raw[amp..amp + 4] != b"&gt;" {
+        // Cut at ASCII bytes (`&`, after `;`) only: always character boundaries.
+        out.push_str(&raw[last..amp]);
+        let (c, next) = entity_at(bytes, amp, base)?;
+        if c == '>' && out.ends_with("]]") && &bytes[amp..amp + 4] != b"&gt;" {
             // `]]&#62;` would end the section in the unescaped document.
             return Err((base + amp, "unsupported escaping in a CDATA section".into()));
         }
-        push_char(&mut out, c);
+        out.push(c);
         last = next;
-        match memchr::memchr(b'&', &raw[last..]) {
+        match memchr::memchr(b'&', &bytes[last..]) {
             Some(i) => amp = last + i,
             None => break,
         }
     }
-    out.extend_from_slice(&raw[last..]);
-    String::from_utf8(out)
-        .map(Cow::Owned)
-        .map_err(|e| (base, format!("text is not valid UTF-8: {e}")))
+    out.push_str(&raw[last..]);
+    Ok(Cow::Owned(out))
 }
 
 /// Two levels of unescaping (character data of an escaped document): `&gt;` is `>`, and
 /// `&amp;NAME;` is the inner document's entity reference `&NAME;`.
-fn unescape_twice(raw: &[u8], base: usize) -> LexResult<String> {
-    let mut out = Vec::with_capacity(raw.len());
+fn unescape_twice(raw: &str, base: usize) -> LexResult<String> {
+    let bytes = raw.as_bytes();
+    let mut out = String::with_capacity(raw.len());
     let mut last = 0;
-    while let Some(i) = memchr::memchr(b'&', &raw[last..]) {
+    while let Some(i) = memchr::memchr(b'&', &bytes[last..]) {
         let amp = last + i;
-        out.extend_from_slice(&raw[last..amp]);
-        let (c, next) = entity_at(raw, amp, base)?;
+        // Cut at ASCII bytes (`&`, after `;`) only: always character boundaries.
+        out.push_str(&raw[last..amp]);
+        let (c, next) = entity_at(bytes, amp, base)?;
         let c = match c {
-            '&' if &raw[amp..next] == b"&amp;" => {
-                let (inner, after) = inner_entity(raw, next, base)?;
+            '&' if &bytes[amp..next] == b"&amp;" => {
+                let (inner, after) = inner_entity(bytes, next, base)?;
                 last = after;
-                push_char(&mut out, inner);
+                out.push(inner);
                 continue;
             }
             '<' | '&' => {
@@ -804,23 +1008,17 @@ fn unescape_twice(raw: &[u8], base: usize) -> LexResult<String> {
             }
             c => c,
         };
-        push_char(&mut out, c);
+        out.push(c);
         last = next;
     }
-    out.extend_from_slice(&raw[last..]);
-    String::from_utf8(out).map_err(|e| (base, format!("text is not valid UTF-8: {e}")))
+    out.push_str(&raw[last..]);
+    Ok(out)
 }
 
 /// The inner document's entity reference whose name starts at `raw[from]` (after an escaped
 /// `&amp;`), written once more escaped: `lt;`, `#233;`, ... The name itself holds no `&`.
 fn inner_entity(raw: &[u8], from: usize, base: usize) -> LexResult<(char, usize)> {
     entity_named(raw, from, from, base)
-}
-
-#[inline]
-fn push_char(out: &mut Vec<u8>, c: char) {
-    let mut utf8 = [0u8; 4];
-    out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
 }
 
 #[inline]
@@ -1279,6 +1477,9 @@ mod tests {
             "<R><A>\u{e9}t\u{e9} \u{1F600}</A><B><![CDATA[]]></B><C></C></R>",
             "<one:R xmlns:one=\"http://opennebula.org/XMLSchema\"><one:A>x</one:A></one:R>",
             "<R/>",
+            // Text runs around the 16-byte in-place scan of `find_amp`.
+            "<R><A>more than sixteen bytes &amp; an entity</A><B>exactly_16_bytes</B>\
+             <C>fifteen__bytes&lt;</C><D>sixteen___bytes&lt;</D><p:E>x</p:E></R>",
         ];
         for doc in docs {
             let plain = walk_all(&mut XmlReader::new(doc.as_bytes())).unwrap();
@@ -1407,6 +1608,61 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn escaped_reader_reports_invalid_utf8_where_it_is() {
+        // In a leaf's text, in a name, and in a comment: all refused at the bad byte.
+        for (bad, at) in [
+            (&b"&lt;R&gt;&lt;A&gt;ok\xff&lt;/A&gt;&lt;/R&gt;"[..], 20),
+            (&b"&lt;R&gt;&lt;A\xc3&gt;x&lt;/A\xc3&gt;&lt;/R&gt;"[..], 14),
+            (&b"&lt;R&gt;&lt;!-- \xe9 --&gt;&lt;/R&gt;"[..], 17),
+        ] {
+            let mut r = XmlReader::new_escaped(bad);
+            let err = r
+                .root()
+                .and_then(|root| {
+                    while let Some(child) = r.next_child(&root)? {
+                        r.read_text(&child)?;
+                    }
+                    r.finish()
+                })
+                .unwrap_err();
+            assert_eq!(err.position, at, "{err}");
+            assert!(err.message.contains("UTF-8"), "{err}");
+        }
+    }
+
+    #[test]
+    fn escaped_leaf_fast_path_checks_end_tags_and_entities() {
+        let doc = "&lt;R&gt;&lt;A&gt;1 &amp;amp; 2 &amp;lt; &amp;#233;&lt;/A&gt;&lt;B&gt;x&lt;/C&gt;&lt;/R&gt;";
+        let mut r = XmlReader::new_escaped(doc.as_bytes());
+        let root = r.root().unwrap();
+        let a = r.next_child(&root).unwrap().unwrap();
+        assert_eq!(r.read_text(&a).unwrap(), "1 & 2 < \u{e9}");
+        let b = r.next_child(&root).unwrap().unwrap();
+        let err = r.read_text(&b).unwrap_err();
+        assert!(err.message.contains("does not match"), "{err}");
+    }
+
+    #[test]
+    fn plain_reader_borrows_names_after_a_bom_and_prolog() {
+        let doc = "\u{feff}<?xml version=\"1.0\"?>\n<!-- c -->\n<p:R><A>1</A><B/><C >2</C></p:R>\n";
+        let mut r = XmlReader::new(doc.as_bytes());
+        let root = r.root().unwrap();
+        assert_eq!(root.local_name(), "R");
+        let mut seen = Vec::new();
+        while let Some(child) = r.next_child(&root).unwrap() {
+            seen.push((
+                child.local_name(),
+                r.read_text(&child).unwrap().into_owned(),
+            ));
+        }
+        r.finish().unwrap();
+        assert_eq!(
+            seen,
+            [("A", "1".into()), ("B", String::new()), ("C", "2".into())]
+        );
     }
 
     #[test]

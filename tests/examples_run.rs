@@ -87,7 +87,13 @@ const KNOWN_SERVER_GAPS: &[(&str, &str)] = &[];
 
 /// Examples that are not run here: benchmarks and soak tests owned elsewhere, which take
 /// arguments or a long time, and `parse`, which reads a file.
-const NOT_RUN: &[&str] = &["bench_decode", "bench_calls", "parse", "soak"];
+const NOT_RUN: &[&str] = &[
+    "bench_decode",
+    "bench_document",
+    "bench_calls",
+    "parse",
+    "soak",
+];
 
 /// The example binaries, built once for the whole test binary.
 fn example_binaries() -> &'static Vec<(String, PathBuf)> {

@@ -611,39 +611,51 @@ impl fmt::Display for Template {
 
 /// Appends the upper-cased name of `element` to `arena`, refused unless it is a valid XML
 /// name: oned never writes another, and keeping one would make the element impossible to
-/// write back as is.
+/// write back as is. Returns where it is in the arena and its well-known id, if any (looked
+/// up once here, used by the vector and template builders).
 fn push_element_name(
     reader: &XmlReader<'_>,
     element: &Element<'_>,
     arena: &mut String,
-) -> Result<(usize, usize), XmlError> {
-    let raw = element.name();
+) -> Result<PendingName, XmlError> {
+    let name = element.local_name();
+    let raw = name.as_bytes();
     let start = arena.len();
     // The common case, oned's names: ASCII letters, digits and `_`, already upper-case.
-    let ascii_name = raw
+    let mut ascii_name = raw
         .first()
-        .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
-        && raw
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    match std::str::from_utf8(raw) {
-        Ok(name) if ascii_name => {
-            if raw.iter().any(u8::is_ascii_lowercase) {
-                arena.extend(name.chars().map(|c| c.to_ascii_uppercase()));
-            } else {
-                arena.push_str(name);
-            }
-            Ok((start, arena.len()))
-        }
-        Ok(name) if wire::is_xml_name(name) => {
-            arena.push_str(&upper(name));
-            Ok((start, arena.len()))
-        }
-        _ => Err(reader.error(format!(
-            "template element name {:?} is not a valid XML name",
-            element.name_str()
-        ))),
+        .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_');
+    let mut lower = false;
+    for &b in raw {
+        ascii_name &= b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
+        lower |= b.is_ascii_lowercase();
     }
+    if ascii_name && !lower {
+        // A well-known name needs no copy: it is read back from the names table.
+        if let Some(id) = names::lookup(name) {
+            return Ok(PendingName {
+                span: (start, start),
+                known: Some(id),
+            });
+        }
+        arena.push_str(name);
+    } else if ascii_name {
+        arena.extend(name.chars().map(|c| c.to_ascii_uppercase()));
+    } else if wire::is_xml_name(name) {
+        arena.push_str(&upper(name));
+    } else {
+        return Err(reader.error(format!(
+            "template element name {name:?} is not a valid XML name"
+        )));
+    }
+    let known = names::lookup(&arena[start..]);
+    if known.is_some() {
+        arena.truncate(start);
+    }
+    Ok(PendingName {
+        span: (start, arena.len()),
+        known,
+    })
 }
 
 // Decoding templates is on the hot path of every pool: a 10,000-VM pool holds about 600,000
@@ -661,10 +673,18 @@ struct Scratch {
     pending: Vec<Pending>,
 }
 
+/// The upper-case name of a pending child.
+#[derive(Clone, Copy)]
+struct PendingName {
+    /// Where it is in the arena (empty, unused, for a well-known name).
+    span: (usize, usize),
+    /// Its id among the well-known names (`names::lookup`), if it is one.
+    known: Option<u16>,
+}
+
 /// A child element read but not yet turned into a value.
 struct Pending {
-    /// Its upper-case name, in the arena.
-    name: (usize, usize),
+    name: PendingName,
     read: Read,
 }
 
@@ -681,6 +701,40 @@ impl Scratch {
         &self.arena[start..end]
     }
 
+    fn name(&self, name: PendingName) -> &str {
+        match name.known {
+            Some(id) => names::name(id),
+            None => self.str(name.span),
+        }
+    }
+
+    /// Reads the content of `child`, whose name was just pushed: a leaf's text goes into the
+    /// arena, anything else is read by [`read_element`].
+    #[inline]
+    fn read_child(
+        &mut self,
+        reader: &mut XmlReader<'_>,
+        child: &Element<'_>,
+    ) -> Result<Read, XmlError> {
+        match reader.try_leaf_text(child)? {
+            Some(text) => {
+                let start = self.arena.len();
+                self.arena.push_str(&text);
+                Ok(Read::Leaf(start, self.arena.len()))
+            }
+            None => read_element(reader, child, self),
+        }
+    }
+
+    /// Whether two pending names are the same: well-known names compare by id.
+    fn same_name(&self, a: PendingName, b: PendingName) -> bool {
+        match (a.known, b.known) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => self.name(a) == self.name(b),
+            _ => false,
+        }
+    }
+
     fn value_of(&self, read: Read) -> Value {
         match read {
             Read::Leaf(start, end) => Value::Single(self.arena[start..end].to_owned()),
@@ -688,17 +742,78 @@ impl Scratch {
         }
     }
 
+    /// `true` when the names of the children pending from `base` on never decrease, as oned
+    /// writes them (its templates are sorted maps): then equal names are adjacent, and
+    /// strictly increasing names are all distinct, without a search per name.
+    fn sorted_from(&self, base: usize, strictly: bool) -> bool {
+        self.pending[base..].windows(2).all(|pair| {
+            let (a, b) = (self.name(pair[0].name), self.name(pair[1].name));
+            if strictly {
+                a < b
+            } else {
+                a <= b
+            }
+        })
+    }
+
     /// The children pending from `base` on as a template.
     fn template_from(&mut self, base: usize) -> Template {
+        if self.sorted_from(base, false) {
+            return self.sorted_template_from(base);
+        }
         let pending = std::mem::take(&mut self.pending);
         let mut builder = TemplateBuilder::with_capacity(pending.len() - base);
         let mut pending = pending;
         for child in pending.drain(base..) {
             let value = self.value_of(child.read);
-            builder.push(self.str(child.name), value);
+            builder.push(self.name(child.name), value);
         }
         self.pending = pending;
         builder.finish()
+    }
+
+    /// [`template_from`](Self::template_from) for children in sorted order (oned's): each
+    /// run of one name is one attribute, its values in a list of exactly that size.
+    fn sorted_template_from(&mut self, base: usize) -> Template {
+        let mut pending = std::mem::take(&mut self.pending);
+        let children = &pending[base..];
+        let mut names = 0;
+        for (i, child) in children.iter().enumerate() {
+            if i == 0 || !self.same_name(children[i - 1].name, child.name) {
+                names += 1;
+            }
+        }
+        let mut attributes: Vec<Attr> = Vec::with_capacity(names);
+        let mut i = base;
+        while i < pending.len() {
+            let name = pending[i].name;
+            let mut end = i + 1;
+            while end < pending.len() && self.same_name(name, pending[end].name) {
+                end += 1;
+            }
+            let mut values = Vec::with_capacity(end - i);
+            for child in &mut pending[i..end] {
+                let read = std::mem::replace(&mut child.read, Read::Leaf(0, 0));
+                values.push(self.value_of(read));
+            }
+            let stored = match name.known {
+                Some(id) => Cow::Borrowed(names::name(id)),
+                None => Cow::Owned(self.name(name).to_owned()),
+            };
+            attributes.push(Attr {
+                name: stored,
+                values,
+            });
+            i = end;
+        }
+        pending.truncate(base);
+        self.pending = pending;
+        let mut template = Template {
+            attributes,
+            index: None,
+        };
+        template.reindex();
+        template
     }
 
     /// `true` when the children pending from `base` on are leaves with distinct names.
@@ -707,16 +822,20 @@ impl Scratch {
         if !children.iter().all(|c| matches!(c.read, Read::Leaf(..))) {
             return false;
         }
+        if self.sorted_from(base, true) {
+            return true;
+        }
         if children.len() <= INDEX_FROM {
             return children.iter().enumerate().all(|(i, child)| {
-                let name = self.str(child.name);
-                children[..i].iter().all(|seen| self.str(seen.name) != name)
+                children[..i]
+                    .iter()
+                    .all(|seen| !self.same_name(seen.name, child.name))
             });
         }
         let mut seen = std::collections::HashSet::with_capacity(children.len());
         children
             .iter()
-            .all(|child| seen.insert(self.str(child.name)))
+            .all(|child| seen.insert(self.name(child.name)))
     }
 }
 
@@ -742,7 +861,7 @@ fn read_element(
             Node::Text(piece) => scratch.arena.push_str(&piece),
             Node::Element(child) => {
                 let name = push_element_name(reader, &child, &mut scratch.arena)?;
-                let read = read_element(reader, &child, scratch)?;
+                let read = scratch.read_child(reader, &child)?;
                 scratch.pending.push(Pending { name, read });
             }
         }
@@ -751,10 +870,32 @@ fn read_element(
         return Ok(Read::Leaf(text_start, scratch.arena.len()));
     }
     let value = if scratch.flat_from(base) {
-        let mut vector = VectorBuilder::with_capacity(scratch.pending.len() - base);
-        for child in &scratch.pending[base..] {
+        let children = &scratch.pending[base..];
+        // The vector's exact text size: its values, and its names that are not well-known.
+        let text: usize = children
+            .iter()
+            .map(|child| {
+                let value = match child.read {
+                    Read::Leaf(start, end) => end - start,
+                    Read::Value(_) => 0,
+                };
+                let (start, end) = child.name.span;
+                value
+                    + if child.name.known.is_some() {
+                        0
+                    } else {
+                        end - start
+                    }
+            })
+            .sum();
+        let mut vector = VectorBuilder::with_exact_capacity(children.len(), text);
+        for child in children {
             if let Read::Leaf(start, end) = child.read {
-                vector.push_unique(scratch.str(child.name), &scratch.arena[start..end]);
+                vector.push_unique_known(
+                    scratch.name(child.name),
+                    child.name.known,
+                    &scratch.arena[start..end],
+                );
             }
         }
         scratch.pending.truncate(base);
@@ -775,7 +916,7 @@ impl FromXml for Template {
         let mut run = || -> Result<Template, XmlError> {
             while let Some(child) = reader.next_child(start)? {
                 let name = push_element_name(reader, &child, &mut scratch.arena)?;
-                let read = read_element(reader, &child, &mut scratch)?;
+                let read = scratch.read_child(reader, &child)?;
                 scratch.pending.push(Pending { name, read });
             }
             Ok(scratch.template_from(0))
@@ -917,6 +1058,41 @@ mod tests {
         assert_eq!(rep.strings("R").collect::<Vec<_>>(), ["1", "2"]);
         let again = Template::from_xml(&t.to_xml()).unwrap();
         assert_eq!(again, t);
+    }
+
+    #[test]
+    fn sorted_and_unsorted_xml_read_the_same() {
+        // oned's order (sorted names, repeated names adjacent) takes the run-by-run path; any
+        // other order the general one. Both must give the same values, in document order.
+        let sorted = "<TEMPLATE><CONTEXT><DISK_ID>3</DISK_ID><ETH0_IP>10.0.0.1</ETH0_IP>\
+                      <NETWORK>YES</NETWORK></CONTEXT><CPU>1</CPU><DISK><SIZE>1</SIZE></DISK>\
+                      <DISK><SIZE>2</SIZE></DISK><MY_OWN>x</MY_OWN><MY_OWN>y</MY_OWN>\
+                      <NIC><IP>a</IP></NIC></TEMPLATE>";
+        let shuffled =
+            "<TEMPLATE><NIC><IP>a</IP></NIC><DISK><SIZE>1</SIZE></DISK><my_own>x</my_own>\
+                        <CPU>1</CPU><CONTEXT><NETWORK>YES</NETWORK><eth0_ip>10.0.0.1</eth0_ip>\
+                        <DISK_ID>3</DISK_ID></CONTEXT><DISK><SIZE>2</SIZE></DISK>\
+                        <MY_OWN>y</MY_OWN></TEMPLATE>";
+        let a = Template::from_xml(sorted).unwrap();
+        let b = Template::from_xml(shuffled).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(
+            a.names().collect::<Vec<_>>(),
+            ["CONTEXT", "CPU", "DISK", "MY_OWN", "NIC"]
+        );
+        assert_eq!(a.strings("MY_OWN").collect::<Vec<_>>(), ["x", "y"]);
+        let sizes: Vec<_> = a.vectors("DISK").map(|d| d.get("SIZE").unwrap()).collect();
+        assert_eq!(sizes, ["1", "2"]);
+        assert_eq!(
+            b.vector("CONTEXT").unwrap().get("ETH0_IP"),
+            Some("10.0.0.1")
+        );
+        // A repeated leaf name inside an unsorted element makes it a nested template.
+        let t = Template::from_xml("<T><V><B>1</B><A>2</A><B>3</B></V></T>").unwrap();
+        assert_eq!(
+            t.nested("V").unwrap().strings("B").collect::<Vec<_>>(),
+            ["1", "3"]
+        );
     }
 
     #[test]

@@ -298,12 +298,29 @@ impl VectorBuilder {
         }
     }
 
+    /// A builder for `entries` entries whose stored text (values, and the names that are not
+    /// well-known) is exactly `text` bytes: the vector is then packed without growing or
+    /// shrinking its text.
+    pub(crate) fn with_exact_capacity(entries: usize, text: usize) -> Self {
+        VectorBuilder {
+            text: String::with_capacity(text),
+            ends: Vec::with_capacity(2 * entries),
+            index: None,
+        }
+    }
+
     /// Appends an entry whose (upper-case) name is known to be new.
     pub(crate) fn push_unique(&mut self, name: &str, value: &str) {
+        self.push_unique_known(name, names::lookup(name), value);
+    }
+
+    /// [`push_unique`](Self::push_unique) for a caller that has looked `name` up in the
+    /// well-known names already (`known` is `names::lookup(name)`).
+    pub(crate) fn push_unique_known(&mut self, name: &str, known: Option<u16>, value: &str) {
         if let Some(index) = &mut self.index {
             index.insert(Box::from(name), self.ends.len() / 2);
         }
-        match names::lookup(name) {
+        match known {
             Some(id) => self.ends.push(STATIC_NAME | u32::from(id)),
             None => {
                 self.text.push_str(name);
