@@ -58,7 +58,7 @@ pub(crate) use state::Oned;
 /// Everything the HTTP handlers share: the daemon state and the log of received calls.
 pub(crate) struct Shared {
     pub(crate) oned: Mutex<Oned>,
-    pub(crate) calls: Mutex<Vec<String>>,
+    pub(crate) calls: Mutex<Vec<std::borrow::Cow<'static, str>>>,
 }
 
 /// A running test server. Dropping it stops the server.
@@ -138,7 +138,10 @@ impl TestServer {
     /// The method names received so far, in arrival order (calls inside `system.multicall`
     /// are listed after it).
     pub fn received_calls(&self) -> Vec<String> {
-        lock(&self.shared.calls).clone()
+        lock(&self.shared.calls)
+            .iter()
+            .map(|name| name.to_string())
+            .collect()
     }
 
     /// Runs the built-in scheduler once (it also runs after every call): pending VMs are

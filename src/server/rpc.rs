@@ -54,7 +54,7 @@ pub(crate) fn handle_body(shared: &Shared, body: &[u8]) -> String {
             );
         }
     };
-    lock(&shared.calls).push(method.clone());
+    lock(&shared.calls).push(logged_name(&method));
     match call(shared, &method, &params, Some(DOCUMENT_HEAD)) {
         Reply::Fault(code, message) => encode_fault(code, &message),
         Reply::Document(mut response) => {
@@ -250,7 +250,7 @@ fn multicall(shared: &Shared, params: &[Value]) -> Reply {
             results.push(fault_struct(-509, "Recursive system.multicall forbidden"));
             continue;
         }
-        lock(&shared.calls).push(name.to_string());
+        lock(&shared.calls).push(logged_name(name));
         match call(shared, name, inner, None) {
             Reply::Fault(code, message) => results.push(fault_struct(code, &message)),
             reply => results.push(Value::Array(vec![reply_value(reply)])),
@@ -267,10 +267,27 @@ fn no_such_method(method: &str) -> Reply {
 }
 
 fn signature(method: &str) -> Option<&'static str> {
-    SIGNATURES
-        .iter()
-        .find(|(name, _)| *name == method)
-        .map(|(_, letters)| *letters)
+    signature_entry(method).map(|(_, letters)| letters)
+}
+
+/// The `(name, letters)` entry of `method`, looked up in a hash index built on first use:
+/// every call looks its method up, and a scan of the 307 names was a few microseconds.
+fn signature_entry(method: &str) -> Option<(&'static str, &'static str)> {
+    static INDEX: std::sync::OnceLock<std::collections::HashMap<&'static str, &'static str>> =
+        std::sync::OnceLock::new();
+    INDEX
+        .get_or_init(|| SIGNATURES.iter().copied().collect())
+        .get_key_value(method)
+        .map(|(name, letters)| (*name, *letters))
+}
+
+/// The name a call is logged under: the table's own `&'static str` for a known method (no
+/// allocation per call), a copy otherwise.
+fn logged_name(method: &str) -> std::borrow::Cow<'static, str> {
+    match signature_entry(method) {
+        Some((name, _)) => std::borrow::Cow::Borrowed(name),
+        None => std::borrow::Cow::Owned(method.to_string()),
+    }
 }
 
 fn type_name(letter: char) -> &'static str {
