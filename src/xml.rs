@@ -1185,86 +1185,97 @@ impl XmlWriter {
 /// whole; otherwise the runs between the replaced bytes are copied.
 #[inline]
 pub fn escape_markup(out: &mut String, text: &str) {
-    let plain = skip_plain(text.as_bytes(), 0, false);
-    if plain == text.len() {
-        out.push_str(text);
-    } else {
-        escape_markup_from(out, text, plain);
-    }
+    escape_with(out, text, false, markup_entity);
 }
 
-/// [`escape_markup`] of `text`, whose bytes before `from` need no replacing.
-fn escape_markup_from(out: &mut String, text: &str, mut i: usize) {
-    let bytes = text.as_bytes();
-    let mut run = 0;
-    while i < bytes.len() {
-        let end = (i + 8).min(bytes.len());
-        while i < end {
-            let entity = match bytes[i] {
-                b'<' => "&lt;",
-                b'>' => "&gt;",
-                b'&' => "&amp;",
-                b'\r' => "&#13;",
-                _ => {
-                    i += 1;
-                    continue;
-                }
-            };
-            // `i` is at an ASCII byte, so both slices end on character boundaries.
-            out.push_str(&text[run..i]);
-            out.push_str(entity);
-            i += 1;
-            run = i;
-        }
-        i = skip_plain(bytes, i, false);
-    }
-    out.push_str(&text[run..]);
+/// The bytes [`escape_markup`] replaces: each with its entity, and the entity escaped once
+/// more (its `&` as `&amp;`) for [`escape_twice_into`].
+const MARKUP_ENTITIES: [(u8, &str, &str); 4] = [
+    (b'<', "&lt;", "&amp;lt;"),
+    (b'>', "&gt;", "&amp;gt;"),
+    (b'&', "&amp;", "&amp;amp;"),
+    (b'\r', "&#13;", "&amp;#13;"),
+];
+
+/// The replacement of `byte` in [`escape_markup`].
+#[inline(always)]
+fn markup_entity(byte: u8) -> Option<&'static str> {
+    MARKUP_ENTITIES
+        .iter()
+        .find(|entry| entry.0 == byte)
+        .map(|entry| entry.1)
 }
 
 /// [`escape_into`] followed by [`escape_markup`], in one pass: text of an
 /// [`XmlWriter::escaped`] writer.
 #[inline]
 fn escape_twice_into(out: &mut String, text: &str) {
-    let plain = skip_plain(text.as_bytes(), 0, true);
-    if plain == text.len() {
-        out.push_str(text);
-    } else {
-        escape_twice_from(out, text, plain);
+    escape_with(out, text, true, twice_entity);
+}
+
+/// The replacement of `byte` in [`escape_twice_into`]: [`escape_into`]'s, its `&` escaped.
+#[inline(always)]
+fn twice_entity(byte: u8) -> Option<&'static str> {
+    match byte {
+        b'\t' | b'\n' => None,
+        // A C0 control other than CR: a numeric reference (the number and `;` follow, see
+        // `escape_blocks`).
+        0..=0x1f if byte != b'\r' => Some("&amp;#"),
+        _ => MARKUP_ENTITIES
+            .iter()
+            .find(|entry| entry.0 == byte)
+            .map(|entry| entry.2),
     }
 }
 
-/// [`escape_twice_into`] of `text`, whose bytes before `from` need no replacing.
-fn escape_twice_from(out: &mut String, text: &str, mut i: usize) {
+/// Appends `text` to `out`, escaped by `entity` (see [`escape_blocks`]): copied whole when
+/// [`skip_plain`] finds nothing to replace, the usual case.
+#[inline(always)]
+fn escape_with(
+    out: &mut String,
+    text: &str,
+    controls: bool,
+    entity: impl Fn(u8) -> Option<&'static str>,
+) {
+    let plain = skip_plain(text.as_bytes(), 0, controls);
+    if plain == text.len() {
+        out.push_str(text);
+    } else {
+        escape_blocks(out, text, plain, controls, entity);
+    }
+}
+
+/// Appends `text` to `out` with each byte from `from` on for which `entity` gives a
+/// replacement replaced; with `controls`, a C0 control other than CR, tab and line feed is
+/// followed by its decimal number and `;` (a numeric reference). Blocks that [`skip_plain`]
+/// finds plain are not looked at byte by byte; text is copied in runs.
+#[inline(always)]
+fn escape_blocks(
+    out: &mut String,
+    text: &str,
+    mut i: usize,
+    controls: bool,
+    entity: impl Fn(u8) -> Option<&'static str>,
+) {
     let bytes = text.as_bytes();
     let mut run = 0;
     while i < bytes.len() {
         let end = (i + 8).min(bytes.len());
         while i < end {
-            let b = bytes[i];
-            let entity = match b {
-                b'<' => "&amp;lt;",
-                b'>' => "&amp;gt;",
-                b'&' => "&amp;amp;",
-                b'\r' => "&amp;#13;",
-                b'\t' | b'\n' => "",
-                0..=0x1f => "&amp;#",
-                _ => "",
-            };
-            if entity.is_empty() {
-                i += 1;
-                continue;
-            }
-            out.push_str(&text[run..i]);
-            out.push_str(entity);
-            if b < 0x20 && b != b'\r' {
-                // Another C0 control: `escape_into`'s numeric reference, its `&` escaped.
-                out.push_str(&b.to_string());
-                out.push(';');
+            let byte = bytes[i];
+            if let Some(replacement) = entity(byte) {
+                // Only ASCII bytes are replaced, so both slices end on character boundaries.
+                out.push_str(&text[run..i]);
+                out.push_str(replacement);
+                if controls && byte < 0x20 && byte != b'\r' {
+                    out.push_str(&byte.to_string());
+                    out.push(';');
+                }
+                run = i + 1;
             }
             i += 1;
-            run = i;
         }
-        i = skip_plain(bytes, i, true);
+        i = skip_plain(bytes, i, controls);
     }
     out.push_str(&text[run..]);
 }
