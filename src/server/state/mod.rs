@@ -188,27 +188,11 @@ fn info_kind(method: &str) -> Option<Kind> {
     Kind::from_prefix(object)
 }
 
-/// The text [`crate::xml::escape_markup`] escaped.
+/// The text [`crate::xml::escape_markup`] escaped: [`crate::xml::unescape`], which reads
+/// every entity `escape_markup` writes. Its output has no stray `&`, so the fallback to the
+/// text as given never runs.
 pub(crate) fn unescape_markup(escaped: &str) -> String {
-    let mut out = String::with_capacity(escaped.len());
-    let mut rest = escaped;
-    while let Some(at) = rest.find('&') {
-        out.push_str(&rest[..at]);
-        rest = &rest[at..];
-        let (text, entity) = [
-            ("<", "&lt;"),
-            (">", "&gt;"),
-            ("&", "&amp;"),
-            ("\r", "&#13;"),
-        ]
-        .into_iter()
-        .find(|(_, entity)| rest.starts_with(entity))
-        .unwrap_or(("&", "&"));
-        out.push_str(text);
-        rest = &rest[entity.len()..];
-    }
-    out.push_str(rest);
-    out
+    crate::xml::unescape(escaped).map_or_else(|_| escaped.to_string(), |text| text.into_owned())
 }
 
 /// Reads a parameter the signature check has already typed.
