@@ -52,8 +52,8 @@ fi
 [ -z "$PY" ] && echo "!!! no Python with pyone: PyONE figures are skipped" >&2
 
 echo "=== build (release)"
-cargo build --release --features test-server --example bench_decode --example bench_calls \
-  --bin one-test-server 2>&1 | tail -1
+cargo build --release --example bench_decode --example bench_calls 2>&1 | tail -1
+cargo build --release -p one-test-server 2>&1 | tail -1
 BIN=target/release
 
 FLOOR_MS=""; FLOOR_RSS=""; DECODE_MS=""; DECODE_CPU=""; FLOOR_CPU=""; DECODE_RSS=""

@@ -20,7 +20,7 @@
 //!   threads; `multi-thread` is what `#[tokio::main]` gives (the client moves the HTTP
 //!   exchange of a call made outside any task, as from `main`, onto a worker thread).
 //! - `--keep-alive`: the in-process test server keeps connections open between calls
-//!   ([`TestServerBuilder::keep_alive`](opennebula::server::TestServerBuilder::keep_alive)).
+//!   ([`TestServerBuilder::keep_alive`](opennebula_test_server::TestServerBuilder::keep_alive)).
 //!   By default it closes each one after its response, as oned does, so every call
 //!   connects anew. (With `--url`, the server at that URL decides.)
 
@@ -122,26 +122,20 @@ fn main() {
 }
 
 async fn run(options: Options) {
-    #[cfg(feature = "test-server")]
     let mut _server = None;
     let client = match &options.url {
         Some(url) => Client::new(url, options.session.as_str()),
         None => {
-            #[cfg(feature = "test-server")]
-            {
-                let server = opennebula::server::TestServer::builder()
-                    .seed_hosts(2)
-                    .seed_vms(20)
-                    .keep_alive(options.keep_alive)
-                    .start()
-                    .await
-                    .unwrap_or_else(|e| fail(&format!("test server: {e}")));
-                let client = server.client();
-                _server = Some(server);
-                client
-            }
-            #[cfg(not(feature = "test-server"))]
-            fail("no --url given, and the in-process test server needs --features test-server")
+            let server = opennebula_test_server::TestServer::builder()
+                .seed_hosts(2)
+                .seed_vms(20)
+                .keep_alive(options.keep_alive)
+                .start()
+                .await
+                .unwrap_or_else(|e| fail(&format!("test server: {e}")));
+            let client = server.client();
+            _server = Some(server);
+            client
         }
     }
     .unwrap_or_else(|e| fail(&format!("client: {e}")));
@@ -249,25 +243,19 @@ mod blocking {
     use opennebula::blocking::Client;
 
     pub fn run(options: Options) {
-        #[cfg(feature = "test-server")]
         let mut _server = None;
         let client = match &options.url {
             Some(url) => Client::new(url, options.session.as_str()),
             None => {
-                #[cfg(feature = "test-server")]
-                {
-                    let server = opennebula::server::TestServer::builder()
-                        .seed_hosts(2)
-                        .seed_vms(20)
-                        .keep_alive(options.keep_alive)
-                        .start_blocking()
-                        .unwrap_or_else(|e| fail(&format!("test server: {e}")));
-                    let client = Client::from_builder(server.server().client_builder());
-                    _server = Some(server);
-                    client
-                }
-                #[cfg(not(feature = "test-server"))]
-                fail("no --url given, and the in-process test server needs --features test-server")
+                let server = opennebula_test_server::TestServer::builder()
+                    .seed_hosts(2)
+                    .seed_vms(20)
+                    .keep_alive(options.keep_alive)
+                    .start_blocking()
+                    .unwrap_or_else(|e| fail(&format!("test server: {e}")));
+                let client = Client::from_builder(server.server().client_builder());
+                _server = Some(server);
+                client
             }
         }
         .unwrap_or_else(|e| fail(&format!("client: {e}")));

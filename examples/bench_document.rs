@@ -20,8 +20,8 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use opennebula::models::{Host, Vm};
-use opennebula::server::TestServer;
 use opennebula::wire::{self, Value};
+use opennebula_test_server::TestServer;
 
 fn main() {
     let n: usize = std::env::args()

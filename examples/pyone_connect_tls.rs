@@ -15,8 +15,8 @@
 //! cargo run --example pyone_connect_tls
 //! ```
 
-use opennebula::server::TestServer;
 use opennebula::{Client, ClientBuilder};
+use opennebula_test_server::TestServer;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

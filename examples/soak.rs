@@ -62,23 +62,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tasks: u64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(100);
     let rss_start = rss_mb();
 
-    #[cfg(feature = "test-server")]
     let _server;
     let one = match std::env::var("ONE_XMLRPC") {
         Ok(_) => Client::from_env()?,
         Err(_) => {
-            #[cfg(feature = "test-server")]
-            {
-                let server = opennebula::server::TestServer::builder()
-                    .seed_hosts(4)
-                    .start()
-                    .await?;
-                let client = server.client()?;
-                _server = server;
-                client
-            }
-            #[cfg(not(feature = "test-server"))]
-            return Err("set ONE_XMLRPC or build with --features test-server".into());
+            let server = opennebula_test_server::TestServer::builder()
+                .seed_hosts(4)
+                .start()
+                .await?;
+            let client = server.client()?;
+            _server = server;
+            client
         }
     };
 

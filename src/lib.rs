@@ -55,7 +55,6 @@
 //! | [`wire`] | the sans-IO XML-RPC codec: [`Value`], `methodCall` encoding, `methodResponse` decoding |
 //! | [`xml`] | the XML pull reader and writer shared by the models, templates and codec |
 //! | [`error`] | [`Error`]: OpenNebula errors by [`ErrorCode`], faults, HTTP, transport, TLS, decode |
-//! | `server` | (feature `test-server`) an OpenNebula-compatible test server, in-process or as the `one-test-server` binary |
 //!
 //! ## Safety
 //!
@@ -74,9 +73,6 @@ pub mod blocking;
 pub mod client;
 pub mod error;
 pub mod models;
-#[cfg(feature = "test-server")]
-#[cfg_attr(docsrs, doc(cfg(feature = "test-server")))]
-pub mod server;
 pub mod stream;
 pub mod template;
 pub mod wire;

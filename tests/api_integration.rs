@@ -7,18 +7,16 @@
 //! assertions. A fresh server starts in the state of a freshly bootstrapped oned, so the IDs
 //! asserted here are the ones oned would give.
 
-#![cfg(feature = "test-server")]
-
 use opennebula::api::helpers::{self, WaitOptions};
 use opennebula::api::{
     acl::AclRule, HostState, ImageState, LcmState, MarketPlaceAppState, PoolFilter, UpdateType,
     VmAction, VmState, VmStateFilter,
 };
-#[cfg(feature = "blocking")]
-use opennebula::server::BlockingTestServer;
-use opennebula::server::TestServer;
 use opennebula::template::Template;
 use opennebula::{template, Error, ErrorCode};
+#[cfg(feature = "blocking")]
+use opennebula_test_server::BlockingTestServer;
+use opennebula_test_server::TestServer;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 

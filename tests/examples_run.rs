@@ -7,7 +7,7 @@
 //! removed from its environment.
 
 // Some examples use the blocking client.
-#![cfg(all(feature = "test-server", feature = "blocking"))]
+#![cfg(feature = "blocking")]
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -107,7 +107,10 @@ fn example_binaries() -> &'static Vec<(String, PathBuf)> {
 }
 
 fn build_examples() -> Vec<(String, PathBuf)> {
-    let mut features = vec!["test-server"];
+    let mut features: Vec<&str> = Vec::new();
+    if cfg!(feature = "test-server") {
+        features.push("test-server");
+    }
     if cfg!(feature = "blocking") {
         features.push("blocking");
     }

@@ -5,13 +5,11 @@
 //! XML when the text starts with `<`), so this checks our escaping end to end, not only
 //! against our own parser (see `template_injection.rs` for that).
 
-#![cfg(feature = "test-server")]
-
 use std::collections::BTreeSet;
 
-use opennebula::server::TestServer;
 use opennebula::template;
 use opennebula::template::Template;
+use opennebula_test_server::TestServer;
 
 const HOSTILE: &[&str] = &[
     "abc\"\nMEMORY=\"999999",

@@ -14,8 +14,8 @@
 #![allow(dead_code)]
 
 #[cfg(feature = "blocking")]
-use opennebula::server::BlockingTestServer;
-use opennebula::server::TestServer;
+use opennebula_test_server::BlockingTestServer;
+use opennebula_test_server::TestServer;
 
 /// Whether `ONE_XMLRPC` names a real front-end.
 fn real_cloud() -> bool {
@@ -23,7 +23,8 @@ fn real_cloud() -> bool {
 }
 
 /// An async client, and the test server it talks to unless `ONE_XMLRPC` is set.
-pub async fn connect() -> opennebula::Result<(opennebula::Client, Option<TestServer>)> {
+pub async fn connect(
+) -> Result<(opennebula::Client, Option<TestServer>), Box<dyn std::error::Error>> {
     if real_cloud() {
         let client = opennebula::Client::from_env()?;
         println!("Connected to {}", client.endpoint());
@@ -40,7 +41,8 @@ pub async fn connect() -> opennebula::Result<(opennebula::Client, Option<TestSer
 /// A blocking client, and the test server it talks to unless `ONE_XMLRPC` is set.
 #[cfg(feature = "blocking")]
 pub fn connect_blocking(
-) -> opennebula::Result<(opennebula::blocking::Client, Option<BlockingTestServer>)> {
+) -> Result<(opennebula::blocking::Client, Option<BlockingTestServer>), Box<dyn std::error::Error>>
+{
     if real_cloud() {
         let client = opennebula::blocking::Client::from_env()?;
         println!("Connected to {}", client.endpoint());

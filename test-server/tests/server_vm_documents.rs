@@ -2,14 +2,13 @@
 //! records as oned keeps them (plans, copies on driver actions, prolog/running/epilog
 //! times, request ids), disk snapshots, scheduled actions last in TEMPLATE, the lock after
 //! DEPLOY_ID, and pool listings without monitoring.
-#![cfg(feature = "test-server")]
 
 mod server_support;
 
 use opennebula::models::{Vm, VmHistory, VmPoolExtended};
-use opennebula::server::TestServer;
 use opennebula::xml::FromXml;
 use opennebula::Client;
+use opennebula_test_server::TestServer;
 use server_support::{doc, int};
 
 async fn vm(client: &Client, id: i32) -> (String, Vm) {

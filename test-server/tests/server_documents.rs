@@ -1,14 +1,13 @@
 //! Documents of the test server built from the generated models: hook executions, quota
 //! usage, the dummy driver's hosts and IPv6 address ranges, read back with the same models.
-#![cfg(feature = "test-server")]
 
 mod server_support;
 
 use base64::Engine as _;
 use opennebula::models;
-use opennebula::server::TestServer;
 use opennebula::xml::FromXml;
 use opennebula::{Client, Value};
+use opennebula_test_server::TestServer;
 use server_support::{doc, int};
 
 async fn admin() -> (TestServer, Client) {

@@ -1,10 +1,9 @@
 //! Sequential `one.host.info` throughput from the async client (run with `--ignored
 //! --nocapture`, in release mode for meaningful figures).
-#![cfg(feature = "test-server")]
 
 use std::time::{Duration, Instant};
 
-use opennebula::server::TestServer;
+use opennebula_test_server::TestServer;
 
 #[tokio::test]
 #[ignore = "measurement, not a check: cargo test --release --features test-server --test server_throughput -- --ignored --nocapture"]

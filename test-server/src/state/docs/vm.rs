@@ -1,4 +1,4 @@
-//! The VM documents, built from the generated model types (`crate::models`) and written
+//! The VM documents, built from the generated model types (`opennebula::models`) and written
 //! with their `ToXml`: `one.vm.info`'s full VM ([`models::Vm`]), the abridged VM of
 //! `one.vmpool.info` ([`models::VmSummary`]), the full pools of `infoextended` / `infoset`
 //! ([`models::VmPoolExtended`]), the history records of `one.vmpool.accounting`
@@ -12,9 +12,9 @@ use super::super::objects::{Ext, Obj};
 use super::super::vm::{History, VmData};
 use super::super::{Kind, Oned};
 use super::{lock_of, owner_of, permissions_of, sched_action_in_order};
-use crate::models;
-use crate::template::{Template, Value, Vector};
-use crate::xml::ToXml;
+use opennebula::models;
+use opennebula::template::{Template, Value, Vector};
+use opennebula::xml::ToXml;
 
 /// The members of a disk in the short pool listing, in oned's order.
 const SUMMARY_DISK: [&str; 11] = [

@@ -4,7 +4,7 @@
 //! SR-IOV card with 2 physical and 16 virtual functions), and a 20 GiB local disk. These
 //! are the driver's constants, so a test server host looks the way a dummy host of oned does.
 
-use crate::models;
+use opennebula::models;
 
 /// The local disk the driver reports: (free, max, used) MB.
 pub(super) const DISK_MB: (i64, i64, i64) = (20480, 20480, 9720);

@@ -3,7 +3,7 @@
 //! objects' permissions do not give.
 
 use super::{fail, Caller, Handled, Oned, Params, AUTHORIZATION, INTERNAL};
-use crate::wire::Value;
+use opennebula::wire::Value;
 
 const INDIVIDUAL: u64 = 0x1_0000_0000;
 const GROUP: u64 = 0x2_0000_0000;

@@ -15,9 +15,9 @@ use super::{
     docs, fail, fail_id, parse_template, Caller, Handled, Kind, Oned, Params, ACTION, ALLOCATE,
     AUTHORIZATION, INTERNAL, NO_EXISTS, XML_RPC_API,
 };
-use crate::server::tmpl::{Attr, Tmpl};
-use crate::wire::Value;
-use crate::xml::{ToXml, XmlWriter};
+use crate::tmpl::{Attr, Tmpl};
+use opennebula::wire::Value;
+use opennebula::xml::{ToXml, XmlWriter};
 
 /// A lock on an object.
 #[derive(Debug, Clone)]
@@ -1047,7 +1047,7 @@ fn allocate_from_template(
             let hook_type = template.get("TYPE").unwrap_or("").to_string();
             if hook_type == "api" {
                 let call = template.get("CALL").unwrap_or("");
-                if !crate::server::signatures::SIGNATURES
+                if !crate::signatures::SIGNATURES
                     .iter()
                     .any(|(m, _)| *m == call)
                     || call.ends_with(".info")

@@ -5,7 +5,7 @@
 //! is skipped, with a visible message, only when pip cannot reach its registry; any other
 //! failure (no python3, no venv module, a pip error, a failed check) fails the test.
 
-#![cfg(all(feature = "conformance", feature = "test-server"))]
+#![cfg(feature = "conformance")]
 
 #[path = "support_conformance/mod.rs"]
 mod support_conformance;
@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
-use opennebula::server::TestServer;
+use opennebula_test_server::TestServer;
 use support_conformance::target_path;
 use tokio::process::Command;
 

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::tmpl::Tmpl;
-use crate::wire::Value;
+use opennebula::wire::Value;
 
 pub(crate) use kinds::Kind;
 use objects::{Ext, Obj};
@@ -188,11 +188,12 @@ fn info_kind(method: &str) -> Option<Kind> {
     Kind::from_prefix(object)
 }
 
-/// The text [`crate::xml::escape_markup`] escaped: [`crate::xml::unescape`], which reads
+/// The text [`opennebula::xml::escape_markup`] escaped: [`opennebula::xml::unescape`], which reads
 /// every entity `escape_markup` writes. Its output has no stray `&`, so the fallback to the
 /// text as given never runs.
 pub(crate) fn unescape_markup(escaped: &str) -> String {
-    crate::xml::unescape(escaped).map_or_else(|_| escaped.to_string(), |text| text.into_owned())
+    opennebula::xml::unescape(escaped)
+        .map_or_else(|_| escaped.to_string(), |text| text.into_owned())
 }
 
 /// Reads a parameter the signature check has already typed.
@@ -401,7 +402,7 @@ impl Oned {
                 // growing the buffer on the way.
                 let mut out = String::with_capacity(prefix.len() + 32 * 1024);
                 out.push_str(prefix);
-                let writer = crate::xml::XmlWriter::escaped(out);
+                let writer = opennebula::xml::XmlWriter::escaped(out);
                 objects::info_written(self, caller, kind, &p, writer).map(Done::Document)
             }
             None => self.dispatch(caller, method, &p).map(Done::Value),
@@ -550,7 +551,7 @@ pub(crate) fn parse_template(text: &str) -> Result<Tmpl, Failure> {
 }
 
 impl Oned {
-    /// Benchmark preload: see [`crate::server::TestServerBuilder::seed_hosts`].
+    /// Benchmark preload: see [`crate::TestServerBuilder::seed_hosts`].
     pub(crate) fn seed(&mut self, hosts: usize, vms: usize) {
         let admin = Caller {
             uid: 0,

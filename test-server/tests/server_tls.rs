@@ -1,8 +1,7 @@
 //! TLS mode: a self-signed certificate generated at start.
-#![cfg(feature = "test-server")]
 
-use opennebula::server::TestServer;
 use opennebula::{Client, Error};
+use opennebula_test_server::TestServer;
 
 #[tokio::test]
 async fn tls_works_with_the_certificate_as_root_ca_and_fails_without() {

@@ -8,7 +8,7 @@
 //! test does (oned itself emits no namespace). The schema is chosen by the root element (and
 //! the method for the `*_extended` pool schemas).
 
-#![cfg(all(feature = "conformance", feature = "test-server"))]
+#![cfg(feature = "conformance")]
 
 #[path = "support_conformance/mod.rs"]
 mod support_conformance;
@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use opennebula::server::TestServer;
 use opennebula::wire::{decode_response, MethodResponse, Value};
+use opennebula_test_server::TestServer;
 use support_conformance::{load_tour, reference_dir, replay_tour, target_path};
 
 /// Roots oned emits that have no global element in the official schemas (HOOKLOG is nested

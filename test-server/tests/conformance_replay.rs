@@ -8,7 +8,7 @@
 //! response equals itself after normalisation, volatile fields do not matter, and real
 //! differences (another VM, another state, another name) are caught.
 
-#![cfg(all(feature = "conformance", feature = "test-server"))]
+#![cfg(feature = "conformance")]
 
 #[path = "support_conformance/mod.rs"]
 mod support_conformance;
@@ -16,7 +16,7 @@ mod support_conformance;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use opennebula::server::TestServer;
+use opennebula_test_server::TestServer;
 use support_conformance::{
     diff, load_tour, login_token, normalise_response, parse_document, replay_tour, target_path,
     NormaliseContext, TourCall,

@@ -2,7 +2,7 @@
 //! against the method signatures, the `system.*` introspection methods, and the hand-off to
 //! the daemon model.
 //!
-//! Responses are written by hand rather than with [`crate::wire::encode_response`] because
+//! Responses are written by hand rather than with [`opennebula::wire::encode_response`] because
 //! oned's xmlrpc-c has its own byte layout (CRLF line ends, `<i4>`, a line per array item)
 //! and the server's job is to copy it exactly.
 
@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use super::signatures::SIGNATURES;
 use super::state::{unescape_markup, Reply};
 use super::{lock, Shared};
-use crate::wire::{decode_method_call, Value};
+use opennebula::wire::{decode_method_call, Value};
 
 /// The fault codes of xmlrpc-c.
 const FAULT_TYPE: i32 = -501;
@@ -424,7 +424,7 @@ fn encode_value(out: &mut String, value: &Value) {
 /// xmlrpc-c escapes only `<`, `>`, `&` and CR inside `<string>`.
 fn escape(out: &mut String, text: &str) {
     out.reserve(text.len());
-    crate::xml::escape_markup(out, text);
+    opennebula::xml::escape_markup(out, text);
 }
 
 #[cfg(test)]
@@ -493,7 +493,7 @@ mod tests {
     fn document_replies_are_laid_out_as_the_generic_encoder_does() {
         let document = "<VM><NAME>a&lt;b&gt;&amp;\r\n]]&gt;&#1;\u{e9}</NAME></VM>";
         let mut response = String::from(DOCUMENT_HEAD);
-        crate::xml::escape_markup(&mut response, document);
+        opennebula::xml::escape_markup(&mut response, document);
         let multicall_value = reply_value(Reply::Document(response.clone()));
         response.push_str(DOCUMENT_TAIL);
         let value = Value::Array(vec![Value::Bool(true), document.into(), Value::Int(0)]);
@@ -510,7 +510,7 @@ mod tests {
     /// escaped documents of the plain path, hostile template text included.
     #[test]
     fn info_responses_equal_the_escaped_plain_documents() {
-        use crate::server::state::Oned;
+        use crate::state::Oned;
         use std::sync::Mutex;
         let mut oned = Oned::bootstrap("pw");
         oned.set_clock(1_795_000_000);
@@ -523,7 +523,7 @@ mod tests {
         let hostile = "a<b>&c ]]> <![CDATA[x]]> &lt; \r\n\t\u{1}\u{e9}";
         for (method, id) in [("one.vm.update", 1), ("one.host.update", 0)] {
             let text = format!("HOSTILE = \"{hostile}\"\nV = [ X = \"{hostile}\" ]");
-            let body = crate::wire::encode_method_call(
+            let body = opennebula::wire::encode_method_call(
                 method,
                 &[session.clone(), Value::Int(id), text.into(), Value::Int(1)],
             );
@@ -552,7 +552,7 @@ mod tests {
                 reply => encode_response(&reply_value(reply)),
             };
             let (before, after) = (plain(), {
-                let body = crate::wire::encode_method_call(method, &all);
+                let body = opennebula::wire::encode_method_call(method, &all);
                 handle_body(&shared, body.as_bytes())
             });
             assert_eq!(after, before, "{method} {params:?}");

@@ -1,11 +1,10 @@
 //! Many clients at once: no error, no lost update.
-#![cfg(feature = "test-server")]
 
 mod server_support;
 
 use std::collections::BTreeSet;
 
-use opennebula::server::TestServer;
+use opennebula_test_server::TestServer;
 use server_support::{doc, int, pool_ids};
 
 const CLIENTS: usize = 200;

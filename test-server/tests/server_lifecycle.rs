@@ -1,12 +1,11 @@
 //! VM life cycle on the test server: instantiate, the built-in scheduler, the actions of
 //! oned's state table, history records and times.
-#![cfg(feature = "test-server")]
 
 mod server_support;
 
-use opennebula::server::TestServer;
 use opennebula::xml::FromXml;
 use opennebula::{Client, ErrorCode, Value};
+use opennebula_test_server::TestServer;
 use server_support::{assert_one_error, doc, field, int};
 
 /// (STATE, LCM_STATE) of a VM.

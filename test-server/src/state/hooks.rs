@@ -11,8 +11,8 @@ use base64::Engine as _;
 
 use super::objects::{Ext, Obj};
 use super::{Kind, Oned};
-use crate::models;
-use crate::wire::Value;
+use opennebula::models;
+use opennebula::wire::Value;
 
 /// One execution of a hook.
 #[derive(Debug, Clone)]
@@ -76,7 +76,7 @@ fn hidden(method: &str, position: usize) -> bool {
 }
 
 /// The `$API` argument of an API hook: the call's `CALL_INFO`, indented as oned writes it,
-/// base64-encoded. Written by hand rather than from [`crate::models::CallInfo`]: the hook
+/// base64-encoded. Written by hand rather than from [`opennebula::models::CallInfo`]: the hook
 /// gets these exact bytes (newlines and two-space indentation inside the base64), which the
 /// models' compact writer does not produce.
 fn call_info(method: &str, params: &[Value], result: Result<&Value, (i32, &str)>) -> String {
@@ -92,7 +92,7 @@ fn call_info(method: &str, params: &[Value], result: Result<&Value, (i32, &str)>
         xml.push_str(&format!("      <TYPE>{kind}</TYPE>\n"));
         xml.push_str(&format!(
             "      <VALUE>{}</VALUE>\n",
-            crate::xml::escape(value)
+            opennebula::xml::escape(value)
         ));
         xml.push_str("    </PARAMETER>\n");
     };
@@ -325,8 +325,8 @@ pub(crate) fn log_filtered(
 #[cfg(test)]
 mod tests {
     use super::{encode64, run};
-    use crate::wire::Value;
     use base64::Engine as _;
+    use opennebula::wire::Value;
 
     #[test]
     fn output_is_encoded_in_lines_of_sixty() {
@@ -358,7 +358,7 @@ mod tests {
 
     #[test]
     fn hooks_of_document_calls_get_the_plain_document() {
-        use crate::server::state::{Caller, Reply};
+        use crate::state::{Caller, Reply};
         let mut oned = super::Oned::bootstrap("onepass");
         oned.set_clock(1_795_000_000);
         oned.seed(1, 2);
@@ -391,7 +391,7 @@ mod tests {
             .decode(arguments[0])
             .unwrap();
         let info = String::from_utf8(info).unwrap();
-        assert!(info.contains(&crate::xml::escape(&plain).into_owned()));
+        assert!(info.contains(&opennebula::xml::escape(&plain).into_owned()));
     }
 
     #[test]

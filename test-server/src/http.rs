@@ -15,20 +15,20 @@ use tokio::net::TcpListener;
 use tokio_native_tls::TlsAcceptor;
 
 use super::{rpc, Shared};
-use crate::error::{Error, Result};
+use crate::{Error, Result};
 
 /// Generates a self-signed certificate for `localhost` and `127.0.0.1` and the TLS acceptor
 /// serving it. Returns the acceptor and the certificate PEM.
 pub(super) fn tls_acceptor() -> Result<(TlsAcceptor, String)> {
     let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
     let certified = rcgen::generate_simple_self_signed(names)
-        .map_err(|e| Error::Config(format!("cannot generate the TLS certificate: {e}")))?;
+        .map_err(|e| Error::Tls(format!("cannot generate the certificate: {e}")))?;
     let cert_pem = certified.cert.pem();
     let key_pem = certified.signing_key.serialize_pem();
     let identity = native_tls::Identity::from_pkcs8(cert_pem.as_bytes(), key_pem.as_bytes())
-        .map_err(|e| Error::Config(format!("cannot load the TLS identity: {e}")))?;
+        .map_err(|e| Error::Tls(format!("cannot load the identity: {e}")))?;
     let acceptor = native_tls::TlsAcceptor::new(identity)
-        .map_err(|e| Error::Config(format!("cannot build the TLS acceptor: {e}")))?;
+        .map_err(|e| Error::Tls(format!("cannot build the acceptor: {e}")))?;
     Ok((TlsAcceptor::from(acceptor), cert_pem))
 }
 
@@ -112,7 +112,7 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpStream;
 
-    use crate::server::TestServer;
+    use crate::TestServer;
 
     const CALL: &str = "<?xml version=\"1.0\"?><methodCall><methodName>one.system.version\
                         </methodName><params><param><value>oneadmin:onepass</value></param>\

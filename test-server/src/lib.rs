@@ -10,7 +10,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> opennebula::Result<()> {
-//! use opennebula::server::TestServer;
+//! use opennebula_test_server::TestServer;
 //! let server = TestServer::start().await?;
 //! let client = server.client()?;
 //! let version: String = client.call_as("one.system.version", ()).await?;
@@ -40,6 +40,7 @@
 //! never a fake success. Quota usage counters stay at 0, and hosts report no PCI devices or
 //! NUMA topology.
 
+mod error;
 mod http;
 mod rpc;
 mod seed;
@@ -47,11 +48,11 @@ mod signatures;
 mod state;
 mod tmpl;
 
+pub use error::{Error, Result};
+
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-
-use crate::error::{Error, Result};
 
 pub(crate) use state::Oned;
 
@@ -117,16 +118,16 @@ impl TestServer {
         self.certificate_pem.clone()
     }
 
-    /// An async [`crate::Client`] pointed at the server with the administrator session (in
+    /// An async [`opennebula::Client`] pointed at the server with the administrator session (in
     /// TLS mode, with the server's certificate as its only extra root CA).
-    pub fn client(&self) -> Result<crate::Client> {
+    pub fn client(&self) -> opennebula::Result<opennebula::Client> {
         self.client_builder().build()
     }
 
-    /// A [`crate::ClientBuilder`] pointed at the server with the administrator session, to
+    /// A [`opennebula::ClientBuilder`] pointed at the server with the administrator session, to
     /// change settings before building.
-    pub fn client_builder(&self) -> crate::ClientBuilder {
-        let mut builder = crate::Client::builder()
+    pub fn client_builder(&self) -> opennebula::ClientBuilder {
+        let mut builder = opennebula::Client::builder()
             .endpoint(self.url())
             .session(self.session());
         if let Some(pem) = &self.certificate_pem {
@@ -265,7 +266,10 @@ impl TestServerBuilder {
         let mut oned = Oned::bootstrap(&self.admin_password);
         for (name, password) in &self.users {
             oned.add_user(name, password)
-                .map_err(|e| Error::Config(format!("cannot create user {name:?}: {e}")))?;
+                .map_err(|reason| Error::User {
+                    name: name.clone(),
+                    reason,
+                })?;
         }
         seed::seed(&mut oned, self.seed_hosts, self.seed_vms);
         oned.auto_schedule = self.auto_schedule;
@@ -280,10 +284,14 @@ impl TestServerBuilder {
         };
         let listener = tokio::net::TcpListener::bind((ip, self.port))
             .await
-            .map_err(|e| Error::Config(format!("cannot bind port {}: {e}", self.port)))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| Error::Config(format!("cannot read the bound address: {e}")))?;
+            .map_err(|source| Error::Bind {
+                port: self.port,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| Error::Bind {
+            port: self.port,
+            source,
+        })?;
         let (tls, certificate_pem) = if self.tls {
             let (acceptor, pem) = http::tls_acceptor()?;
             (Some(acceptor), Some(pem))
@@ -315,7 +323,7 @@ impl TestServerBuilder {
             .enable_all()
             .thread_name("one-test-server")
             .build()
-            .map_err(|e| Error::Config(format!("cannot start the server runtime: {e}")))?;
+            .map_err(Error::Runtime)?;
         let server = runtime.block_on(self.start())?;
         Ok(BlockingTestServer {
             server: Some(server),
@@ -372,8 +380,8 @@ impl BlockingTestServer {
 
     /// A blocking client pointed at the server with the administrator session.
     #[cfg(feature = "blocking")]
-    pub fn client(&self) -> Result<crate::blocking::Client> {
-        crate::blocking::Client::from_builder(self.server().client_builder())
+    pub fn client(&self) -> opennebula::Result<opennebula::blocking::Client> {
+        opennebula::blocking::Client::from_builder(self.server().client_builder())
     }
 }
 

@@ -2,12 +2,12 @@
 //! manual use.
 //!
 //! ```text
-//! cargo run --features test-server --bin one-test-server -- --port 2633 [--tls] \
+//! cargo run -p one-test-server -- --port 2633 [--tls] \
 //!     [--seed-hosts N] [--seed-vms M] [--keep-alive]
 //! ```
 
 use clap::Parser;
-use opennebula::server::TestServer;
+use opennebula_test_server::TestServer;
 
 /// The server builds every response document from fresh model values: many small, short-lived
 /// allocations per call. mimalloc's thread-local free lists serve those at about a quarter

@@ -2,12 +2,12 @@
 //! attribute names upper-cased, attributes ordered by name (a multimap), vector members
 //! ordered by name.
 //!
-//! Why the server has its own parser next to [`crate::template`](mod@crate::template): a client gets oned's parse
+//! Why the server has its own parser next to [`opennebula::template`](mod@opennebula::template): a client gets oned's parse
 //! failures verbatim (`Parse error: syntax error, unexpected '<', expecting VARIABLE at line
 //! 0, columns 0:1`), with bison's token names and oned's column rules, which the client-side
 //! parser's errors (made for people) do not carry; and oned's storage is a sorted multimap
 //! whose merge replaces attributes by name. Documents are built from the crate's
-//! [`Template`](crate::template::Template) through [`Tmpl::to_template`].
+//! [`Template`](opennebula::template::Template) through [`Tmpl::to_template`].
 
 use std::collections::BTreeMap;
 
@@ -43,8 +43,8 @@ impl Tmpl {
     /// Reads an XML template (`<TEMPLATE><NAME>..</NAME><DISK><IMAGE_ID>..</IMAGE_ID></DISK></TEMPLATE>`).
     /// Like oned, empty elements and anything nested deeper than a vector are dropped.
     fn from_xml(text: &str) -> Result<Tmpl, String> {
-        use crate::template::{Template, Value};
-        use crate::xml::FromXml;
+        use opennebula::template::{Template, Value};
+        use opennebula::xml::FromXml;
         let parsed = Template::from_xml(text).map_err(|e| e.to_string())?;
         let mut tmpl = Tmpl::default();
         for (name, value) in parsed.iter() {
@@ -144,17 +144,17 @@ impl Tmpl {
         }
     }
 
-    /// The template as the crate's [`Template`](crate::template::Template), in oned's order
+    /// The template as the crate's [`Template`](opennebula::template::Template), in oned's order
     /// (attributes and vector members sorted by name), for documents built from the generated
     /// model types.
-    pub(crate) fn to_template(&self) -> crate::template::Template {
+    pub(crate) fn to_template(&self) -> opennebula::template::Template {
         self.to_template_without(&[])
     }
 
     /// [`to_template`](Self::to_template) without the attributes named in `skip` (cheaper
     /// than cloning the template to remove them first).
-    pub(crate) fn to_template_without(&self, skip: &[&str]) -> crate::template::Template {
-        use crate::template::{Template, Value};
+    pub(crate) fn to_template_without(&self, skip: &[&str]) -> opennebula::template::Template {
+        use opennebula::template::{Template, Value};
         let mut template = Template::new();
         for (name, values) in &self.attrs {
             if skip.contains(&name.as_str()) {
@@ -175,24 +175,9 @@ impl Tmpl {
     }
 }
 
-/// A vector's members as a [`Vector`](crate::template::Vector), built in one pass. Every
-/// document call converts each vector of the object's templates, so this is hot: the
-/// members of a `BTreeMap` are unique and sorted, so when their names are upper case (as the
-/// parser stores them) they are appended as they come, without the duplicate search of
-/// `collect` (which compares each name with every earlier one).
-fn vector_of(members: &BTreeMap<String, String>) -> crate::template::Vector {
-    use crate::template::VectorBuilder;
-    if members
-        .keys()
-        .any(|key| key.bytes().any(|b| b.is_ascii_lowercase()))
-    {
-        return members.iter().map(|(key, s)| (key, s.as_str())).collect();
-    }
-    let mut builder = VectorBuilder::with_capacity(members.len());
-    for (key, s) in members {
-        builder.push_unique(key, s);
-    }
-    builder.finish()
+/// A vector's members as a [`Vector`](opennebula::template::Vector).
+fn vector_of(members: &BTreeMap<String, String>) -> opennebula::template::Vector {
+    members.iter().map(|(key, s)| (key, s.as_str())).collect()
 }
 
 struct Parser {
@@ -400,7 +385,7 @@ mod tests {
 
     #[test]
     fn conversion_skips_names_and_keeps_lower_case_members() {
-        use crate::template::{Template, Value, Vector};
+        use opennebula::template::{Template, Value, Vector};
         let mut t =
             Tmpl::parse("NAME=n\nDISK=[SIZE=1,IMAGE_ID=\"0\"]\nSCHED_ACTION=[ID=0]").unwrap();
         // A member set in code with a lower-case name takes the general (deduplicating) path.

@@ -1,12 +1,11 @@
 //! The test server's XML-RPC dialect: xmlrpc-c framing and faults, authentication, the
 //! `system.*` methods, and the wiremock-style API.
-#![cfg(feature = "test-server")]
 
 mod server_support;
 
-use opennebula::server::TestServer;
 use opennebula::wire::{encode_method_call, MethodResponse};
 use opennebula::{Client, Error, ErrorCode, Value};
+use opennebula_test_server::TestServer;
 use server_support::{assert_one_error, doc, field};
 
 async fn post_raw(server: &TestServer, body: &str) -> (reqwest::header::HeaderMap, String) {
@@ -270,7 +269,7 @@ async fn bootstrap_objects_match_a_fresh_oned() {
 #[cfg(feature = "blocking")]
 #[test]
 fn blocking_server_for_sync_code() {
-    let server = opennebula::server::BlockingTestServer::start().unwrap();
+    let server = opennebula_test_server::BlockingTestServer::start().unwrap();
     let client = server.client().unwrap();
     let version: String = client.call_as("one.system.version", ()).unwrap();
     assert_eq!(version, "7.5.80");

@@ -1,10 +1,9 @@
 //! Pools, ownership, permissions and locks on the test server.
-#![cfg(feature = "test-server")]
 
 mod server_support;
 
-use opennebula::server::TestServer;
 use opennebula::{Client, ErrorCode, Value};
+use opennebula_test_server::TestServer;
 use server_support::{assert_one_error, doc, field, int, pool_ids};
 
 /// A server with users alice (2, group 100 "devs") and bob (3, group "users"), and five

@@ -15,8 +15,8 @@ use super::objects::{fetch, no_exists, AddressRange, Ext, Obj, Op, VnetData};
 use super::{
     fail, fail_id, parse_template, Caller, Handled, Kind, Oned, Params, ACTION, INTERNAL, NO_EXISTS,
 };
-use crate::server::tmpl::{Attr, Tmpl};
-use crate::wire::Value;
+use crate::tmpl::{Attr, Tmpl};
+use opennebula::wire::Value;
 
 pub(crate) const PENDING: i32 = 1;
 pub(crate) const HOLD: i32 = 2;

@@ -1,5 +1,5 @@
 //! The XML documents of every object type, built from the generated model types
-//! ([`crate::models`]) and serialised with their [`ToXml`]: one function per type turns the
+//! ([`opennebula::models`]) and serialised with their [`ToXml`]: one function per type turns the
 //! server's state into the model value oned would print. The element order is our schemas'
 //! order, which follows oned's; templates come from [`Tmpl::to_template`] in oned's sorted
 //! order.
@@ -12,9 +12,9 @@ mod vm;
 
 use super::vm::{format_ip, format_mac};
 use super::{Kind, Oned};
-use crate::models;
-use crate::server::tmpl::Tmpl;
-use crate::xml::{ToXml, XmlWriter};
+use crate::tmpl::Tmpl;
+use opennebula::models;
+use opennebula::xml::{ToXml, XmlWriter};
 pub(crate) use vm::{accounting, monitoring_data, pool as vm_pool, showback};
 
 /// `value` written as element `name`.
@@ -289,7 +289,7 @@ fn quotas_with_usage(oned: &Oned, kind: Kind, id: i32) -> Option<Tmpl> {
             if let Some(key) = key {
                 new.insert("ID".to_string(), key.to_string());
             }
-            quotas.push(section, crate::server::tmpl::Attr::Vector(new));
+            quotas.push(section, crate::tmpl::Attr::Vector(new));
         }
         let index = at.unwrap_or_else(|| quotas.vectors(section).len() - 1);
         quotas
@@ -1270,7 +1270,10 @@ const SCHED_ACTION_ORDER: [&str; 13] = [
 /// A scheduled action's members in oned's order: those of [`SCHED_ACTION_ORDER`] first
 /// (`every_ordered`: all of them, empty when unset, as a VM's template has them; otherwise only
 /// those set, as in a backup job's), then any others in their given order.
-fn sched_action_in_order(members: &[(&str, &str)], every_ordered: bool) -> crate::template::Vector {
+fn sched_action_in_order(
+    members: &[(&str, &str)],
+    every_ordered: bool,
+) -> opennebula::template::Vector {
     let value_of = |name: &str| {
         members
             .iter()
@@ -1295,8 +1298,8 @@ fn sched_action_in_order(members: &[(&str, &str)], every_ordered: bool) -> crate
 
 /// `template` with its `SCHED_ACTION` vectors in oned's member order.
 pub(crate) fn with_sched_actions_in_order(
-    mut template: crate::template::Template,
-) -> crate::template::Template {
+    mut template: opennebula::template::Template,
+) -> opennebula::template::Template {
     for vector in template.vectors_mut("SCHED_ACTION") {
         let members: Vec<(&str, &str)> = vector.iter().collect();
         let ordered = sched_action_in_order(&members, false);
