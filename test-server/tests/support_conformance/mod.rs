@@ -16,11 +16,11 @@ use std::path::{Path, PathBuf};
 use opennebula::wire::{decode_response, MethodResponse, Value};
 use opennebula::xml::{Element, Node, XmlReader};
 
-/// `$OPENNEBULA_REFERENCE_DIR`, or `../shared/reference` next to the crate.
+/// `$OPENNEBULA_REFERENCE_DIR`, or `../shared/reference` next to the workspace.
 pub fn reference_dir() -> PathBuf {
     match std::env::var_os("OPENNEBULA_REFERENCE_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference")),
+        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference")),
     }
 }
 
@@ -558,7 +558,7 @@ pub fn login_token(body: &[u8]) -> Option<String> {
 pub fn target_path(name: &str) -> PathBuf {
     let dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
     std::fs::create_dir_all(&dir).expect("create target dir");
     dir.join(name)
 }
