@@ -205,6 +205,14 @@ fn own_handler(kind: Kind, verb: &'static str) -> Option<Handler> {
             "roleupdate" => Own(vmgroup::roleupdate),
             _ => return None,
         },
+        _ => other_handler(kind, verb)?,
+    })
+}
+
+/// The methods of the kinds [`own_handler`] leaves to it.
+fn other_handler(kind: Kind, verb: &'static str) -> Option<Handler> {
+    use oned::*;
+    Some(match kind {
         Kind::Zone => match verb {
             "allocate" => Own(zone::allocate),
             "updatedb" => Own(zone::updatedb),
@@ -255,6 +263,7 @@ fn own_handler(kind: Kind, verb: &'static str) -> Option<Handler> {
             "schedadd" | "schedupdate" | "scheddelete" => Verb(backupjob::sched_edit, verb),
             _ => return None,
         },
+        _ => return None,
     })
 }
 

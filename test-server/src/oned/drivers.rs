@@ -4,7 +4,7 @@
 //! marketplace driver exports apps. Time is counted in calls.
 
 use super::prelude::*;
-use opennebula::api::HostState;
+use opennebula::api::{HostState, ImageState, MarketPlaceAppState};
 
 /// What the dummy drivers finish between calls: hosts in INIT are monitored by the dummy IM
 /// driver (800 CPU and 16 GiB), images being copied become READY and marketplace apps being
@@ -13,25 +13,29 @@ pub(crate) fn settle(oned: &mut Oned, force: bool) {
     let now = oned.now();
     for app in oned.pool_mut(Kind::MarketApp).values_mut() {
         if let Ext::MarketApp(data) = &mut app.ext {
-            if data.state == 2 {
+            if data.state == MarketPlaceAppState::Locked {
                 if data.settle_ticks > 1 && !force {
                     data.settle_ticks -= 1;
                     continue;
                 }
-                data.state = 1;
+                data.state = MarketPlaceAppState::Ready;
             }
         }
     }
     for image in oned.pool_mut(Kind::Image).values_mut() {
         if let Ext::Image(data) = &mut image.ext {
-            if data.state == 4 {
+            if data.state == ImageState::Locked {
                 if data.settle_ticks > 1 && !force {
                     data.settle_ticks -= 1;
                     continue;
                 }
-                data.state = if data.path.starts_with("/etc/") { 5 } else { 1 };
+                data.state = if data.path.starts_with("/etc/") {
+                    ImageState::Error
+                } else {
+                    ImageState::Ready
+                };
                 data.prev_state = data.state;
-                if data.state == 5 {
+                if data.state == ImageState::Error {
                     image.template.set(
                         "ERROR",
                         format!(
@@ -42,7 +46,7 @@ pub(crate) fn settle(oned: &mut Oned, force: bool) {
                         ),
                     );
                 }
-                if data.state == 1 && data.source.is_empty() {
+                if data.state == ImageState::Ready && data.source.is_empty() {
                     data.source = format!(
                         "/var/lib/one//datastores/{}/{}",
                         data.datastore_id,
@@ -50,7 +54,7 @@ pub(crate) fn settle(oned: &mut Oned, force: bool) {
                             [..32]
                     );
                 }
-                if data.format.is_empty() && data.state == 1 {
+                if data.format.is_empty() && data.state == ImageState::Ready {
                     data.format = "raw".into();
                 }
             }

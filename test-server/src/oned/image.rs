@@ -4,14 +4,15 @@
 
 use super::prelude::*;
 use super::xml_parts::{ids_of, lock_of, owner_of, permissions_of};
+use opennebula::api::ImageState;
 use opennebula::models;
 
 #[derive(Debug, Clone)]
 pub(crate) struct ImageData {
     pub(crate) image_type: i32,
     pub(crate) persistent: bool,
-    pub(crate) state: i32,
-    pub(crate) prev_state: i32,
+    pub(crate) state: ImageState,
+    pub(crate) prev_state: ImageState,
     pub(crate) path: String,
     pub(crate) source: String,
     pub(crate) size: i64,
@@ -26,7 +27,7 @@ pub(crate) struct ImageData {
 impl ImageData {
     /// Moves to `state` (1 READY, 2 USED ...). Like the VMs', the image's transitions settle
     /// within the call with the dummy drivers, so oned reports PREV_STATE equal to STATE.
-    pub(crate) fn set_state(&mut self, state: i32) {
+    pub(crate) fn set_state(&mut self, state: ImageState) {
         self.state = state;
         self.prev_state = state;
     }
@@ -106,8 +107,8 @@ pub(crate) fn allocate(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handl
         persistent,
         // LOCKED while the datastore driver copies; READY (or ERROR for a restricted
         // path) one call later.
-        state: 4,
-        prev_state: 0,
+        state: ImageState::Locked,
+        prev_state: ImageState::Init,
         format: match format.first() {
             Some(Attr::Single(f)) => f.clone(),
             _ => String::new(),
@@ -173,14 +174,18 @@ pub(crate) fn persistent(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Han
 pub(crate) fn enable(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
     let data = managed(oned, caller, p)?;
     let on = p.bool_or(1, true);
-    if !matches!(data.state, 1 | 3) {
+    if !matches!(data.state, ImageState::Ready | ImageState::Disabled) {
         return Err(fail(
             ErrorCode::Action,
             "Image cannot be enabled or disabled in its current state",
         ));
     }
     set(oned, p.int(0), |d| {
-        d.state = if on { 1 } else { 3 };
+        d.state = if on {
+            ImageState::Ready
+        } else {
+            ImageState::Disabled
+        };
         d.prev_state = d.state;
     });
     Ok(Value::Int(p.int(0)))
@@ -236,8 +241,8 @@ pub(crate) fn document(oned: &Oned, obj: &Obj) -> Option<models::Image> {
         format: image.format.clone(),
         fs: String::new(),
         size: image.size,
-        state: i64::from(image.state),
-        prev_state: i64::from(image.prev_state),
+        state: image.state.code(),
+        prev_state: image.prev_state.code(),
         running_vms: image.vms.len() as i64,
         cloning_ops: 0,
         cloning_id: -1,

@@ -3,6 +3,7 @@
 
 use super::prelude::*;
 use super::xml_parts::{lock_of, owner_of, permissions_of};
+use opennebula::api::MarketPlaceAppState;
 use opennebula::models;
 
 /// A marketplace appliance.
@@ -10,8 +11,8 @@ use opennebula::models;
 pub(crate) struct MarketAppData {
     pub(crate) market: i32,
     pub(crate) origin: i32,
-    /// 1 READY, 2 LOCKED (being exported), 3 ERROR, 4 DISABLED.
-    pub(crate) state: i32,
+    /// LOCKED while being exported, then READY.
+    pub(crate) state: MarketPlaceAppState,
     pub(crate) size: i64,
     pub(crate) format: String,
     pub(crate) settle_ticks: u8,
@@ -44,7 +45,7 @@ pub(crate) fn allocate(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handl
     let ext = Ext::MarketApp(MarketAppData {
         market,
         origin,
-        state: 2,
+        state: MarketPlaceAppState::Locked,
         size,
         format,
         settle_ticks: 2,
@@ -58,7 +59,11 @@ pub(crate) fn enable(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled
     let id = p.int(0);
     fetch(oned, caller, Kind::MarketApp, id, Op::Manage, 2)?;
     if let Some(Ext::MarketApp(app)) = oned.get_mut(Kind::MarketApp, id).map(|o| &mut o.ext) {
-        app.state = if p.bool_or(1, true) { 1 } else { 4 };
+        app.state = if p.bool_or(1, true) {
+            MarketPlaceAppState::Ready
+        } else {
+            MarketPlaceAppState::Disabled
+        };
     }
     Ok(Value::Int(id))
 }
@@ -87,7 +92,7 @@ pub(crate) fn document(oned: &Oned, obj: &Obj) -> Option<models::MarketPlaceApp>
         return None;
     };
     let o = owner_of(oned, obj);
-    let ready = app.state != 2;
+    let ready = app.state != MarketPlaceAppState::Locked;
     // A ready app has a source in the marketplace and its checksum (the dummy driver's
     // stand-ins: derived from the app, so they stay the same from one call to the next).
     let source = if ready {
@@ -131,7 +136,7 @@ pub(crate) fn document(oned: &Oned, obj: &Obj) -> Option<models::MarketPlaceApp>
             .get(Kind::Market, app.market)
             .map(|m| m.name.clone())
             .unwrap_or_default(),
-        state: i64::from(app.state),
+        state: app.state.code(),
         type_: 1,
         permissions: permissions_of(obj),
         template: obj.template.to_template(),

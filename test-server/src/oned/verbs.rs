@@ -343,7 +343,7 @@ pub(crate) fn clone(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>)
         image.vms.clear();
         image.clones.clear();
         image.persistent = false;
-        image.state = 4;
+        image.state = opennebula::api::ImageState::Locked;
         image.settle_ticks = 2;
         image.modtime = now;
         // The clone is copied from the original's file; its own file is named when the

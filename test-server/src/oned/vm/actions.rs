@@ -273,8 +273,8 @@ pub(crate) fn release_resources(oned: &mut Oned, id: i32) {
     for image in images {
         if let Some(Ext::Image(i)) = oned.get_mut(Kind::Image, image).map(|i| &mut i.ext) {
             i.vms.remove(&id);
-            if i.vms.is_empty() && i.state == 2 {
-                i.set_state(1);
+            if i.vms.is_empty() && i.state == opennebula::api::ImageState::Used {
+                i.set_state(opennebula::api::ImageState::Ready);
             }
         }
     }

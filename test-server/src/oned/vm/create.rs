@@ -128,7 +128,13 @@ pub(crate) fn expand_disks(
                 // A VM's disk holds its image in USED (2); a template shows the image's state.
                 (
                     "IMAGE_STATE",
-                    if for_vm { 2 } else { data.state }.to_string(),
+                    if for_vm {
+                        opennebula::api::ImageState::Used
+                    } else {
+                        data.state
+                    }
+                    .code()
+                    .to_string(),
                 ),
                 ("LN_TARGET", "NONE".to_string()),
                 ("ORIGINAL_SIZE", data.size.to_string()),
@@ -253,28 +259,12 @@ pub(crate) fn create_vm(
         if let Some(image_id) = disk.get("IMAGE_ID").and_then(|i| i.parse::<i32>().ok()) {
             if let Some(Ext::Image(i)) = oned.get_mut(Kind::Image, image_id).map(|i| &mut i.ext) {
                 i.vms.insert(id);
-                i.set_state(2);
+                i.set_state(opennebula::api::ImageState::Used);
             }
         }
     }
     let image_disks = disks.iter().any(|d| d.contains_key("IMAGE_ID"));
-    // $USER[ATTR] in the context reads the owner's template.
-    let owner_template = oned
-        .get(Kind::User, caller.uid)
-        .map(|u| u.template.clone())
-        .unwrap_or_default();
-    for context in template.vectors_mut("CONTEXT") {
-        for value in context.values_mut() {
-            while let Some(start) = value.find("$USER[") {
-                let Some(len) = value[start..].find(']') else {
-                    break;
-                };
-                let attr = value[start + 6..start + len].to_string();
-                let replacement = owner_template.get(&attr).unwrap_or("").to_string();
-                value.replace_range(start..start + len + 1, &replacement);
-            }
-        }
-    }
+    expand_user_variables(oned, caller, &mut template);
     if has_context {
         let target = context_target(&disks);
         for context in template.vectors_mut("CONTEXT") {
@@ -292,39 +282,8 @@ pub(crate) fn create_vm(
     if hold {
         template.set("SUBMIT_ON_HOLD", "YES");
     }
-    let in_cluster = image_disks || template.has("NIC");
-    if image_disks {
-        template.set("AUTOMATIC_DS_REQUIREMENTS", "(\"CLUSTERS/ID\" @> 0)");
-    }
-    if template.has("NIC") {
-        template.set("AUTOMATIC_NIC_REQUIREMENTS", "(\"CLUSTERS/ID\" @> 0)");
-    }
-    template.set(
-        "AUTOMATIC_REQUIREMENTS",
-        if in_cluster {
-            "(CLUSTER_ID = 0) & !(PIN_POLICY = PINNED)"
-        } else {
-            "!(PIN_POLICY = PINNED)"
-        },
-    );
-    let uuid = crate::oned::sha256_hex(&format!("{id}-{now}-{vm_name}"));
-    let uuid = format!(
-        "{}-{}-4{}-8{}-{}",
-        &uuid[0..8],
-        &uuid[8..12],
-        &uuid[13..16],
-        &uuid[17..20],
-        &uuid[20..32]
-    );
-    let mut os = template
-        .vectors("OS")
-        .first()
-        .map(|o| (*o).clone())
-        .unwrap_or_default();
-    os.entry("MACHINE".into()).or_insert_with(|| "q35".into());
-    os.insert("UUID".into(), uuid);
-    template.remove("OS");
-    template.push("OS", Attr::Vector(os));
+    set_automatic_requirements(&mut template, image_disks);
+    set_os(&mut template, &format!("{id}-{now}-{vm_name}"));
     let mut obj = Obj::new(Kind::Vm, id, &vm_name, caller.uid, caller.gid, now);
     let nics = template.remove("NIC");
     obj.template = template;
@@ -352,6 +311,69 @@ pub(crate) fn create_vm(
     }
     refresh_context(oned, id);
     Ok(Value::Int(id))
+}
+
+/// `$USER[ATTR]` in the context reads the owner's template.
+fn expand_user_variables(oned: &Oned, caller: Caller, template: &mut Tmpl) {
+    let owner_template = oned
+        .get(Kind::User, caller.uid)
+        .map(|u| u.template.clone())
+        .unwrap_or_default();
+    for context in template.vectors_mut("CONTEXT") {
+        for value in context.values_mut() {
+            while let Some(start) = value.find("$USER[") {
+                let Some(len) = value[start..].find(']') else {
+                    break;
+                };
+                let attr = value[start + 6..start + len].to_string();
+                let replacement = owner_template.get(&attr).unwrap_or("").to_string();
+                value.replace_range(start..start + len + 1, &replacement);
+            }
+        }
+    }
+}
+
+/// The cluster requirements oned derives from where a VM's images and networks are
+/// (`VirtualMachine::automatic_requirements`): all in cluster 0 here.
+fn set_automatic_requirements(template: &mut Tmpl, image_disks: bool) {
+    let in_cluster = image_disks || template.has("NIC");
+    if image_disks {
+        template.set("AUTOMATIC_DS_REQUIREMENTS", "(\"CLUSTERS/ID\" @> 0)");
+    }
+    if template.has("NIC") {
+        template.set("AUTOMATIC_NIC_REQUIREMENTS", "(\"CLUSTERS/ID\" @> 0)");
+    }
+    template.set(
+        "AUTOMATIC_REQUIREMENTS",
+        if in_cluster {
+            "(CLUSTER_ID = 0) & !(PIN_POLICY = PINNED)"
+        } else {
+            "!(PIN_POLICY = PINNED)"
+        },
+    );
+}
+
+/// The OS section oned completes: the machine type's default and a UUID (derived from
+/// `seed` here, so it stays the same from one call to the next).
+fn set_os(template: &mut Tmpl, seed: &str) {
+    let uuid = crate::oned::sha256_hex(seed);
+    let uuid = format!(
+        "{}-{}-4{}-8{}-{}",
+        &uuid[0..8],
+        &uuid[8..12],
+        &uuid[13..16],
+        &uuid[17..20],
+        &uuid[20..32]
+    );
+    let mut os = template
+        .vectors("OS")
+        .first()
+        .map(|o| (*o).clone())
+        .unwrap_or_default();
+    os.entry("MACHINE".into()).or_insert_with(|| "q35".into());
+    os.insert("UUID".into(), uuid);
+    template.remove("OS");
+    template.push("OS", Attr::Vector(os));
 }
 
 /// Recomputes the ETHn_* context variables and the security group rules from the NICs.

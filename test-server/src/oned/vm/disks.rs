@@ -5,6 +5,7 @@ use super::super::prelude::*;
 use super::actions::action_code;
 use super::create::{disk_target, expand_disks};
 use super::{disk_of, remove_by_id, vm_data, vm_mut};
+use opennebula::api::ImageState;
 
 /// `one.vm.attach`: hot-attaches a DISK.
 pub(crate) fn attach(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
@@ -54,7 +55,7 @@ pub(crate) fn attach(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled
         .map(|i| &mut i.ext)
     {
         i.vms.insert(id);
-        i.set_state(2);
+        i.set_state(ImageState::Used);
     }
     let obj = oned.get_mut(Kind::Vm, id).expect("fetched");
     obj.template.push("DISK", Attr::Vector(disk));
@@ -84,8 +85,8 @@ pub(crate) fn detach(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled
         .map(|i| &mut i.ext)
     {
         i.vms.remove(&id);
-        if i.vms.is_empty() && i.state == 2 {
-            i.set_state(1);
+        if i.vms.is_empty() && i.state == ImageState::Used {
+            i.set_state(ImageState::Ready);
         }
     }
     let now = oned.now();
@@ -166,7 +167,7 @@ pub(crate) fn saveas(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled
         data.vms.clear();
         data.clones.clear();
         data.persistent = false;
-        data.state = 4;
+        data.state = ImageState::Locked;
         // oned's saved image has no PATH: the copy comes from the VM's disk.
         data.path = String::new();
         // The dummy driver copies within the call.
