@@ -202,6 +202,7 @@ mod tests {
             uid: 0,
             gid: 0,
             request: 0,
+            scoped: false,
         }
     }
 

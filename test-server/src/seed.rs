@@ -33,6 +33,7 @@ fn seed_objects(oned: &mut Oned, hosts: usize, vms: usize) {
         uid: 0,
         gid: 0,
         request: 0,
+        scoped: false,
     };
     for i in 0..hosts {
         let params = [

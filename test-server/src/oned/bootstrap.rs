@@ -6,6 +6,10 @@
 
 use super::prelude::*;
 
+/// serveradmin's password as the recorded oned 7.5.80 keeps it.
+const SERVERADMIN_PASSWORD: &str =
+    "a1204e93e5caf4d0420a50dcdaeecf799c1eaa3145a15cdb147c1acb969689e3";
+
 pub(crate) fn bootstrap(oned: &mut Oned, admin_password: &str) {
     let now = oned.now();
     // Groups oneadmin (0) and users (1).
@@ -21,23 +25,24 @@ pub(crate) fn bootstrap(oned: &mut Oned, admin_password: &str) {
         }
         oned.insert(group);
     }
-    // Users oneadmin (0) and serveradmin (1).
+    // Users oneadmin (0) and serveradmin (1). oned keeps serveradmin's password (a random
+    // one, hashed) as given, for its server_cipher driver; this is the one the recorded
+    // oned has.
     for (id, name, password, driver) in [
-        (0, "oneadmin", admin_password.to_string(), "core"),
+        (0, "oneadmin", super::sha256_hex(admin_password), "core"),
         (
             1,
             "serveradmin",
-            format!("serveradmin-{now}"),
+            SERVERADMIN_PASSWORD.to_string(),
             "server_cipher",
         ),
     ] {
         let mut user = Obj::new(Kind::User, id, name, id, 0, now);
-        user.ext = Ext::User(super::user::UserData {
-            password: super::sha256_hex(&password),
-            driver: driver.into(),
-            enabled: true,
-            groups: BTreeSet::from([0]),
-        });
+        user.ext = Ext::User(super::user::UserData::new(
+            password,
+            driver,
+            BTreeSet::from([0]),
+        ));
         user.template.set(
             "TOKEN_PASSWORD",
             super::sha256_hex(&format!("token-{id}-{now}")),

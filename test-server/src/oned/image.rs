@@ -73,6 +73,13 @@ pub(crate) fn allocate(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handl
             "Cannot parse image SIZE: Wrong number or missing SIZE attribute.",
         ));
     };
+    // CREATE IMAGE and USE on the datastore, then the datastore quota
+    // (ImageAllocateAPI::allocate).
+    super::auth::AuthRequest::new(oned, caller)
+        .add_create(Kind::Image)
+        .add_obj(Op::Use, ds)
+        .check()?;
+    super::quota::authorize_image(oned, caller, caller.uid, caller.gid, ds_id, size as f64)?;
     let image_type = match template.get("TYPE").unwrap_or(if ds_data.ds_type == 2 {
         "CONTEXT"
     } else if path.is_empty() {

@@ -196,23 +196,6 @@ impl Kind {
         )
     }
 
-    /// Whether allocating one is reserved to administrators.
-    pub(crate) fn admin_create(self) -> bool {
-        matches!(
-            self,
-            Kind::User
-                | Kind::Group
-                | Kind::Host
-                | Kind::Cluster
-                | Kind::Datastore
-                | Kind::Zone
-                | Kind::Vdc
-                | Kind::Market
-                | Kind::Hook
-                | Kind::Vnet
-        )
-    }
-
     /// Whether names are unique among all objects (else per owner), or not at all (VMs).
     pub(crate) fn name_scope(self) -> NameScope {
         match self {

@@ -155,14 +155,9 @@ pub(crate) struct Caller {
     /// The number oned gives the request being run (see [`crate::core`]); history records
     /// and locks note it. 0 until the call is numbered.
     pub(crate) request: i64,
-}
-
-/// A login token.
-#[derive(Debug, Clone)]
-struct Token {
-    token: String,
-    expires: i64,
-    egid: i32,
+    /// The session is a login token for one group (its EGID, in `gid`): the caller acts as
+    /// a member of that group only (`UserPool::authenticate_internal`).
+    pub(crate) scoped: bool,
 }
 
 /// The whole daemon state.
@@ -171,16 +166,16 @@ pub(crate) struct Oned {
     next_ids: BTreeMap<Kind, i32>,
     acls: Vec<acl::Rule>,
     next_acl: i32,
-    tokens: BTreeMap<i32, Vec<Token>>,
+    /// How many login tokens were made (each token is derived from it).
     token_counter: u64,
     /// Whether pending VMs are deployed after every call.
     pub(crate) auto_schedule: bool,
     /// A fixed clock for tests (`None`: the system clock).
     clock: Option<i64>,
-    /// Quota limits of users and groups, as `VM=[...]` / `DATASTORE=[...]` vectors.
-    pub(crate) quotas: BTreeMap<(Kind, i32), Tmpl>,
-    /// Default quotas, under `userquota` / `groupquota`.
-    pub(crate) default_quotas: BTreeMap<String, Tmpl>,
+    /// Quota limits of users and groups (their usage is counted from what they own).
+    pub(crate) quotas: BTreeMap<(Kind, i32), quota::QuotaSet>,
+    /// The default quotas of users (`Kind::User`) and groups (`Kind::Group`).
+    pub(crate) default_quotas: BTreeMap<Kind, quota::QuotaSet>,
     /// Every hook execution, in order.
     hook_log: Vec<hook::Execution>,
     /// How many calls were made: oned's request ids, which locks and history records note.
@@ -244,7 +239,6 @@ impl Oned {
             next_ids: BTreeMap::new(),
             acls: Vec::new(),
             next_acl: 0,
-            tokens: BTreeMap::new(),
             token_counter: 0,
             auto_schedule: true,
             clock: None,
@@ -313,44 +307,12 @@ impl Oned {
 
     /// Creates a regular user (builder `user(...)`), in group `users`.
     pub(crate) fn add_user(&mut self, name: &str, password: &str) -> Result<i32, String> {
-        user::create_user(self, name, password, "core", &[]).map_err(|f| f.message)
+        user::create_user(self, name, password, "core", 1, &BTreeSet::from([1]))
     }
 
-    /// Checks a `user:password` (or `user:token`) session.
+    /// Checks a `user:password` (or `user:token`) session (`UserPool::authenticate`).
     pub(crate) fn authenticate(&mut self, session: &str) -> Option<Caller> {
-        let (name, secret) = session.split_once(':')?;
-        let now = self.now();
-        let user = self
-            .pool(Kind::User)
-            .values()
-            .find(|u| u.name == name)?
-            .clone();
-        let Ext::User(data) = &user.ext else {
-            return None;
-        };
-        if !data.enabled {
-            return None;
-        }
-        if data.password == sha256_hex(secret) {
-            return Some(Caller {
-                uid: user.id,
-                gid: user.gid,
-                request: 0,
-            });
-        }
-        let tokens = self.tokens.get(&user.id)?;
-        let token = tokens
-            .iter()
-            .find(|t| t.token == secret && (t.expires < 0 || t.expires > now))?;
-        Some(Caller {
-            uid: user.id,
-            gid: if token.egid >= 0 {
-                token.egid
-            } else {
-                user.gid
-            },
-            request: 0,
-        })
+        user::authenticate(self, session)
     }
 
     /// Whether `uid` belongs to the oneadmin group (or is oneadmin).
@@ -364,6 +326,22 @@ impl Oned {
         }
     }
 
+    /// The groups a caller acts as a member of (`RequestAttributes::group_ids`): the user's
+    /// groups, or only the EGID of a group-scoped login token.
+    pub(crate) fn groups_of(&self, caller: Caller) -> BTreeSet<i32> {
+        if caller.scoped {
+            BTreeSet::from([caller.gid])
+        } else {
+            self.user_groups(caller.uid)
+        }
+    }
+
+    /// Whether the caller is oneadmin or acts as a member of the oneadmin group
+    /// (`RequestAttributes::is_admin`).
+    pub(crate) fn caller_is_admin(&self, caller: Caller) -> bool {
+        caller.uid == 0 || self.groups_of(caller).contains(&0)
+    }
+
     pub(crate) fn user_groups(&self, uid: i32) -> BTreeSet<i32> {
         match self.get(Kind::User, uid).map(|u| &u.ext) {
             Some(Ext::User(data)) => data.groups.clone(),
@@ -371,46 +349,11 @@ impl Oned {
         }
     }
 
-    pub(crate) fn new_token(&mut self, uid: i32, expires: i64, egid: i32) -> String {
+    /// A new login token (`one_util::random_password` in oned: a SHA-256 in hex), derived
+    /// from a counter so that runs are reproducible.
+    pub(crate) fn next_token(&mut self, uid: i32) -> String {
         self.token_counter += 1;
-        let token = sha256_hex(&format!(
-            "{uid}:{}:{}:{:?}",
-            self.token_counter,
-            now_epoch(),
-            std::time::Instant::now()
-        ));
-        self.tokens.entry(uid).or_default().push(Token {
-            token: token.clone(),
-            expires,
-            egid,
-        });
-        token
-    }
-
-    /// The live login tokens of `uid`: (token, expiration, egid), ordered by token.
-    pub(crate) fn login_tokens(&self, uid: i32) -> Vec<(String, i64, i32)> {
-        let now = self.now();
-        let mut tokens: Vec<(String, i64, i32)> = self
-            .tokens
-            .get(&uid)
-            .map(|list| {
-                list.iter()
-                    .filter(|t| t.expires < 0 || t.expires > now)
-                    .map(|t| (t.token.clone(), t.expires, t.egid))
-                    .collect()
-            })
-            .unwrap_or_default();
-        tokens.sort();
-        tokens
-    }
-
-    pub(crate) fn revoke_token(&mut self, uid: i32, token: &str) -> bool {
-        let Some(list) = self.tokens.get_mut(&uid) else {
-            return false;
-        };
-        let before = list.len();
-        list.retain(|t| t.token != token);
-        list.len() != before
+        sha256_hex(&format!("login-token:{uid}:{}", self.token_counter))
     }
 }
 

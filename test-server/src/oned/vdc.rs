@@ -69,6 +69,13 @@ fn vdc_edit(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Ha
                 format!("Group {gid} is not assigned to the VDC {id}"),
             ));
         }
+        // The group gets (or loses) the ACL rules of the VDC's resources.
+        let resources: Vec<(Kind, i32, i32)> = vdc.resources.iter().copied().collect();
+        if add {
+            super::acl::vdc_group_added(oned, gid, &resources);
+        } else {
+            super::acl::vdc_group_removed(oned, gid, &resources);
+        }
         return Ok(Value::Int(id));
     }
     let kind = match what {
@@ -95,6 +102,13 @@ fn vdc_edit(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Ha
         vdc.resources.insert((kind, zone, object));
     } else {
         vdc.resources.remove(&(kind, zone, object));
+    }
+    // The VDC's groups get (or lose) the ACL rules of the resource.
+    let groups: Vec<i32> = vdc.groups.iter().copied().collect();
+    if add {
+        super::acl::vdc_resource_added(oned, &groups, kind, zone, object);
+    } else {
+        super::acl::vdc_resource_removed(oned, &groups, kind, zone, object);
     }
     Ok(Value::Int(id))
 }

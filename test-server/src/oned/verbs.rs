@@ -175,54 +175,200 @@ pub(crate) fn rename(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>
     Ok(Value::Int(id))
 }
 
-/// `one.<kind>.chown`.
+/// `one.<kind>.chown` (`SharedAPI::chown`): the new user and group exist, the object
+/// exists; the kind's operation on the object, MANAGE on the new user and USE on the new
+/// group (a change to the same owner or group is no change); the name free for the new
+/// owner; the quotas of the new owner and group for VMs, images and reservations.
 pub(crate) fn chown(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled {
-    let (id, uid, gid) = (p.int(0), p.int(1), p.int(2));
-    // A lock at ADMIN level still lets oned's chown through (it checks MANAGE locks).
-    fetch(oned, caller, kind, id, Op::Admin, 2)?;
-    if uid >= 0 && oned.get(Kind::User, uid).is_none() {
-        return Err(no_exists(Kind::User, uid));
+    use super::auth::{base_op, AuthRequest};
+    let (id, mut uid, mut gid) = (p.int(0), p.int(1), p.int(2));
+    let new_user = if uid > -1 {
+        Some(
+            oned.get(Kind::User, uid)
+                .ok_or_else(|| no_exists(Kind::User, uid))?,
+        )
+    } else {
+        None
+    };
+    let new_group = if gid > -1 {
+        Some(
+            oned.get(Kind::Group, gid)
+                .ok_or_else(|| no_exists(Kind::Group, gid))?,
+        )
+    } else {
+        None
+    };
+    let obj = oned.get(kind, id).ok_or_else(|| no_exists(kind, id))?;
+    if uid == obj.uid {
+        uid = -1;
     }
-    if gid >= 0 && oned.get(Kind::Group, gid).is_none() {
-        return Err(no_exists(Kind::Group, gid));
+    if gid == obj.gid {
+        gid = -1;
     }
-    let obj = oned.get_mut(kind, id).expect("fetched");
-    if uid >= 0 {
-        obj.uid = uid;
+    let mut request = AuthRequest::new(oned, caller).add_obj(base_op(kind), obj);
+    if let (Some(user), true) = (new_user, uid > -1) {
+        request = request.add_obj(Op::Manage, user);
     }
-    if gid >= 0 {
-        obj.gid = gid;
+    if let (Some(group), true) = (new_group, gid > -1) {
+        request = request.add_obj(Op::Use, group);
     }
-    Ok(Value::Int(id))
-}
-
-/// `one.<kind>.chmod`.
-pub(crate) fn chmod(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled {
-    let id = p.int(0);
-    fetch(oned, caller, kind, id, Op::Manage, 2)?;
-    let obj = oned.get_mut(kind, id).expect("fetched");
-    for i in 0..9 {
-        let value = p.int(i + 1);
-        if value >= 0 {
-            obj.perms[i] = u8::from(value > 0);
+    request.check()?;
+    if uid != -1 && kind.name_scope() == NameScope::Owner {
+        let clash = oned
+            .pool(kind)
+            .values()
+            .find(|o| o.uid == uid && o.name == obj.name && o.id != id);
+        if let Some(other) = clash {
+            return Err(fail(
+                ErrorCode::Internal,
+                format!(
+                    "user [{uid}] already owns {} [{}] with NAME {}",
+                    kind.display(),
+                    other.id,
+                    obj.name
+                ),
+            ));
+        }
+    }
+    chown_quotas(oned, caller, obj, uid, gid)?;
+    if let Ext::MarketApp(app) = &obj.ext {
+        let public = oned
+            .get(Kind::Market, app.market)
+            .and_then(|m| m.template.get("MARKET_MAD"))
+            .is_some_and(|mad| matches!(mad, "one" | "linuxcontainers"));
+        if public {
+            return Err(fail(
+                ErrorCode::Internal,
+                format!(
+                    "App {id}: Changing the ownership for an App from the public Marketplace is not permitted"
+                ),
+            ));
+        }
+    }
+    let mut owned = vec![(kind, id)];
+    if kind == Kind::VRouter {
+        for vm in super::vrouter::vms(oned, id) {
+            chown_quotas(
+                oned,
+                caller,
+                oned.get(Kind::Vm, vm).expect("listed"),
+                uid,
+                gid,
+            )?;
+            owned.push((Kind::Vm, vm));
+        }
+    }
+    for (kind, id) in owned {
+        let obj = oned.get_mut(kind, id).expect("checked");
+        if uid != -1 {
+            obj.uid = uid;
+        }
+        if gid != -1 {
+            obj.gid = gid;
         }
     }
     Ok(Value::Int(id))
 }
 
-/// `one.<kind>.lock`.
+/// What the new owner of a VM, an image or a reservation takes of its quotas
+/// (`SharedAPI::get_and_quota`); a DONE VM changes owner no more.
+fn chown_quotas(oned: &Oned, caller: Caller, obj: &Obj, uid: i32, gid: i32) -> Result<(), Failure> {
+    use super::quota;
+    match &obj.ext {
+        Ext::Vm(vm) => {
+            if vm.state == VmState::Done {
+                return Err(fail(
+                    ErrorCode::Action,
+                    "Could not change VM ownership, wrong state",
+                ));
+            }
+            match quota::demand_of_vm(oned, obj.id) {
+                Some(demand) => quota::authorize_vm(oned, caller, uid, gid, &demand),
+                None => Ok(()),
+            }
+        }
+        Ext::Image(image) => quota::authorize_image(
+            oned,
+            caller,
+            uid,
+            gid,
+            image.datastore_id,
+            image.size as f64,
+        ),
+        Ext::Vnet(vnet) => match vnet.parent {
+            Some(parent) => {
+                let size: u32 = vnet.ars.iter().map(|ar| ar.size).sum();
+                quota::authorize_leases(oned, caller, uid, gid, parent, size as usize)
+            }
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// `one.<kind>.chmod` (`SharedAPI::chmod`): MANAGE on the object, ADMIN when an ADMIN bit
+/// changes; values other than -1, 0 and 1 are refused after the authorization.
+pub(crate) fn chmod(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled {
+    let id = p.int(0);
+    let obj = oned.get(kind, id).ok_or_else(|| no_exists(kind, id))?;
+    let mut wanted: [i32; 9] = std::array::from_fn(|i| p.int(i + 1));
+    // A bit set to what it is already is no change (oned compares the ADMIN and OTHER
+    // bits; OTHER permissions are enabled in oned.conf).
+    for i in [2, 5, 6, 7, 8] {
+        if wanted[i] == i32::from(obj.perms[i]) {
+            wanted[i] = -1;
+        }
+    }
+    let op = if [2, 5, 8].iter().any(|i| wanted[*i] != -1) {
+        Op::Admin
+    } else {
+        Op::Manage
+    };
+    super::auth::AuthRequest::new(oned, caller)
+        .add_obj(op, obj)
+        .check()?;
+    if wanted.iter().any(|v| !(-1..=1).contains(v)) {
+        return Err(fail(
+            ErrorCode::Internal,
+            "New permission values must be -1, 0 or 1",
+        ));
+    }
+    let obj = oned.get_mut(kind, id).expect("fetched");
+    for (i, value) in wanted.iter().enumerate() {
+        if *value >= 0 {
+            obj.perms[i] = *value as u8;
+        }
+    }
+    Ok(Value::Int(id))
+}
+
+/// `one.<kind>.lock` (`SharedAPI::lock`): MANAGE on the object whatever its lock; levels 1
+/// (use), 2 (manage), 3 (admin) and 4 (all, kept as use); with `test` a locked object
+/// answers its lock time; only the lock's owner or an administrator relocks it.
 pub(crate) fn lock(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled {
     let (id, level, test) = (p.int(0), p.int(1), p.bool_or(2, false));
     let obj = fetch(oned, caller, kind, id, Op::Manage, 0)?;
+    let level = match level {
+        1 | 4 => 1,
+        2 => 2,
+        3 => 3,
+        _ => return Err(fail(ErrorCode::Action, "Wrong lock level specified")),
+    };
     if let Some(existing) = &obj.lock {
         if test {
             return Err(fail(ErrorCode::Action, existing.time.to_string()));
+        }
+        if existing.owner != caller.uid && !oned.caller_is_admin(caller) {
+            return Err(fail(
+                ErrorCode::Action,
+                "Error trying to lock the resource.",
+            ));
         }
     }
     let now = oned.now();
     let obj = oned.get_mut(kind, id).expect("fetched");
     obj.lock = Some(Lock {
-        level: level.clamp(1, 4),
+        level,
         owner: caller.uid,
         time: now,
         req_id: caller.request,
@@ -230,10 +376,19 @@ pub(crate) fn lock(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) 
     Ok(Value::Int(id))
 }
 
-/// `one.<kind>.unlock`.
+/// `one.<kind>.unlock` (`SharedAPI::unlock`): MANAGE on the object whatever its lock; only
+/// the lock's owner or an administrator unlocks it (an object without a lock has no owner
+/// to match).
 pub(crate) fn unlock(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled {
     let id = p.int(0);
-    fetch(oned, caller, kind, id, Op::Manage, 0)?;
+    let obj = fetch(oned, caller, kind, id, Op::Manage, 0)?;
+    let owner = obj.lock.as_ref().map_or(-1, |l| l.owner);
+    if !oned.caller_is_admin(caller) && owner != caller.uid {
+        return Err(fail(
+            ErrorCode::Action,
+            "Cannot unlock: Lock is owned by another user",
+        ));
+    }
     oned.get_mut(kind, id).expect("fetched").lock = None;
     Ok(Value::Int(id))
 }
@@ -241,7 +396,13 @@ pub(crate) fn unlock(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>
 /// `one.<kind>.delete`.
 pub(crate) fn delete(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled {
     let id = p.int(0);
-    let obj = fetch(oned, caller, kind, id, Op::Manage, 2)?;
+    // Users are deleted with ADMIN on them (`UserDeleteAPI`), the rest with the kind's
+    // operation.
+    let op = match kind {
+        Kind::User => Op::Admin,
+        _ => super::auth::base_op(kind),
+    };
+    let obj = fetch(oned, caller, kind, id, op, 2)?;
     let cannot = |m: &str| {
         Err(fail(
             ErrorCode::Action,
@@ -267,8 +428,10 @@ pub(crate) fn delete(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>
                 "Cannot delete virtual network. Can not remove a virtual network with leases in use",
             ))
         }
-        Ext::Group(g) if !g.users.is_empty() || id < 100 => {
-            return cannot(&format!("Group {id} is not empty."))
+        Ext::Group(_) => {
+            if let Err(problem) = super::group::check_drop(obj) {
+                return cannot(&problem);
+            }
         }
         Ext::User(_) if id == 0 => return cannot("oneadmin cannot be deleted."),
         _ => {}
@@ -284,12 +447,7 @@ pub(crate) fn delete(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>
     }
     let obj = oned.pool_mut(kind).remove(&id).expect("fetched");
     match obj.ext {
-        Ext::User(user) => {
-            for g in user.groups {
-                super::group::group_data(oned, g).users.remove(&id);
-                super::group::group_data(oned, g).admins.remove(&id);
-            }
-        }
+        Ext::User(user) => super::user::deleted(oned, id, &user.groups),
         Ext::Image(image) => {
             if let Some(Ext::Datastore(d)) = oned
                 .get_mut(Kind::Datastore, image.datastore_id)
@@ -298,17 +456,20 @@ pub(crate) fn delete(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>
                 d.images.remove(&id);
             }
         }
-        Ext::Group(_) => {
-            if let Some(Ext::Vdc(vdc)) = oned.get_mut(Kind::Vdc, 0).map(|v| &mut v.ext) {
-                vdc.groups.remove(&id);
-            }
-            super::acl::group_deleted(oned, id);
-        }
+        Ext::Group(_) => super::group::deleted(oned, id),
         Ext::Vnet(vnet) => {
             if let Some(parent) = vnet.parent {
                 super::vnet::release_reservation(oned, parent, id);
             }
         }
+        _ => {}
+    }
+    // The rules naming the object go with it (`SharedAPI::delete_object`), and those on a
+    // cluster's or a zone's objects with the cluster or zone.
+    super::acl::object_deleted(oned, kind, id);
+    match kind {
+        Kind::Cluster => super::acl::cluster_deleted(oned, id),
+        Kind::Zone => super::acl::zone_deleted(oned, id),
         _ => {}
     }
     Ok(Value::Int(id))

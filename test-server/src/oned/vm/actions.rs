@@ -72,17 +72,10 @@ pub(crate) fn allowed_from(action: &str) -> Option<&'static [&'static str]> {
 /// `one.vm.action`.
 pub(crate) fn action(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
     let (action, id) = (p.str(0), p.int(1));
-    let obj = oned
-        .get(Kind::Vm, id)
-        .ok_or_else(|| no_exists(Kind::Vm, id))?;
-    authorize(oned, caller, obj, Op::Manage)?;
-    if let Some(lock) = &obj.lock {
-        let _ = lock;
-        return Err(fail(
-            ErrorCode::Authorization,
-            format!("User [{}] : VM is locked. [{id}].", caller.uid),
-        ));
-    }
+    // The action's own operation, lock included (`VirtualMachineAPI::action`).
+    let op =
+        crate::oned::auth::vm_action_op(oned, caller, crate::oned::auth::vm_action_name(action));
+    let obj = fetch(oned, caller, Kind::Vm, id, op, 1)?;
     let Some(allowed) = allowed_from(action) else {
         return Err(fail(
             ErrorCode::Action,

@@ -14,6 +14,7 @@ pub(crate) fn resize(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled
     let obj = fetch(oned, caller, Kind::Vm, id, Op::Manage, 2)?;
     let state = vm_data(obj).state;
     let t = parse_template(p.str(1))?;
+    resize_quotas(oned, caller, obj, &t)?;
     if state == VmState::Active {
         return Err(fail(
             ErrorCode::Action,
@@ -49,6 +50,32 @@ pub(crate) fn resize(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled
     let now = oned.now();
     vm_mut(oned, id).record_action(action_code("resize"), caller, now);
     Ok(Value::Int(id))
+}
+
+/// What a resize takes of the owner's VM quotas (`VirtualMachineAPI::resize`): the change
+/// of CPU and MEMORY (a value left out or 0 is no change), RUNNING_* too for a VM that is
+/// PENDING, HOLD or RUNNING.
+fn resize_quotas(oned: &Oned, caller: Caller, obj: &Obj, t: &Tmpl) -> Result<(), Failure> {
+    let value = |tmpl: &Tmpl, name: &str| tmpl.get(name).and_then(|v| v.parse::<f64>().ok());
+    let delta = |name: &str| {
+        let old = value(&obj.template, name).unwrap_or(0.0);
+        match value(t, name) {
+            Some(new) if new != 0.0 => new - old,
+            _ => 0.0,
+        }
+    };
+    let vm = vm_data(obj);
+    let running = matches!(vm.state, VmState::Pending | VmState::Hold)
+        || (vm.state == VmState::Active && vm.lcm_state == LcmState::Running);
+    crate::oned::quota::authorize_vm_delta(
+        oned,
+        caller,
+        obj.uid,
+        obj.gid,
+        delta("CPU"),
+        delta("MEMORY"),
+        running,
+    )
 }
 
 /// `one.vm.updateconf`.

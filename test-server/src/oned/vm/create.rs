@@ -229,6 +229,14 @@ pub(crate) fn create_vm(
             }
         }
     }
+    // The owner's quotas (TemplateAPI::instantiate, before the VM is allocated).
+    let demand = crate::oned::quota::VmDemand::of(
+        &template,
+        &disks.iter().collect::<Vec<_>>(),
+        &template.vectors("NIC"),
+        true,
+    );
+    crate::oned::quota::authorize_vm(oned, caller, caller.uid, caller.gid, &demand)?;
     let now = oned.now();
     let id = oned.take_id(Kind::Vm);
     let vm_name = match name.filter(|n| !n.is_empty()) {
