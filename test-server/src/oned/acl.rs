@@ -585,10 +585,7 @@ impl Request {
             && (rule.resource & self.all == self.all
                 || rule.resource & self.gid_mask == self.gid
                 || rule.resource & self.oid_mask == self.oid
-                || self
-                    .cids
-                    .iter()
-                    .any(|cid| rule.resource & self.cid_mask == *cid))
+                || self.cids.contains(&(rule.resource & self.cid_mask)))
     }
 }
 

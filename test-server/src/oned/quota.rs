@@ -499,14 +499,8 @@ impl VmDemand {
             .filter(|p| p.get("TYPE").map(String::as_str) == Some("NIC"))
             .count() as u32;
         VmDemand {
-            cpu: template
-                .get("CPU")
-                .and_then(|c| read_float(c))
-                .map(f64::from),
-            memory: template
-                .get("MEMORY")
-                .and_then(|m| read_float(m))
-                .map(f64::from),
+            cpu: template.get("CPU").and_then(read_float).map(f64::from),
+            memory: template.get("MEMORY").and_then(read_float).map(f64::from),
             pci_dev: pcis.len() as u32 - pci_nic,
             pci_nic,
             system_disk: disks.iter().map(|d| system_disk_size(d)).sum(),
