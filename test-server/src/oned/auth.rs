@@ -55,6 +55,15 @@ pub(crate) fn base_op(kind: Kind) -> Op {
     }
 }
 
+/// The operation a shared verb (`update`, `rename`) needs on an object of `kind`: a VM's
+/// is the VM action's ([`vm_action_op`]), the others' the kind's ([`base_op`]).
+pub(crate) fn verb_op(oned: &Oned, caller: Caller, kind: Kind, verb: &str) -> Op {
+    match kind {
+        Kind::Vm => vm_action_op(oned, caller, verb),
+        _ => base_op(kind),
+    }
+}
+
 /// The operation a VM action needs (`RequestAttributes::set_auth_op`): the user's
 /// `VM_*_OPERATIONS` template attributes first, then its group's, then oned.conf's
 /// (`migrate`, `delete`, `recover`, `retry`, `deploy`, `resched`, `backup`, `restore` are

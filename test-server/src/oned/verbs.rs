@@ -68,11 +68,7 @@ pub(crate) fn update(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>
     let id = p.int(0);
     let text = p.str(1);
     let merge = p.int_or(2, 0) == 1;
-    let op = if kind == Kind::User && id == caller.uid {
-        Op::Use
-    } else {
-        Op::Manage
-    };
+    let op = super::auth::verb_op(oned, caller, kind, "update");
     fetch(oned, caller, kind, id, op, 2)?;
     let new = parse_template(text)?;
     let obj = oned.get(kind, id).expect("fetched");
@@ -150,7 +146,8 @@ pub(crate) fn update(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>
 /// `one.<kind>.rename`.
 pub(crate) fn rename(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled {
     let (id, name) = (p.int(0), p.str(1));
-    let obj = fetch(oned, caller, kind, id, Op::Manage, 2)?;
+    let op = super::auth::verb_op(oned, caller, kind, "rename");
+    let obj = fetch(oned, caller, kind, id, op, 2)?;
     if name.is_empty() {
         return Err(fail(ErrorCode::Action, "Invalid NAME, it cannot be empty"));
     }
@@ -475,10 +472,33 @@ pub(crate) fn delete(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>
     Ok(Value::Int(id))
 }
 
+/// Who may clone an object: an image needs CREATE IMAGE and USE on the image and its
+/// datastore (`ImageAPI::clone`); the other kinds ask CREATE on the object itself (which
+/// only ACL rules give, and any lock refuses) and CREATE of the kind (`SharedAPI::clone`).
+fn clone_authorization(oned: &Oned, caller: Caller, source: &Obj) -> Result<(), Failure> {
+    use super::auth::AuthRequest;
+    let request = AuthRequest::new(oned, caller);
+    match &source.ext {
+        Ext::Image(image) => {
+            let request = request.add_create(Kind::Image).add_obj(Op::Use, source);
+            match oned.get(Kind::Datastore, image.datastore_id) {
+                Some(ds) => request.add_obj(Op::Use, ds),
+                None => request,
+            }
+        }
+        _ => request.add_obj(Op::Create, source).add_create(source.kind),
+    }
+    .check()
+}
+
 /// `one.<kind>.clone`.
 pub(crate) fn clone(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>) -> Handled {
     let (id, name) = (p.int(0), p.str(1));
-    let source = fetch(oned, caller, kind, id, Op::Use, 1)?.clone();
+    let source = oned
+        .get(kind, id)
+        .ok_or_else(|| no_exists(kind, id))?
+        .clone();
+    clone_authorization(oned, caller, &source)?;
     let (code, prefix) = if kind == Kind::Image {
         (ErrorCode::Allocate, "Error allocating a new image. ")
     } else {
