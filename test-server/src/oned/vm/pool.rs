@@ -78,6 +78,13 @@ pub(crate) fn showback(_oned: &mut Oned, _caller: Caller, _p: &Params<'_>) -> Ha
 }
 
 /// `one.vmpool.calculateshowback`.
-pub(crate) fn calculate_showback(_oned: &mut Oned, _caller: Caller, _p: &Params<'_>) -> Handled {
+pub(crate) fn calculate_showback(_oned: &mut Oned, caller: Caller, _p: &Params<'_>) -> Handled {
+    // Only callers whose group is oneadmin's (VirtualMachinePoolAPI::calculate_showback).
+    if caller.gid != 0 {
+        return Err(fail(
+            ErrorCode::Authorization,
+            format!("User [{}] : Action reserved for group 0 only.", caller.uid),
+        ));
+    }
     Ok(Value::from(" "))
 }
