@@ -389,25 +389,39 @@ pub(crate) struct Listing {
     uid: i32,
     gid: i32,
     groups: BTreeSet<i32>,
-    all: bool,
+    admin: bool,
     acl: acl::Visible,
+    /// For networks: what the rules give of reservations, which `*` and cluster rules do
+    /// not reach (`VirtualNetworkPoolAPI::info`).
+    reservations: acl::Visible,
 }
 
 impl Listing {
     pub(crate) fn new(oned: &Oned, caller: Caller, kind: Kind) -> Listing {
         let groups = oned.groups_of(caller);
-        let (all, visible) = if oned.caller_is_admin(caller) {
-            (true, acl::Visible::default())
+        let admin = oned.caller_is_admin(caller);
+        let search = |restricted: bool| {
+            if admin {
+                acl::Visible::default()
+            } else {
+                acl::reverse_search(
+                    oned, caller.uid, &groups, kind, restricted, restricted, false,
+                )
+            }
+        };
+        let acl = search(false);
+        let reservations = if kind == Kind::Vnet {
+            search(true)
         } else {
-            let v = acl::reverse_search(oned, caller.uid, &groups, kind, false, false, false);
-            (v.all, v)
+            acl::Visible::default()
         };
         Listing {
             uid: caller.uid,
             gid: caller.gid,
             groups,
-            all,
-            acl: visible,
+            admin,
+            acl,
+            reservations,
         }
     }
 
@@ -415,10 +429,16 @@ impl Listing {
     /// own and its groups', a user id) shows the object.
     pub(crate) fn shows(&self, obj: &Obj, filter: i32) -> bool {
         let p = perms(obj);
+        let acl = if p.disable_all_acl {
+            &self.reservations
+        } else {
+            &self.acl
+        };
+        let all = self.admin || acl.all;
         let by_acl = || {
-            self.acl.oids.contains(&p.oid)
-                || self.acl.gids.contains(&p.gid)
-                || p.cids.iter().any(|c| self.acl.cids.contains(c))
+            acl.oids.contains(&p.oid)
+                || acl.gids.contains(&p.gid)
+                || p.cids.iter().any(|c| acl.cids.contains(c))
         };
         let opened_to = |groups: &BTreeSet<i32>| {
             p.perms[6] == 1 || (p.perms[3] == 1 && groups.contains(&p.gid)) || by_acl()
@@ -427,14 +447,14 @@ impl Listing {
             -3 => p.uid == self.uid,
             -4 => {
                 p.gid == self.gid
-                    && (self.all || p.uid == self.uid || opened_to(&BTreeSet::from([self.gid])))
+                    && (all || p.uid == self.uid || opened_to(&BTreeSet::from([self.gid])))
             }
             -1 => {
                 p.uid == self.uid
-                    || (self.groups.contains(&p.gid) && (self.all || opened_to(&self.groups)))
+                    || (self.groups.contains(&p.gid) && (all || opened_to(&self.groups)))
             }
-            -2 => self.all || p.uid == self.uid || opened_to(&self.groups),
-            uid => p.uid == uid && (uid == self.uid || self.all || opened_to(&self.groups)),
+            -2 => all || p.uid == self.uid || opened_to(&self.groups),
+            uid => p.uid == uid && (uid == self.uid || all || opened_to(&self.groups)),
         }
     }
 }

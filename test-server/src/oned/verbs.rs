@@ -565,6 +565,10 @@ pub(crate) fn pool_info(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<
     } else {
         (-2, -1, -1)
     };
+    // PoolSharedAPI::dump: no filter below -4 (the caller's group).
+    if filter < -4 {
+        return Err(fail(ErrorCode::XmlRpcApi, "Incorrect filter_flag"));
+    }
     use super::pools::pool_ids;
     if kind == Kind::Document {
         let doc_type = p.int_or(3, 100);
