@@ -485,10 +485,22 @@ fn clone_authorization(oned: &Oned, caller: Caller, source: &Obj) -> Result<(), 
                 Some(ds) => request.add_obj(Op::Use, ds),
                 None => request,
             }
+            .check()?;
+            // The copy takes from the caller's datastore quota.
+            super::quota::authorize_image(
+                oned,
+                caller,
+                caller.uid,
+                caller.gid,
+                image.datastore_id,
+                image.size as f64,
+            )
         }
-        _ => request.add_obj(Op::Create, source).add_create(source.kind),
+        _ => request
+            .add_obj(Op::Create, source)
+            .add_create(source.kind)
+            .check(),
     }
-    .check()
 }
 
 /// `one.<kind>.clone`.
