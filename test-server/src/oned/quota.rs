@@ -629,11 +629,16 @@ fn usage(oned: &Oned, kind: Kind, id: i32) -> Usage {
 /// One quota owner being checked: its limits, the defaults for its kind, what it uses and
 /// what the checks of this request already took (`Quota::check_quota` adds as it goes).
 struct Owner<'a> {
+    oned: &'a Oned,
+    kind: Kind,
     name: &'static str,
     id: i32,
     limits: Option<&'a QuotaSet>,
     defaults: Option<&'a QuotaSet>,
-    usage: Usage,
+    /// What it uses, counted when a limit first needs it.
+    used: std::cell::OnceCell<Usage>,
+    /// What this request took so far.
+    taken: Usage,
 }
 
 impl Owner<'_> {
@@ -668,10 +673,17 @@ impl Owner<'_> {
                 continue;
             };
             let limit = self.limit(s, key, metric);
+            if limit == UNLIMITED {
+                continue;
+            }
+            let counted = self
+                .used
+                .get_or_init(|| usage(self.oned, self.kind, self.id))
+                .get(s, key, metric)
+                + self.taken.get(s, key, metric);
             // oned keeps the usage as the text it writes and reads it back as a float.
-            let used =
-                read_float(&float_to_str(self.usage.get(s, key, metric) as f32)).unwrap_or(0.0);
-            if limit != UNLIMITED && used + *value as f32 > limit {
+            let used = read_float(&float_to_str(counted as f32)).unwrap_or(0.0);
+            if used + *value as f32 > limit {
                 let mut message = format!(
                     "{} [{}] limit of {} reached for {metric} quota in {}",
                     self.name,
@@ -686,7 +698,7 @@ impl Owner<'_> {
             }
         }
         for (metric, value) in request {
-            self.usage.add(s, key, metric, *value);
+            self.taken.add(s, key, metric, *value);
         }
         Ok(())
     }
@@ -698,20 +710,26 @@ fn owners(oned: &Oned, uid: i32, gid: i32) -> Vec<Owner<'_>> {
     let mut out = Vec::new();
     if uid != 0 && uid != -1 {
         out.push(Owner {
+            oned,
+            kind: Kind::User,
             name: "user",
             id: uid,
             limits: oned.quotas.get(&(Kind::User, uid)),
             defaults: oned.default_quotas.get(&Kind::User),
-            usage: usage(oned, Kind::User, uid),
+            used: std::cell::OnceCell::new(),
+            taken: Usage::default(),
         });
     }
     if gid != 0 && gid != -1 {
         out.push(Owner {
+            oned,
+            kind: Kind::Group,
             name: "group",
             id: gid,
             limits: oned.quotas.get(&(Kind::Group, gid)),
             defaults: oned.default_quotas.get(&Kind::Group),
-            usage: usage(oned, Kind::Group, gid),
+            used: std::cell::OnceCell::new(),
+            taken: Usage::default(),
         });
     }
     out
