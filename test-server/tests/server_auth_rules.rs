@@ -151,6 +151,12 @@ async fn user_groups_and_their_checks() {
         ErrorCode::Action,
         "[one.group.quota] Cannot set quotas for oneadmin group",
     );
+    // A group that does not exist is an AUTHORIZATION refusal here.
+    assert_one_error(
+        admin.call("one.group.quota", (999, "VM=[VMS=1]")).await,
+        ErrorCode::Authorization,
+        "[one.group.quota] User [0] not authorized to perform action on group.",
+    );
     assert_one_error(
         admin.call("one.group.addadmin", (team, ben)).await,
         ErrorCode::Internal,

@@ -156,7 +156,22 @@ pub(crate) fn set_quota(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Hand
             "Cannot set quotas for oneadmin group",
         ));
     }
-    super::auth::fetch(oned, caller, Kind::Group, id, Op::Admin, 1)?;
+    // oned answers AUTHORIZATION for any refusal here, a missing group included (then with
+    // no message of its own).
+    super::auth::fetch(oned, caller, Kind::Group, id, Op::Admin, 1).map_err(|f| {
+        if f.code == ErrorCode::NoExists {
+            fail_id(
+                ErrorCode::Authorization,
+                format!(
+                    "User [{}] not authorized to perform action on group.",
+                    caller.uid
+                ),
+                id,
+            )
+        } else {
+            f
+        }
+    })?;
     quota::set(oned, Kind::Group, id, p.str(1))?;
     Ok(Value::Int(id))
 }
