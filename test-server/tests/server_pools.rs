@@ -27,6 +27,14 @@ async fn populated() -> (TestServer, Client, Client, Client) {
         .await
         .unwrap());
     assert_eq!((devs, alice, bob), (100, 2, 3));
+    // Only group users may create templates by oned's default rules: devs gets the right.
+    admin
+        .call(
+            "one.acl.addrule",
+            ("200000064", "20400000000", "8", "400000000"),
+        )
+        .await
+        .unwrap();
     let alice_client = Client::new(server.url(), "alice:alicepw").unwrap();
     let bob_client = Client::new(server.url(), "bob:bobpw").unwrap();
     for i in 0..3 {

@@ -8,6 +8,8 @@ use opennebula::models;
 /// `one.backupjob.allocate`.
 pub(crate) fn allocate(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
     let (name, mut template) = super::naming::named_template(p.str(0))?;
+    // CREATE BACKUPJOB (SharedAPI::allocate_authorization).
+    super::auth::check_create(oned, caller, Kind::BackupJob)?;
     super::naming::check_name(
         oned,
         Kind::BackupJob,

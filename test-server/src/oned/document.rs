@@ -8,6 +8,8 @@ use opennebula::models;
 /// `one.document.allocate`: the template, and the document type.
 pub(crate) fn allocate(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
     let (name, template) = super::naming::named_template(p.str(0))?;
+    // CREATE DOCUMENT (SharedAPI::allocate_authorization).
+    super::auth::check_create(oned, caller, Kind::Document)?;
     let id = super::naming::create_object(
         oned,
         caller,

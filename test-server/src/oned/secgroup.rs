@@ -8,6 +8,8 @@ use opennebula::models;
 /// `one.secgroup.allocate`.
 pub(crate) fn allocate(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
     let (name, template) = super::naming::named_template(p.str(0))?;
+    // CREATE SECGROUP (SharedAPI::allocate_authorization).
+    super::auth::check_create(oned, caller, Kind::SecGroup)?;
     super::naming::check_name(
         oned,
         Kind::SecGroup,

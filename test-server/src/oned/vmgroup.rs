@@ -8,6 +8,8 @@ use opennebula::models;
 /// `one.vmgroup.allocate`.
 pub(crate) fn allocate(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
     let (name, mut template) = super::naming::named_template(p.str(0))?;
+    // CREATE VMGROUP (SharedAPI::allocate_authorization).
+    super::auth::check_create(oned, caller, Kind::VmGroup)?;
     super::naming::check_name(
         oned,
         Kind::VmGroup,

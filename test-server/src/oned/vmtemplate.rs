@@ -8,6 +8,8 @@ use opennebula::models;
 /// `one.template.allocate`.
 pub(crate) fn allocate(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
     let (name, template) = super::naming::named_template(p.str(0))?;
+    // CREATE TEMPLATE (SharedAPI::allocate_authorization).
+    super::auth::check_create(oned, caller, Kind::Template)?;
     let id = super::naming::create_object(
         oned,
         caller,

@@ -8,6 +8,8 @@ use opennebula::models;
 /// `one.vntemplate.allocate`.
 pub(crate) fn allocate(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
     let (name, template) = super::naming::named_template(p.str(0))?;
+    // CREATE VNTEMPLATE (SharedAPI::allocate_authorization).
+    super::auth::check_create(oned, caller, Kind::VnTemplate)?;
     let id = super::naming::create_object(
         oned,
         caller,

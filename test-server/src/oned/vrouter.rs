@@ -9,6 +9,8 @@ use opennebula::models;
 /// `one.vrouter.allocate`: each NIC names its network, and is numbered.
 pub(crate) fn allocate(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
     let (name, mut template) = super::naming::named_template(p.str(0))?;
+    // CREATE VROUTER (VirtualRouterAllocateAPI::allocate_authorization).
+    super::auth::check_create(oned, caller, Kind::VRouter)?;
     super::naming::check_name(
         oned,
         Kind::VRouter,

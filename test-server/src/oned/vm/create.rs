@@ -9,7 +9,10 @@ use super::VmData;
 /// `one.vm.allocate`.
 pub(crate) fn allocate(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
     let hold = p.bool_or(1, false);
-    parse_template(p.str(0)).and_then(|t| create_vm(oned, caller, t, None, hold, None))
+    let template = parse_template(p.str(0))?;
+    // CREATE VM (VirtualMachineAllocateAPI::allocate_authorization).
+    crate::oned::auth::check_create(oned, caller, Kind::Vm)?;
+    create_vm(oned, caller, template, None, hold, None)
 }
 
 /// Attributes oned keeps in a VM's TEMPLATE; everything else goes to USER_TEMPLATE.
