@@ -341,6 +341,23 @@ async fn quotas_formats_and_checks() {
     );
     assert_one_error(
         admin
+            .call("one.user.quota", (ann, "VM=[CLUSTER_IDS=\"100\", VMS=1]"))
+            .await,
+        ErrorCode::Action,
+        "[one.user.quota] Cluster 100 does not exist",
+    );
+    // A cluster quota's unset limits are unlimited, not the default.
+    admin
+        .call("one.user.quota", (ann, "VM=[CLUSTER_IDS=\"0,0\", VMS=3]"))
+        .await
+        .unwrap();
+    let info = doc(admin.call("one.user.info", (ann,)).await.unwrap());
+    assert!(
+        info.contains("<CLUSTER_IDS>0</CLUSTER_IDS><CPU>-2</CPU>"),
+        "{info}"
+    );
+    assert_one_error(
+        admin
             .call("one.user.quota", (ann, "DATASTORE=[IMAGES=1]"))
             .await,
         ErrorCode::Action,

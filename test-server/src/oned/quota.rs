@@ -252,7 +252,16 @@ fn set_section(
             }
             id
         };
-        let limits = limits(s, &va, is_default).ok_or_else(|| bad_format(s, &va))?;
+        let mut limits = limits(s, &va, is_default).ok_or_else(|| bad_format(s, &va))?;
+        if !clusters.is_empty() {
+            // A cluster quota has no default: an unset limit is unlimited
+            // (Quota::cleanup_quota).
+            for (_, limit) in &mut limits {
+                if read_float(limit) == Some(DEFAULT) {
+                    *limit = float_to_str(UNLIMITED);
+                }
+            }
+        }
         let section = set.section_mut(s);
         match section
             .iter_mut()
@@ -567,6 +576,16 @@ fn vm_demand(obj: &Obj) -> Option<VmDemand> {
     ))
 }
 
+/// The CLUSTER_IDS of the VM quota of `limits` that has cluster `cid`.
+fn cluster_quota_key(limits: Option<&QuotaSet>, cid: i32) -> Option<String> {
+    limits?
+        .section(Section::Vm)
+        .iter()
+        .filter_map(|e| e.get("CLUSTER_IDS"))
+        .find(|ids| cluster_ids(ids).1.contains(&cid))
+        .cloned()
+}
+
 /// The usage of user or group `id`: its VMs that are not DONE (VM quota, a lease per NIC,
 /// an RVMS per image disk), its images (IMAGES and SIZE per datastore), its reservations and
 /// its virtual routers' floating IPs (leases of the parent network). oned counts nothing for
@@ -580,12 +599,23 @@ fn usage(oned: &Oned, kind: Kind, id: i32) -> Usage {
         Kind::User => obj.uid == id,
         _ => obj.gid == id,
     };
+    let limits = oned.quotas.get(&(kind, id));
     for obj in oned.pool(Kind::Vm).values().filter(owned) {
         let Some(demand) = vm_demand(obj) else {
             continue;
         };
+        // A VM placed in a cluster also counts in the cluster quota that names it
+        // (QuotaVirtualMachine::get_quota_id).
+        let cluster = match &obj.ext {
+            Ext::Vm(vm) => vm.history.last().map(|h| h.cid),
+            _ => None,
+        };
+        let cluster_key = cluster.and_then(|cid| cluster_quota_key(limits, cid));
         for (metric, value) in demand.vm_metrics() {
             u.add(Section::Vm, "", metric, value);
+            if let Some(key) = &cluster_key {
+                u.add(Section::Vm, key, metric, value);
+            }
         }
         for net in demand.networks {
             u.add(Section::Network, &net.to_string(), "LEASES", 1.0);
@@ -786,12 +816,17 @@ pub(crate) fn authorize_vm_delta(
     cpu: f64,
     memory: f64,
     running: bool,
+    cluster: Option<i32>,
 ) -> Result<(), Failure> {
     let mut request = vec![("CPU", cpu), ("MEMORY", memory)];
     if running {
         request.extend([("RUNNING_CPU", cpu), ("RUNNING_MEMORY", memory)]);
     }
     authorize(oned, caller, uid, gid, |owner| {
+        // The cluster quota of a placed VM first (QuotaVirtualMachine::update).
+        if let Some(key) = cluster.and_then(|cid| cluster_quota_key(owner.limits, cid)) {
+            owner.take(Section::Vm, &key, &request)?;
+        }
         owner.take(Section::Vm, "", &request)
     })
 }

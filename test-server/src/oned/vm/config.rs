@@ -75,6 +75,7 @@ fn resize_quotas(oned: &Oned, caller: Caller, obj: &Obj, t: &Tmpl) -> Result<(),
         delta("CPU"),
         delta("MEMORY"),
         running,
+        vm.history.last().map(|h| h.cid),
     )
 }
 
