@@ -341,23 +341,6 @@ async fn quotas_formats_and_checks() {
     );
     assert_one_error(
         admin
-            .call("one.user.quota", (ann, "VM=[CLUSTER_IDS=\"100\", VMS=1]"))
-            .await,
-        ErrorCode::Action,
-        "[one.user.quota] Cluster 100 does not exist",
-    );
-    // A cluster quota's unset limits are unlimited, not the default.
-    admin
-        .call("one.user.quota", (ann, "VM=[CLUSTER_IDS=\"0,0\", VMS=3]"))
-        .await
-        .unwrap();
-    let info = doc(admin.call("one.user.info", (ann,)).await.unwrap());
-    assert!(
-        info.contains("<CLUSTER_IDS>0</CLUSTER_IDS><CPU>-2</CPU>"),
-        "{info}"
-    );
-    assert_one_error(
-        admin
             .call("one.user.quota", (ann, "DATASTORE=[IMAGES=1]"))
             .await,
         ErrorCode::Action,
@@ -411,6 +394,23 @@ async fn quotas_formats_and_checks() {
         as_ann.call("one.userquota.update", ("VM=[VMS=1]",)).await,
         ErrorCode::Authorization,
         "[one.userquota.update] User [2] : The default quotas can only be updated by users in the oneadmin group.",
+    );
+    assert_one_error(
+        admin
+            .call("one.user.quota", (ann, "VM=[CLUSTER_IDS=\"100\", VMS=1]"))
+            .await,
+        ErrorCode::Action,
+        "[one.user.quota] Cluster 100 does not exist",
+    );
+    // A cluster quota's unset limits are unlimited, not the default.
+    admin
+        .call("one.user.quota", (ann, "VM=[CLUSTER_IDS=\"0,0\", VMS=3]"))
+        .await
+        .unwrap();
+    let info = doc(admin.call("one.user.info", (ann,)).await.unwrap());
+    assert!(
+        info.contains("<CLUSTER_IDS>0</CLUSTER_IDS><CPU>-2</CPU>"),
+        "{info}"
     );
     assert_one_error(
         admin.call("one.userquota.update", ("VM=[VMS=-1]",)).await,

@@ -806,25 +806,35 @@ pub(crate) fn authorize_vm(
     })
 }
 
-/// A change of a VM's CPU and memory (`Quotas::VM` with deltas, as `one.vm.resize` asks):
-/// the RUNNING_* ones too when the VM counts as running.
+/// A change of a VM's CPU and memory, as `one.vm.resize` asks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct VmDelta {
+    pub(crate) cpu: f64,
+    pub(crate) memory: f64,
+    /// Whether the RUNNING_* quotas change too.
+    pub(crate) running: bool,
+    /// The cluster of a placed VM.
+    pub(crate) cluster: Option<i32>,
+}
+
+/// A change of a VM's CPU and memory (`Quotas::VM` with deltas): the cluster quota of a
+/// placed VM first, then the global one (`QuotaVirtualMachine::update`).
 pub(crate) fn authorize_vm_delta(
     oned: &Oned,
     caller: Caller,
     uid: i32,
     gid: i32,
-    cpu: f64,
-    memory: f64,
-    running: bool,
-    cluster: Option<i32>,
+    delta: VmDelta,
 ) -> Result<(), Failure> {
-    let mut request = vec![("CPU", cpu), ("MEMORY", memory)];
-    if running {
-        request.extend([("RUNNING_CPU", cpu), ("RUNNING_MEMORY", memory)]);
+    let mut request = vec![("CPU", delta.cpu), ("MEMORY", delta.memory)];
+    if delta.running {
+        request.extend([("RUNNING_CPU", delta.cpu), ("RUNNING_MEMORY", delta.memory)]);
     }
     authorize(oned, caller, uid, gid, |owner| {
-        // The cluster quota of a placed VM first (QuotaVirtualMachine::update).
-        if let Some(key) = cluster.and_then(|cid| cluster_quota_key(owner.limits, cid)) {
+        if let Some(key) = delta
+            .cluster
+            .and_then(|cid| cluster_quota_key(owner.limits, cid))
+        {
             owner.take(Section::Vm, &key, &request)?;
         }
         owner.take(Section::Vm, "", &request)

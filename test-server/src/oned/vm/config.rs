@@ -72,10 +72,12 @@ fn resize_quotas(oned: &Oned, caller: Caller, obj: &Obj, t: &Tmpl) -> Result<(),
         caller,
         obj.uid,
         obj.gid,
-        delta("CPU"),
-        delta("MEMORY"),
-        running,
-        vm.history.last().map(|h| h.cid),
+        crate::oned::quota::VmDelta {
+            cpu: delta("CPU"),
+            memory: delta("MEMORY"),
+            running,
+            cluster: vm.history.last().map(|h| h.cid),
+        },
     )
 }
 
