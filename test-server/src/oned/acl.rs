@@ -107,6 +107,16 @@ fn bits(kinds: &[Kind]) -> i64 {
     kinds.iter().map(|k| type_bit(*k)).fold(0, |a, b| a | b)
 }
 
+/// The checks of a rule field's id: not negative, 0 with the ALL bit.
+fn id_errors(name: &str, field: i64, error: &mut impl FnMut(&str)) {
+    if field_id(field) < 0 {
+        error(&format!("[{name}] ID cannot be negative"));
+    }
+    if field & ALL != 0 && field_id(field) != 0 {
+        error(&format!("when using the ALL bit, [{name}] ID must be 0"));
+    }
+}
+
 impl Rule {
     fn same(&self, other: &Rule) -> bool {
         self.user == other.user
@@ -192,12 +202,7 @@ impl Rule {
         if u & 0x7_0000_0000 == 0 {
             error("[user] is missing one of the INDIVIDUAL, GROUP or ALL bits");
         }
-        if field_id(u) < 0 {
-            error("[user] ID cannot be negative");
-        }
-        if u & ALL != 0 && field_id(u) != 0 {
-            error("when using the ALL bit, [user] ID must be 0");
-        }
+        id_errors("user", u, error);
     }
 
     fn resource_errors(&self, error: &mut impl FnMut(&str)) {
@@ -243,12 +248,7 @@ impl Rule {
         if selector == 0 {
             error("[resource] is missing one of the INDIVIDUAL, GROUP, CLUSTER or ALL bits");
         }
-        if field_id(r) < 0 {
-            error("[resource] ID cannot be negative");
-        }
-        if r & ALL != 0 && field_id(r) != 0 {
-            error("when using the ALL bit, [resource] ID must be 0");
-        }
+        id_errors("resource", r, error);
         if r & (0xFFFF_FFF0_0000_0000_u64 as i64) == 0 {
             error("[resource] type is missing");
         }
@@ -273,12 +273,7 @@ impl Rule {
         if z & 0x7_0000_0000 == 0 {
             error("[zone] is missing one of the INDIVIDUAL or ALL bits");
         }
-        if field_id(z) < 0 {
-            error("[zone] ID cannot be negative");
-        }
-        if z & ALL != 0 && field_id(z) != 0 {
-            error("when using the ALL bit, [zone] ID must be 0");
-        }
+        id_errors("zone", z, &mut error);
         let types = self.resource & (0xFFFF_FFF0_0000_0000_u64 as i64);
         let federated = bits(&[Kind::User, Kind::Group, Kind::Zone, Kind::Vdc]) | ACL_TYPE;
         if z & ALL != 0 && self.resource & INDIVIDUAL != 0 && types & federated != types {

@@ -525,36 +525,28 @@ impl VmDemand {
         }
     }
 
-    /// The VM quota metrics it asks for.
+    /// The VM quota metrics it asks for: each counted metric, and its RUNNING_ twin when
+    /// the VM counts as running (SYSTEM_DISK_SIZE has none).
     fn vm_metrics(&self) -> Vec<(&'static str, f64)> {
-        let mut out = vec![("VMS", 1.0)];
-        if let Some(cpu) = self.cpu {
-            out.push(("CPU", cpu));
-        }
-        if let Some(memory) = self.memory {
-            out.push(("MEMORY", memory));
-        }
-        if self.pci_dev > 0 {
-            out.push(("PCI_DEV", f64::from(self.pci_dev)));
-        }
-        if self.pci_nic > 0 {
-            out.push(("PCI_NIC", f64::from(self.pci_nic)));
-        }
+        let pci = |n: u32| (n > 0).then_some(f64::from(n));
+        let counted: [(&'static str, &'static str, Option<f64>); 5] = [
+            ("VMS", "RUNNING_VMS", Some(1.0)),
+            ("CPU", "RUNNING_CPU", self.cpu),
+            ("MEMORY", "RUNNING_MEMORY", self.memory),
+            ("PCI_DEV", "RUNNING_PCI_DEV", pci(self.pci_dev)),
+            ("PCI_NIC", "RUNNING_PCI_NIC", pci(self.pci_nic)),
+        ];
+        let mut out: Vec<(&'static str, f64)> = counted
+            .iter()
+            .filter_map(|(metric, _, value)| Some((*metric, (*value)?)))
+            .collect();
         out.push(("SYSTEM_DISK_SIZE", self.system_disk));
         if self.running {
-            out.push(("RUNNING_VMS", 1.0));
-            if let Some(cpu) = self.cpu {
-                out.push(("RUNNING_CPU", cpu));
-            }
-            if let Some(memory) = self.memory {
-                out.push(("RUNNING_MEMORY", memory));
-            }
-            if self.pci_dev > 0 {
-                out.push(("RUNNING_PCI_DEV", f64::from(self.pci_dev)));
-            }
-            if self.pci_nic > 0 {
-                out.push(("RUNNING_PCI_NIC", f64::from(self.pci_nic)));
-            }
+            out.extend(
+                counted
+                    .iter()
+                    .filter_map(|(_, running, value)| Some((*running, (*value)?))),
+            );
         }
         out
     }
