@@ -215,23 +215,17 @@ impl Rule {
             );
         }
         let types = r & (0xFFFF_FFF0_0000_0000_u64 as i64);
-        let invalid_cluster = bits(&[
-            Kind::Vm,
-            Kind::Image,
-            Kind::User,
-            Kind::Template,
-            Kind::Group,
-            Kind::Cluster,
-            Kind::Document,
-            Kind::Zone,
-            Kind::SecGroup,
-            Kind::Vdc,
-            Kind::VRouter,
-            Kind::Market,
-            Kind::MarketApp,
-            Kind::VmGroup,
-            Kind::VnTemplate,
-        ]) | ACL_TYPE;
+        // AclRule::INVALID_CLUSTER_OBJECTS: every type but hosts, networks, datastores
+        // (and backup jobs, which oned's list leaves out), plus ACL.
+        let invalid_cluster = POOL_OBJECTS
+            .iter()
+            .filter(|k| {
+                !matches!(
+                    k,
+                    Kind::Host | Kind::Vnet | Kind::Datastore | Kind::BackupJob
+                )
+            })
+            .fold(ACL_TYPE, |acc, k| acc | type_bit(*k));
         if r & CLUSTER != 0 && types & invalid_cluster != 0 {
             error("[resource] CLUSTER(%) selector can be applied only to DATASTORE, HOST and NET types");
         }
