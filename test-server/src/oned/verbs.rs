@@ -454,6 +454,13 @@ pub(crate) fn delete(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>
             }
         }
         Ext::Group(_) => super::group::deleted(oned, id),
+        Ext::Vdc(vdc) => {
+            // Its groups lose the rules of its resources (Vdc::drop).
+            let resources: Vec<(Kind, i32, i32)> = vdc.resources.iter().copied().collect();
+            for gid in vdc.groups {
+                super::acl::vdc_group_removed(oned, gid, &resources);
+            }
+        }
         Ext::Vnet(vnet) => {
             if let Some(parent) = vnet.parent {
                 super::vnet::release_reservation(oned, parent, id);
