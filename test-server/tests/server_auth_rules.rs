@@ -490,3 +490,48 @@ async fn locks_and_ownership() {
     );
     assert_eq!((ann, ben), (2, 3));
 }
+
+#[tokio::test]
+async fn vdc_resources_give_their_groups_rules() {
+    let server = TestServer::start().await.unwrap();
+    let admin = server.client().unwrap();
+    let team = int(admin.call("one.group.allocate", ("team",)).await.unwrap());
+    let cluster = int(admin.call("one.cluster.allocate", ("c1",)).await.unwrap());
+    let vdc = int(admin
+        .call("one.vdc.allocate", ("NAME=\"v\"",))
+        .await
+        .unwrap());
+    admin.call("one.vdc.addgroup", (vdc, team)).await.unwrap();
+    admin
+        .call("one.vdc.addcluster", (vdc, 0, cluster))
+        .await
+        .unwrap();
+    let acls = doc(admin.call("one.acl.info", ()).await.unwrap());
+    for rule in [
+        "@100 HOST/%100 MANAGE #0",
+        "@100 NET/%100 USE #0",
+        "@100 DATASTORE/%100 USE #0",
+    ] {
+        assert!(
+            acls.contains(&format!("<STRING>{rule}</STRING>")),
+            "{rule}: {acls}"
+        );
+    }
+    assert_one_error(
+        admin.call("one.vdc.addcluster", (vdc, 0, cluster)).await,
+        ErrorCode::Internal,
+        "[one.vdc.addcluster] CLUSTER 100 from Zone 0 is already assigned to the VDC",
+    );
+    // Every cluster of the zone replaces the single one, and its rules.
+    admin
+        .call("one.vdc.addcluster", (vdc, 0, -10))
+        .await
+        .unwrap();
+    let acls = doc(admin.call("one.acl.info", ()).await.unwrap());
+    assert!(!acls.contains("%100"), "{acls}");
+    admin.call("one.vdc.delete", (vdc,)).await.unwrap();
+    let acls = doc(admin.call("one.acl.info", ()).await.unwrap());
+    // Rules are removed by value: the default VDC's equal rules for the group go too, as
+    // in oned.
+    assert_eq!(acls.matches("<USER>200000064</USER>").count(), 0, "{acls}");
+}

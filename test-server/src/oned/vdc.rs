@@ -32,83 +32,129 @@ pub(crate) fn allocate(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handl
 /// `one.vdc.addgroup`, `delgroup`, `addcluster`, `delcluster`, `addhost`, `delhost`,
 /// `adddatastore`, `deldatastore`, `addvnet`, `delvnet`: the verb names the change.
 pub(crate) fn edit(oned: &mut Oned, caller: Caller, verb: &str, p: &Params<'_>) -> Handled {
-    vdc_edit(oned, caller, verb, p)
+    let add = verb.starts_with("add");
+    match &verb[3..] {
+        "group" => edit_group(oned, caller, p.int(0), p.int(1), add),
+        what => {
+            let kind = match what {
+                "cluster" => Kind::Cluster,
+                "host" => Kind::Host,
+                "datastore" => Kind::Datastore,
+                _ => Kind::Vnet,
+            };
+            edit_resource(oned, caller, kind, p, add)
+        }
+    }
 }
 
-fn vdc_edit(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Handled {
-    let id = p.int(0);
-    if !oned.is_admin(caller.uid) {
-        return Err(fail(
-            ErrorCode::Authorization,
-            format!(
-                "User [{}] : Not authorized to perform ADMIN VDC [{id}].",
-                caller.uid
-            ),
-        ));
-    }
-    oned.get(Kind::Vdc, id)
+/// ADMIN on the VDC and on the other objects given that exist (`VdcAPI::edit_group`,
+/// `edit_resource`): the VDC must exist; the group, zone or resource only when adding.
+fn authorize_edit(
+    oned: &Oned,
+    caller: Caller,
+    id: i32,
+    others: &[(Kind, i32)],
+    add: bool,
+) -> Result<(), Failure> {
+    let vdc = oned
+        .get(Kind::Vdc, id)
         .ok_or_else(|| no_exists(Kind::Vdc, id))?;
-    let add = action.starts_with("add");
-    let what = &action[3..];
-    if what == "group" {
-        let gid = p.int(1);
-        oned.get(Kind::Group, gid)
-            .ok_or_else(|| no_exists(Kind::Group, gid))?;
-        let Some(Ext::Vdc(vdc)) = oned.get_mut(Kind::Vdc, id).map(|v| &mut v.ext) else {
-            return Err(no_exists(Kind::Vdc, id));
+    let mut request = super::auth::AuthRequest::new(oned, caller).add_obj(Op::Admin, vdc);
+    for (kind, oid) in others {
+        request = match oned.get(*kind, *oid) {
+            Some(obj) => request.add_obj(Op::Admin, obj),
+            None if add => return Err(no_exists(*kind, *oid)),
+            // A group that does not exist is still authorized, as an object of no type
+            // (`get_info` leaves its permissions empty); a zone or resource is skipped.
+            None if *kind == Kind::Group => request.add_type(Op::Admin, 0, ""),
+            None => request,
         };
-        if add && !vdc.groups.insert(gid) {
-            return Err(fail(
-                ErrorCode::Internal,
-                format!("Group {gid} is already assigned to the VDC {id}"),
-            ));
-        }
-        if !add && !vdc.groups.remove(&gid) {
-            return Err(fail(
-                ErrorCode::Internal,
-                format!("Group {gid} is not assigned to the VDC {id}"),
-            ));
-        }
-        // The group gets (or loses) the ACL rules of the VDC's resources.
-        let resources: Vec<(Kind, i32, i32)> = vdc.resources.iter().copied().collect();
-        if add {
-            super::acl::vdc_group_added(oned, gid, &resources);
-        } else {
-            super::acl::vdc_group_removed(oned, gid, &resources);
-        }
-        return Ok(Value::Int(id));
     }
-    let kind = match what {
-        "cluster" => Kind::Cluster,
-        "host" => Kind::Host,
-        "datastore" => Kind::Datastore,
-        "vnet" => Kind::Vnet,
-        _ => {
-            return Err(fail(
-                ErrorCode::Action,
-                format!("one.vdc.{action} is not supported"),
-            ))
-        }
-    };
-    let (zone, object) = (p.int(1), p.int(2));
-    oned.get(Kind::Zone, zone)
-        .ok_or_else(|| no_exists(Kind::Zone, zone))?;
-    oned.get(kind, object)
-        .ok_or_else(|| no_exists(kind, object))?;
+    request.check()
+}
+
+/// `Vdc::add_group` / `del_group`: the group gets (or loses) the rules of the VDC's
+/// resources.
+fn edit_group(oned: &mut Oned, caller: Caller, id: i32, gid: i32, add: bool) -> Handled {
+    authorize_edit(oned, caller, id, &[(Kind::Group, gid)], add)?;
     let Some(Ext::Vdc(vdc)) = oned.get_mut(Kind::Vdc, id).map(|v| &mut v.ext) else {
         return Err(no_exists(Kind::Vdc, id));
     };
-    if add {
-        vdc.resources.insert((kind, zone, object));
-    } else {
-        vdc.resources.remove(&(kind, zone, object));
+    if add && !vdc.groups.insert(gid) {
+        return Err(fail(
+            ErrorCode::Internal,
+            format!("Group {gid} is already assigned to the VDC {id}"),
+        ));
     }
-    // The VDC's groups get (or lose) the ACL rules of the resource.
+    if !add && !vdc.groups.remove(&gid) {
+        return Err(fail(
+            ErrorCode::Internal,
+            format!("Group {gid} is not assigned to the VDC {id}"),
+        ));
+    }
+    let resources: Vec<(Kind, i32, i32)> = vdc.resources.iter().copied().collect();
+    if add {
+        super::acl::vdc_group_added(oned, gid, &resources);
+    } else {
+        super::acl::vdc_group_removed(oned, gid, &resources);
+    }
+    Ok(Value::Int(id))
+}
+
+/// `ResourceSet::add` / `del`: a resource (or every one of its kind in the zone, id -10)
+/// for the VDC's groups, with the rules it gives them; adding "every" one drops the single
+/// ones of that zone.
+fn edit_resource(
+    oned: &mut Oned,
+    caller: Caller,
+    kind: Kind,
+    p: &Params<'_>,
+    add: bool,
+) -> Handled {
+    let (id, zone, object) = (p.int(0), p.int(1), p.int(2));
+    let mut others = vec![(Kind::Zone, zone)];
+    if object != super::acl::VDC_ALL && zone == 0 {
+        others.push((kind, object));
+    }
+    authorize_edit(oned, caller, id, &others, add)?;
+    let Some(Ext::Vdc(vdc)) = oned.get_mut(Kind::Vdc, id).map(|v| &mut v.ext) else {
+        return Err(no_exists(Kind::Vdc, id));
+    };
+    let key = (kind, zone, object);
+    let name = kind.auth_name();
+    if add && !vdc.resources.insert(key) {
+        return Err(fail(
+            ErrorCode::Internal,
+            format!("{name} {object} from Zone {zone} is already assigned to the VDC"),
+        ));
+    }
+    if !add && !vdc.resources.remove(&key) {
+        return Err(fail(
+            ErrorCode::Internal,
+            format!("{name} {object} from Zone {zone} is not assigned to the VDC "),
+        ));
+    }
     let groups: Vec<i32> = vdc.groups.iter().copied().collect();
+    let replaced: Vec<i32> = if add && object == super::acl::VDC_ALL {
+        let single: Vec<i32> = vdc
+            .resources
+            .iter()
+            .filter(|(k, z, o)| *k == kind && *z == zone && *o != super::acl::VDC_ALL)
+            .map(|(_, _, o)| *o)
+            .collect();
+        vdc.resources
+            .retain(|(k, z, o)| !(*k == kind && *z == zone && single.contains(o)));
+        single
+    } else {
+        Vec::new()
+    };
     if add {
         super::acl::vdc_resource_added(oned, &groups, kind, zone, object);
     } else {
         super::acl::vdc_resource_removed(oned, &groups, kind, zone, object);
+    }
+    for single in replaced {
+        super::acl::vdc_resource_removed(oned, &groups, kind, zone, single);
     }
     Ok(Value::Int(id))
 }
