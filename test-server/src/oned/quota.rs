@@ -247,7 +247,8 @@ fn set_section(
             }
         } else {
             let id = va.get("ID").cloned().unwrap_or_default();
-            if id.trim().parse::<i32>().is_err() || id.trim() != id {
+            // `istringstream >> int` with nothing left (Quota::get_quota).
+            if id.trim_start().parse::<i32>().is_err() {
                 return Err(bad_format(s, &va));
             }
             id
