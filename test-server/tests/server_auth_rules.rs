@@ -535,3 +535,52 @@ async fn vdc_resources_give_their_groups_rules() {
     // in oned.
     assert_eq!(acls.matches("<USER>200000064</USER>").count(), 0, "{acls}");
 }
+
+#[tokio::test]
+async fn vm_operation_lists_of_users_and_groups() {
+    let server = TestServer::start().await.unwrap();
+    let admin = server.client().unwrap();
+    let ann = user(&admin, "ann", "annpw", "core", &[]).await;
+    let as_ann = Client::new(server.url(), "ann:annpw").unwrap();
+    assert_one_error(
+        as_ann
+            .call("one.user.update", (ann, "VM_ADMIN_OPERATIONS=\"release\"", 1))
+            .await,
+        ErrorCode::Internal,
+        "[one.user.update] Cannot update template. User Template includes a restricted attribute VM_ADMIN_OPERATIONS",
+    );
+    assert_one_error(
+        admin
+            .call(
+                "one.user.update",
+                (ann, "VM_ADMIN_OPERATIONS=\"nosuch\"", 1),
+            )
+            .await,
+        ErrorCode::Internal,
+        "[one.user.update] Cannot update template. Unknown vm operation: nosuch",
+    );
+    admin
+        .call("one.user.update", (ann, "VM_ADMIN_OPERATIONS=\"hold\"", 1))
+        .await
+        .unwrap();
+    // A replace by the user keeps the list; hold is now ADMIN for her.
+    as_ann
+        .call("one.user.update", (ann, "EMAIL=\"a@b\"", 0))
+        .await
+        .unwrap();
+    let info = doc(admin.call("one.user.info", (ann,)).await.unwrap());
+    assert_eq!(field(&info, "VM_ADMIN_OPERATIONS").as_deref(), Some("hold"));
+    let t = int(as_ann
+        .call("one.template.allocate", ("NAME=\"t\"\nMEMORY=\"8\"",))
+        .await
+        .unwrap());
+    let vm = int(as_ann
+        .call("one.template.instantiate", (t, "v", false, "", false))
+        .await
+        .unwrap());
+    assert_one_error(
+        as_ann.call("one.vm.action", ("hold", vm)).await,
+        ErrorCode::Authorization,
+        &format!("[one.vm.action] User [2] : Not authorized to perform ADMIN VM [{vm}]."),
+    );
+}

@@ -619,6 +619,92 @@ pub(crate) fn login(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled 
     Ok(Value::from(token))
 }
 
+/// The attributes of a user's or group's template only administrators set
+/// (`USER_RESTRICTED_ATTR`, `GROUP_RESTRICTED_ATTR` of oned.conf), in oned's order.
+const VM_OPERATION_LISTS: [&str; 3] = [
+    "VM_ADMIN_OPERATIONS",
+    "VM_MANAGE_OPERATIONS",
+    "VM_USE_OPERATIONS",
+];
+
+/// The operations a VM_*_OPERATIONS list may name (`VMActions::set_auth_ops`).
+const VM_OPERATIONS: [&str; 32] = [
+    "migrate",
+    "delete",
+    "recover",
+    "retry",
+    "deploy",
+    "resched",
+    "undeploy",
+    "hold",
+    "release",
+    "stop",
+    "suspend",
+    "resume",
+    "reboot",
+    "poweroff",
+    "disk-attach",
+    "nic-attach",
+    "disk-snapshot",
+    "terminate",
+    "disk-resize",
+    "snapshot",
+    "updateconf",
+    "rename",
+    "resize",
+    "update",
+    "disk-saveas",
+    "backup",
+    "sched-action",
+    "sg-attach",
+    "pci-attach",
+    "restore",
+    "exec",
+    "vmgroup",
+];
+
+/// What an update of a user's or group's template must respect
+/// (`PoolObjectSQL::replace_template` / `append_template` with the restricted attributes,
+/// then `post_update_template`): a non-administrator cannot change the VM operation lists
+/// (a replace keeps the old ones), and every list names known operations.
+pub(crate) fn check_template_update(
+    old: &Tmpl,
+    new: &mut Tmpl,
+    merge: bool,
+    admin: bool,
+) -> Result<(), String> {
+    if !admin {
+        for name in VM_OPERATION_LISTS {
+            match (new.get(name), old.get(name)) {
+                (Some(value), base) if base.unwrap_or("") != value => {
+                    return Err(if merge {
+                        format!("User Template includes a restricted attribute {name}")
+                    } else {
+                        format!("Tried to change restricted attribute: {name}")
+                    });
+                }
+                (None, Some(base)) if !merge => new.set(name, base.to_string()),
+                _ => {}
+            }
+        }
+    }
+    let mut result = if merge { old.clone() } else { Tmpl::default() };
+    result.merge(new.clone());
+    for name in VM_OPERATION_LISTS {
+        let ops: BTreeSet<String> = result
+            .get(name)
+            .unwrap_or("")
+            .split(',')
+            .map(|op| op.trim().to_lowercase())
+            .filter(|op| !op.is_empty())
+            .collect();
+        if let Some(unknown) = ops.iter().find(|op| !VM_OPERATIONS.contains(&op.as_str())) {
+            return Err(format!("Unknown vm operation: {unknown}"));
+        }
+    }
+    Ok(())
+}
+
 /// A user was deleted: out of its groups (and their administrators), its ACL rules gone
 /// (`UserAPI::drop`).
 pub(crate) fn deleted(oned: &mut Oned, id: i32, groups: &BTreeSet<i32>) {

@@ -70,8 +70,14 @@ pub(crate) fn update(oned: &mut Oned, caller: Caller, kind: Kind, p: &Params<'_>
     let merge = p.int_or(2, 0) == 1;
     let op = super::auth::verb_op(oned, caller, kind, "update");
     fetch(oned, caller, kind, id, op, 2)?;
-    let new = parse_template(text)?;
+    let mut new = parse_template(text)?;
     let obj = oned.get(kind, id).expect("fetched");
+    if matches!(kind, Kind::User | Kind::Group) {
+        // Users' and groups' VM operation lists (User/Group::post_update_template).
+        let admin = oned.caller_is_admin(caller);
+        super::user::check_template_update(&obj.template, &mut new, merge, admin)
+            .map_err(|e| fail(ErrorCode::Internal, format!("Cannot update template. {e}")))?;
+    }
     let mut template = obj.template.clone();
     if merge {
         template.merge(new);
