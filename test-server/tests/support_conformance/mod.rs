@@ -20,7 +20,10 @@ use opennebula::xml::{Element, Node, XmlReader};
 pub fn reference_dir() -> PathBuf {
     match std::env::var_os("OPENNEBULA_REFERENCE_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference")),
+        None => PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/reference"
+        )),
     }
 }
 
