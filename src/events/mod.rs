@@ -75,6 +75,7 @@
 pub mod filter;
 pub mod message;
 mod subscriber;
+pub(crate) mod wait;
 
 #[cfg(feature = "blocking")]
 pub mod blocking;
