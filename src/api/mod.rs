@@ -112,7 +112,7 @@ mod info {
     use super::*;
     include!(concat!(env!("OUT_DIR"), "/api_info.rs"));
 }
-pub use info::METHODS;
+pub use info::{METHODS, TABLE_ORDER};
 
 /// One XML-RPC call ready to send: the full method name and its parameters (without the
 /// session, which the client adds).
@@ -210,7 +210,7 @@ impl WireType {
 }
 
 /// One wire parameter of a method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ParamInfo {
     /// Parameter name.
     pub name: &'static str,
@@ -220,10 +220,14 @@ pub struct ParamInfo {
     pub rust_type: &'static str,
     /// Server default of an optional trailing parameter (as a Rust expression).
     pub default: Option<&'static str>,
+    /// The same default as the value oned reads when the parameter is not sent (what a
+    /// transport without optional parameters, such as gRPC, sends in its place, and what a
+    /// server uses).
+    pub default_value: Option<Value>,
 }
 
 /// The runtime description of one OpenNebula method (see [`method_info`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MethodInfo {
     /// Full name: `one.vm.info`.
     pub name: &'static str,
@@ -370,6 +374,62 @@ fn check_request(request: Request) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_optional_parameter_has_its_wire_default() {
+        for method in METHODS {
+            for param in method.params {
+                assert_eq!(
+                    param.default.is_some(),
+                    param.default_value.is_some(),
+                    "{}",
+                    method.name
+                );
+                if let Some(value) = &param.default_value {
+                    assert!(param.wire.matches(value), "{} {}", method.name, param.name);
+                }
+            }
+        }
+        let deploy = method_info("vm.deploy").unwrap();
+        let defaults: Vec<_> = deploy
+            .params
+            .iter()
+            .map(|p| p.default_value.clone())
+            .collect();
+        assert_eq!(
+            defaults,
+            [
+                None,
+                None,
+                Some(Value::Bool(false)),
+                Some(Value::Int(-1)),
+                Some(Value::String(String::new()))
+            ]
+        );
+        assert_eq!(
+            method_info("vm.update").unwrap().params[2].default_value,
+            Some(Value::Int(0)),
+            "UpdateType::Replace"
+        );
+    }
+
+    #[test]
+    fn the_table_order_lists_every_method_once() {
+        assert_eq!(TABLE_ORDER.len(), METHODS.len());
+        let mut sorted = TABLE_ORDER.to_vec();
+        sorted.sort_unstable();
+        let names: Vec<_> = METHODS.iter().map(|m| m.name).collect();
+        assert_eq!(sorted, names);
+        assert_eq!(
+            &TABLE_ORDER[..4],
+            [
+                "one.acl.addrule",
+                "one.acl.delrule",
+                "one.acl.info",
+                "one.host.allocate"
+            ]
+        );
+    }
 
     #[test]
     fn the_method_table_is_sorted_and_complete() {
