@@ -63,6 +63,10 @@ fn every_recorded_message_decodes_into_a_typed_event_that_agrees_with_its_key() 
                     "the session is masked"
                 );
                 assert_eq!(call.output(1), Some(if success { "true" } else { "false" }));
+                assert!(message::publishes_api_message(&method), "{method}");
+                if let Some(extra) = call.extra_document() {
+                    extra.unwrap_or_else(|e| panic!("#{} EXTRA: {e}", event.seq));
+                }
                 if success {
                     assert!(call.returned().is_some(), "#{}", event.seq);
                 } else {

@@ -195,6 +195,34 @@ where
     }
 }
 
+/// The end of a wait for one object: listen to the event bus when the client has an endpoint
+/// (feature `events`), else, or when the bus cannot be reached, poll with `wait_until`.
+macro_rules! listen_or_poll {
+    ($client:expr, $what:expr, $options:expr, $fetch:ident, $check:ident, $filter:ident($id:expr), $document:ident) => {{
+        #[cfg(feature = "events")]
+        if let Some(endpoint) = $client.events_endpoint() {
+            let document = |event: crate::events::StateEvent| match event.document {
+                crate::events::ObjectDocument::$document(document) => Some(*document),
+                _ => None,
+            };
+            let filter = crate::events::Filter::$filter($id);
+            let listened = crate::events::wait::listen_until(
+                endpoint,
+                filter,
+                $what,
+                $options,
+                &mut $fetch,
+                &mut $check,
+                document,
+            );
+            if let Some(result) = listened.await {
+                return result;
+            }
+        }
+        wait_until($what, $options, $fetch, $check).await
+    }};
+}
+
 /// Waits until VM `id` is in `state` (and, if given, `lcm_state`), polling `one.vm.info`, or
 /// listening to the event bus when the client has an events endpoint (see the
 /// [module docs](self)); returns the VM as last read or as the event carried it. Fails early
@@ -224,21 +252,7 @@ pub async fn wait_for_vm_state(
     let mut fetch = || client.vm().info(id);
     #[allow(unused_mut)]
     let mut check = |vm: &documents::Vm| vm_check(vm, state, lcm_state);
-    #[cfg(feature = "events")]
-    if let Some(endpoint) = client.events_endpoint() {
-        let document = |event: crate::events::StateEvent| match event.document {
-            crate::events::ObjectDocument::Vm(vm) => Some(*vm),
-            _ => None,
-        };
-        let filter = crate::events::Filter::vm(id);
-        let listened = crate::events::wait::listen_until(
-            endpoint, filter, &what, options, &mut fetch, &mut check, document,
-        );
-        if let Some(result) = listened.await {
-            return result;
-        }
-    }
-    wait_until(&what, options, fetch, check).await
+    listen_or_poll!(client, &what, options, fetch, check, vm(id), Vm)
 }
 
 /// Waits until image `id` is in `state` (READY after an upload, for instance), polling
@@ -265,21 +279,7 @@ pub async fn wait_for_image_state(
     let mut fetch = || client.image().info(id);
     #[allow(unused_mut)]
     let mut check = |image: &documents::Image| image_check(image, state);
-    #[cfg(feature = "events")]
-    if let Some(endpoint) = client.events_endpoint() {
-        let document = |event: crate::events::StateEvent| match event.document {
-            crate::events::ObjectDocument::Image(image) => Some(*image),
-            _ => None,
-        };
-        let filter = crate::events::Filter::image(id);
-        let listened = crate::events::wait::listen_until(
-            endpoint, filter, &what, options, &mut fetch, &mut check, document,
-        );
-        if let Some(result) = listened.await {
-            return result;
-        }
-    }
-    wait_until(&what, options, fetch, check).await
+    listen_or_poll!(client, &what, options, fetch, check, image(id), Image)
 }
 
 /// Waits until host `id` is in `state` (MONITORED when it comes back, for instance), polling
@@ -312,21 +312,7 @@ pub async fn wait_for_host_state(
             Check::Pending(now.to_string())
         }
     };
-    #[cfg(feature = "events")]
-    if let Some(endpoint) = client.events_endpoint() {
-        let document = |event: crate::events::StateEvent| match event.document {
-            crate::events::ObjectDocument::Host(host) => Some(*host),
-            _ => None,
-        };
-        let filter = crate::events::Filter::host(id);
-        let listened = crate::events::wait::listen_until(
-            endpoint, filter, &what, options, &mut fetch, &mut check, document,
-        );
-        if let Some(result) = listened.await {
-            return result;
-        }
-    }
-    wait_until(&what, options, fetch, check).await
+    listen_or_poll!(client, &what, options, fetch, check, host(id), Host)
 }
 
 fn image_check(image: &impl ObjectStatus, state: ImageState) -> Check {

@@ -31,7 +31,18 @@ use super::{Event, EventError, Filter, SubscriberBuilder, SubscriberStats};
 #[derive(Debug)]
 pub struct Subscriber {
     inner: Option<super::Subscriber>,
-    runtime: tokio::runtime::Runtime,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+/// The item for a call made from inside an async runtime, where blocking on one would panic.
+fn inside_runtime() -> Option<Result<Event, EventError>> {
+    tokio::runtime::Handle::try_current().is_ok().then(|| {
+        Err(EventError::Stopped(
+            "the blocking subscriber was used inside an async runtime; \
+             use opennebula::events::Subscriber there"
+                .into(),
+        ))
+    })
 }
 
 impl Subscriber {
@@ -57,7 +68,7 @@ impl Subscriber {
         let inner = runtime.block_on(builder.connect())?;
         Ok(Subscriber {
             inner: Some(inner),
-            runtime,
+            runtime: Some(runtime),
         })
     }
 
@@ -81,8 +92,11 @@ impl Subscriber {
     /// The next item, waiting at most `timeout`; `None` when nothing came in time (or the
     /// stream has ended).
     pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<Event, EventError>> {
-        let inner = self.inner.as_mut()?;
-        self.runtime
+        if let Some(misuse) = inside_runtime() {
+            return Some(misuse);
+        }
+        let (inner, runtime) = (self.inner.as_mut()?, self.runtime.as_ref()?);
+        runtime
             .block_on(async { tokio::time::timeout(timeout, inner.next()).await })
             .ok()
             .flatten()
@@ -103,15 +117,23 @@ impl Iterator for Subscriber {
     type Item = Result<Event, EventError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let inner = self.inner.as_mut()?;
-        self.runtime.block_on(inner.next())
+        if let Some(misuse) = inside_runtime() {
+            return Some(misuse);
+        }
+        let (inner, runtime) = (self.inner.as_mut()?, self.runtime.as_ref()?);
+        runtime.block_on(inner.next())
     }
 }
 
 impl Drop for Subscriber {
     fn drop(&mut self) {
-        // Drop the async subscriber (it aborts its task) inside its runtime's context.
-        let _guard = self.runtime.enter();
-        self.inner.take();
+        // Drop the async subscriber (it aborts its task) inside its runtime's context, then
+        // the runtime without waiting (dropping it in an async context would panic).
+        if let Some(runtime) = self.runtime.take() {
+            let guard = runtime.enter();
+            self.inner.take();
+            drop(guard);
+            runtime.shutdown_background();
+        }
     }
 }

@@ -393,6 +393,68 @@ pub struct ApiMessage {
     pub extra: String,
 }
 
+/// The calls after which oned publishes no API message (`unsupported_calls` in
+/// `src/hm/HookAPI.cc`): the info and pool-info calls. Every other call is published, failed
+/// ones with `RESULT` 0.
+pub const UNPUBLISHED_CALLS: [&str; 43] = [
+    "one.vm.info",
+    "one.vmpool.info",
+    "one.vmpool.infoextended",
+    "one.template.info",
+    "one.templatepool.info",
+    "one.host.info",
+    "one.hostpool.info",
+    "one.group.info",
+    "one.grouppool.info",
+    "one.groupquota.info",
+    "one.vn.info",
+    "one.vnpool.info",
+    "one.user.info",
+    "one.userpool.info",
+    "one.userquota.info",
+    "one.datastore.info",
+    "one.datastorepool.info",
+    "one.image.info",
+    "one.imagepool.info",
+    "one.acl.info",
+    "one.vntemplate.info",
+    "one.vntemplatepool.info",
+    "one.cluster.info",
+    "one.clusterpool.info",
+    "one.document.info",
+    "one.documentpool.info",
+    "one.zone.info",
+    "one.zonepool.info",
+    "one.secgroup.info",
+    "one.secgrouppool.info",
+    "one.vmgroup.info",
+    "one.vmgrouppool.info",
+    "one.vdc.info",
+    "one.vdcpool.info",
+    "one.vrouter.info",
+    "one.vrouterpool.info",
+    "one.market.info",
+    "one.marketpool.info",
+    "one.marketapp.info",
+    "one.marketapppool.info",
+    "one.hook.info",
+    "one.hookpool.info",
+    "one.hooklog.info",
+];
+
+/// Whether oned publishes an API message after a call of `method` (all but
+/// [`UNPUBLISHED_CALLS`]).
+///
+/// ```
+/// use opennebula::events::message::publishes_api_message;
+/// assert!(publishes_api_message("one.vm.deploy"));
+/// assert!(publishes_api_message("one.system.version"));
+/// assert!(!publishes_api_message("one.vm.info"));
+/// ```
+pub fn publishes_api_message(method: &str) -> bool {
+    !UNPUBLISHED_CALLS.contains(&method)
+}
+
 /// The text of `<VALUE>` for positions oned hides (its `hidden_params`), and always the
 /// session.
 pub const MASKED: &str = "****";
@@ -582,6 +644,16 @@ impl ApiMessage {
             parameters,
             extra,
         })
+    }
+
+    /// The object's document in `EXTRA` (allocate and delete calls), decoded by its root
+    /// element; `None` when `EXTRA` is empty.
+    pub fn extra_document(&self) -> Option<Result<crate::api::AnyDocument, crate::xml::XmlError>> {
+        // `Document::from_xml` is inherent; the trait serves `RawDocument` (no models).
+        #[allow(unused_imports)]
+        use crate::xml::FromXml as _;
+        let extra = self.extra.trim();
+        (!extra.is_empty()).then(|| crate::api::AnyDocument::from_xml(extra))
     }
 
     /// The IN parameter at `position` (1 is the session).

@@ -35,7 +35,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The same exists without async in [`blocking::Subscriber`](crate::events::blocking::Subscriber),
+//! The same exists without async in `blocking::Subscriber` (features `events` and `blocking`),
 //! an `Iterator`.
 //!
 //! # Guarantees
@@ -85,7 +85,9 @@ use std::time::Duration;
 
 pub use filter::Filter;
 pub use message::{ApiMessage, Key, ObjectKind, RetryMessage};
-pub use subscriber::{Subscriber, SubscriberBuilder, SubscriberStats};
+pub use subscriber::{
+    Subscriber, SubscriberBuilder, SubscriberStats, DEFAULT_BUFFER, DEFAULT_CONNECT_TIMEOUT,
+};
 
 use crate::api::documents;
 use crate::api::{HostState, ImageState, LcmState, VirtualNetworkState, VmState};
