@@ -7,8 +7,11 @@
 
 #![cfg(feature = "events")]
 
+#[path = "support_python/mod.rs"]
+mod support_python;
+
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -18,6 +21,7 @@ use opennebula::events::message::{encode_payload, ApiMessage, Frames, Parameter,
 use opennebula::events::{Event, EventError, Filter, Subscriber};
 use opennebula_test_server::TestServer;
 use serde_json::{json, Value};
+use support_python::{venv_with, Venv};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::OnceCell;
@@ -33,75 +37,19 @@ fn target_dir() -> PathBuf {
     dir
 }
 
-async fn run(command: &mut Command, timeout: Duration, what: &str) -> Output {
-    command.kill_on_drop(true);
-    match tokio::time::timeout(timeout, command.output()).await {
-        Ok(Ok(output)) => output,
-        Ok(Err(e)) => panic!("{what}: cannot run: {e}"),
-        Err(_) => panic!("{what}: did not finish within {timeout:?}"),
-    }
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
 /// The venv's python, with pyzmq installed (made once per test run).
 async fn python() -> PathBuf {
     static PYTHON: OnceCell<PathBuf> = OnceCell::const_new();
     PYTHON
         .get_or_init(|| async {
             let venv = target_dir().join("events-pyzmq-venv");
-            let python = venv.join("bin").join("python");
-            if !python.exists() {
-                let created = run(
-                    Command::new("python3").arg("-m").arg("venv").arg(&venv),
-                    Duration::from_secs(120),
-                    "python3 -m venv",
-                )
-                .await;
-                assert!(
-                    created.status.success(),
-                    "python3 -m venv {} failed (install python3-venv):\n{}",
-                    venv.display(),
-                    text(&created)
-                );
+            match venv_with(&venv, "pyzmq", "zmq").await {
+                Venv::Ready(python) => python,
+                Venv::RegistryUnreachable(output) => panic!(
+                    "pip cannot reach PyPI: these interop tests need libzmq (pyzmq) and do \
+                     not pass without it:\n{output}"
+                ),
             }
-            let probe = run(
-                Command::new(&python).args(["-c", "import zmq"]),
-                Duration::from_secs(60),
-                "import zmq",
-            )
-            .await;
-            if !probe.status.success() {
-                let installed = run(
-                    Command::new(&python).args([
-                        "-m",
-                        "pip",
-                        "install",
-                        "--disable-pip-version-check",
-                        "--timeout",
-                        "20",
-                        "--retries",
-                        "2",
-                        "pyzmq",
-                    ]),
-                    Duration::from_secs(600),
-                    "pip install pyzmq",
-                )
-                .await;
-                assert!(
-                    installed.status.success(),
-                    "pip install pyzmq failed: these interop tests need libzmq (pyzmq from \
-                     PyPI) and do not pass without it:\n{}",
-                    text(&installed)
-                );
-            }
-            python
         })
         .await
         .clone()

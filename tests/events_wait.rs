@@ -49,6 +49,16 @@ impl Publisher {
     }
 }
 
+/// A test server with one host and VM 0 running on it.
+async fn server_with_one_vm() -> TestServer {
+    TestServer::builder()
+        .seed_hosts(1)
+        .seed_vms(1)
+        .start()
+        .await
+        .unwrap()
+}
+
 fn vm_info_calls(server: &TestServer) -> usize {
     server
         .received_calls()
@@ -59,12 +69,7 @@ fn vm_info_calls(server: &TestServer) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_state_that_lasts_one_step_is_seen_by_listening_and_missed_by_polling() {
-    let server = TestServer::builder()
-        .seed_hosts(1)
-        .seed_vms(1)
-        .start()
-        .await
-        .unwrap();
+    let server = server_with_one_vm().await;
     let mut publisher = Publisher::start().await;
     let listening = server
         .client_builder()
@@ -189,12 +194,7 @@ async fn image_and_host_waits_listen_too() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_reachable_bus_the_waits_poll() {
-    let server = TestServer::builder()
-        .seed_hosts(1)
-        .seed_vms(1)
-        .start()
-        .await
-        .unwrap();
+    let server = server_with_one_vm().await;
     // A port nothing listens on.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

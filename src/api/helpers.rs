@@ -127,6 +127,14 @@ impl Default for WaitOptions {
 }
 
 impl WaitOptions {
+    /// When a wait started at `started` gives up. A timeout too large to add is as good as
+    /// none (about 30 years ahead).
+    pub(crate) fn deadline(&self, started: tokio::time::Instant) -> tokio::time::Instant {
+        started
+            .checked_add(self.timeout)
+            .unwrap_or_else(|| started + Duration::from_secs(1 << 30))
+    }
+
     /// The default options with another timeout.
     pub fn with_timeout(timeout: Duration) -> Self {
         WaitOptions {
@@ -162,10 +170,7 @@ where
     Fut: Future<Output = crate::Result<T>>,
 {
     let started = tokio::time::Instant::now();
-    // A timeout too large to add is as good as none (about 30 years ahead).
-    let deadline = started
-        .checked_add(options.timeout)
-        .unwrap_or_else(|| started + Duration::from_secs(1 << 30));
+    let deadline = options.deadline(started);
     let mut delay = options.initial_delay;
     loop {
         let value = fetch().await?;

@@ -36,9 +36,7 @@ where
     Fut: Future<Output = crate::Result<T>>,
 {
     let started = tokio::time::Instant::now();
-    let deadline = started
-        .checked_add(options.timeout)
-        .unwrap_or_else(|| started + Duration::from_secs(1 << 30));
+    let deadline = options.deadline(started);
     let subscriber = Subscriber::builder()
         .endpoint(endpoint)
         .filter(filter)
