@@ -58,6 +58,16 @@ pub enum HelperError {
     Precondition(String),
 }
 
+impl HelperError {
+    pub(crate) fn timed_out(what: &str, waited: Duration, last: String) -> Self {
+        HelperError::TimedOut {
+            what: what.to_string(),
+            waited,
+            last,
+        }
+    }
+}
+
 /// The state of a VM document, whatever its type (the generated `Vm` model or a
 /// [`RawDocument`]).
 pub trait VmStatus {
@@ -186,11 +196,7 @@ where
         };
         let now = tokio::time::Instant::now();
         if now >= deadline {
-            return Err(HelperError::TimedOut {
-                what: what.to_string(),
-                waited: now - started,
-                last,
-            });
+            return Err(HelperError::timed_out(what, now - started, last));
         }
         tokio::time::sleep(delay.min(deadline - now)).await;
         // Saturates instead of panicking on absurd factors.

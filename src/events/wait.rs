@@ -88,11 +88,7 @@ where
     loop {
         let now = tokio::time::Instant::now();
         if now >= deadline {
-            return Err(HelperError::TimedOut {
-                what: what.to_string(),
-                waited: now - started,
-                last,
-            });
+            return Err(HelperError::timed_out(what, now - started, last));
         }
         let wake = backstop.min(deadline - now);
         let reread = match tokio::time::timeout(wake, subscriber.next()).await {
