@@ -98,5 +98,13 @@ mod static_assertions {
         assert_send_sync_clone::<crate::blocking::Client>();
         assert_send_sync::<crate::Error>();
         assert_send_sync_clone::<crate::Template>();
+        #[cfg(feature = "events")]
+        {
+            fn assert_send<T: Send>() {}
+            assert_send::<crate::events::Subscriber>();
+            assert_send_sync_clone::<crate::events::Event>();
+            assert_send_sync_clone::<crate::events::EventError>();
+            assert_send_sync_clone::<crate::events::Filter>();
+        }
     }
 }
