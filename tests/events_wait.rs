@@ -281,3 +281,62 @@ fn the_blocking_subscriber_iterates_and_the_blocking_wait_listens() {
     assert!(matches!(subscriber.next(), Some(Ok(Event::State(_)))));
     assert_eq!(subscriber.stats().delivered, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_the_bus_never_told_is_found_by_reading_again() {
+    let server = TestServer::builder()
+        .seed_hosts(1)
+        .auto_schedule(false)
+        .start()
+        .await
+        .unwrap();
+    let mut publisher = Publisher::start().await;
+    let client = server
+        .client_builder()
+        .events_endpoint(&publisher.endpoint)
+        .build()
+        .unwrap();
+    let id = client
+        .vm()
+        .allocate("NAME=\"quiet\"\nCPU=\"0.1\"\nMEMORY=\"32\"")
+        .await
+        .unwrap();
+    let before = vm_info_calls(&server);
+    let waiting = tokio::spawn({
+        let client = client.clone();
+        async move {
+            let options = WaitOptions {
+                timeout: Duration::from_secs(60),
+                max_delay: Duration::from_millis(200),
+                ..WaitOptions::default()
+            };
+            wait_for_vm_state(
+                &client,
+                id,
+                VmState::Active,
+                Some(LcmState::Running),
+                options,
+            )
+            .await
+        }
+    });
+    assert_eq!(publisher.subscription().await, format!("EVENT VM {id}/"));
+    // The publisher goes away (oned restarts): the wait is told, and reads the state again.
+    drop(publisher);
+    let deadline = std::time::Instant::now() + STEP;
+    while vm_info_calls(&server) < before + 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the wait did not read again"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The VM starts while nobody publishes: only the wait's safety-net reads can see it.
+    assert_eq!(server.schedule(), 1);
+    let vm = tokio::time::timeout(STEP, waiting)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(vm.lcm_state(), LcmState::Running);
+}
