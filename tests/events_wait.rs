@@ -59,6 +59,15 @@ async fn server_with_one_vm() -> TestServer {
         .unwrap()
 }
 
+/// A client of `server` that listens to `publisher`.
+fn listening_client(server: &TestServer, publisher: &Publisher) -> opennebula::Client {
+    server
+        .client_builder()
+        .events_endpoint(&publisher.endpoint)
+        .build()
+        .unwrap()
+}
+
 fn vm_info_calls(server: &TestServer) -> usize {
     server
         .received_calls()
@@ -71,11 +80,7 @@ fn vm_info_calls(server: &TestServer) -> usize {
 async fn a_state_that_lasts_one_step_is_seen_by_listening_and_missed_by_polling() {
     let server = server_with_one_vm().await;
     let mut publisher = Publisher::start().await;
-    let listening = server
-        .client_builder()
-        .events_endpoint(&publisher.endpoint)
-        .build()
-        .unwrap();
+    let listening = listening_client(&server, &publisher);
     let polling = server.client().unwrap();
     // The VM runs; it will pass through SHUTDOWN_POWEROFF for one step only: the server
     // never shows it, the bus does.
@@ -138,11 +143,7 @@ async fn a_state_that_lasts_one_step_is_seen_by_listening_and_missed_by_polling(
 async fn image_and_host_waits_listen_too() {
     let server = TestServer::builder().seed_hosts(1).start().await.unwrap();
     let mut publisher = Publisher::start().await;
-    let client = server
-        .client_builder()
-        .events_endpoint(&publisher.endpoint)
-        .build()
-        .unwrap();
+    let client = listening_client(&server, &publisher);
 
     // The host goes to ERROR and back; the server never shows it.
     let mut host = client.host().info(0).await.unwrap();
@@ -291,11 +292,7 @@ async fn a_change_the_bus_never_told_is_found_by_reading_again() {
         .await
         .unwrap();
     let mut publisher = Publisher::start().await;
-    let client = server
-        .client_builder()
-        .events_endpoint(&publisher.endpoint)
-        .build()
-        .unwrap();
+    let client = listening_client(&server, &publisher);
     let id = client
         .vm()
         .allocate("NAME=\"quiet\"\nCPU=\"0.1\"\nMEMORY=\"32\"")
