@@ -67,6 +67,7 @@ struct Inner {
     max_response_size: u64,
     in_flight: Option<Arc<Semaphore>>,
     retry: Option<RetryPolicy>,
+    events_endpoint: Option<String>,
 }
 
 impl fmt::Debug for Client {
@@ -105,6 +106,12 @@ impl Client {
     /// The XML-RPC endpoint URL.
     pub fn endpoint(&self) -> &str {
         self.inner.endpoint.as_str()
+    }
+
+    /// oned's event bus endpoint (`tcp://one:2101`), when configured: the waits of
+    /// [`api::helpers`](crate::api::helpers) listen there (feature `events`) instead of polling.
+    pub fn events_endpoint(&self) -> Option<&str> {
+        self.inner.events_endpoint.as_deref()
     }
 
     /// The user name of the session.
@@ -561,6 +568,7 @@ pub struct ClientBuilder {
     max_response_size: Option<u64>,
     max_in_flight: Option<usize>,
     retry: Option<RetryPolicy>,
+    events_endpoint: Option<String>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -575,6 +583,7 @@ impl fmt::Debug for ClientBuilder {
             .field("max_response_size", &self.max_response_size)
             .field("max_in_flight", &self.max_in_flight)
             .field("retry", &self.retry)
+            .field("events_endpoint", &self.events_endpoint)
             .finish()
     }
 }
@@ -582,7 +591,8 @@ impl fmt::Debug for ClientBuilder {
 impl ClientBuilder {
     /// A builder preset from the environment, as OpenNebula's CLI reads it: `ONE_XMLRPC` for
     /// the endpoint and the file named by `ONE_AUTH` (default `~/.one/one_auth`) for the
-    /// session. Further settings can still be applied before [`build`](Self::build).
+    /// session, and `ONE_ZMQ`, when set, for the [events endpoint](Self::events_endpoint).
+    /// Further settings can still be applied before [`build`](Self::build).
     pub fn from_env() -> Result<Self> {
         let endpoint = std::env::var("ONE_XMLRPC")
             .ok()
@@ -611,7 +621,13 @@ impl ClientBuilder {
                 auth_path.display()
             )));
         }
-        Ok(ClientBuilder::default().endpoint(endpoint).session(session))
+        let events_endpoint = std::env::var("ONE_ZMQ")
+            .ok()
+            .filter(|s| !s.trim().is_empty());
+        Ok(ClientBuilder {
+            events_endpoint,
+            ..ClientBuilder::default().endpoint(endpoint).session(session)
+        })
     }
 
     /// The XML-RPC endpoint, e.g. `http://one:2633/RPC2`.
@@ -703,6 +719,14 @@ impl ClientBuilder {
         self
     }
 
+    /// oned's event bus (`tcp://one:2101`, what `ONE_ZMQ` names): with feature `events`, the
+    /// waits of [`api::helpers`](crate::api::helpers) subscribe there and wake on the state
+    /// change instead of polling (they still poll when it cannot be reached).
+    pub fn events_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.events_endpoint = Some(endpoint.into());
+        self
+    }
+
     /// Builds the client. Never panics: bad settings are [`Error::Config`].
     pub fn build(self) -> Result<Client> {
         let endpoint_text = self.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT);
@@ -777,6 +801,7 @@ impl ClientBuilder {
                 max_response_size: self.max_response_size.unwrap_or(DEFAULT_MAX_RESPONSE_SIZE),
                 in_flight: self.max_in_flight.map(|n| Arc::new(Semaphore::new(n))),
                 retry: self.retry,
+                events_endpoint: self.events_endpoint,
             }),
         })
     }
