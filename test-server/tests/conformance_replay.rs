@@ -27,11 +27,11 @@ use support_conformance::{
 /// The share of tour calls the test server must answer exactly like oned (after
 /// normalisation). Set to the figure the server reached when this test was last tuned; raise
 /// it as the server improves, never lower it below what it achieves.
-const MIN_IDENTICAL_SHARE: f64 = 0.935;
+const MIN_IDENTICAL_SHARE: f64 = 0.94;
 
 /// The same for the edge-case scenario (validation rules and edge behaviour per object
 /// type): raised as the server follows more of oned's rules, never lowered.
-const MIN_IDENTICAL_SHARE_EDGES: f64 = 0.33;
+const MIN_IDENTICAL_SHARE_EDGES: f64 = 0.465;
 
 /// How many difference lines the report keeps per call.
 const DIFF_LINES_PER_CALL: usize = 40;
