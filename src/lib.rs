@@ -49,6 +49,7 @@
 //! |---|---|
 //! | [`client`] | [`Client`] and [`ClientBuilder`]: endpoint, session, timeouts, TLS, limits, retries; the `call` path |
 //! | [`blocking`] | the same client without async |
+//! | [`rpc`] | [`rpc::Request`]: one call as a value (method, parameters, idempotency, table row, return type), the seam between the typed API and the transports |
 //! | [`api`] | one handle per OpenNebula object (`client.vm()`, `client.hostpool()` ...) generated from `schemas/api/`; constants as enums; ACL rules, waiting, paging, marketplace export |
 //! | [`models`] | typed documents (`Vm`, `VmPool`, `Host` ...) generated at build time from the XSDs in `schemas/`; [`models::Document`] dispatches on the root element |
 //! | [`template`](mod@template) | [`Template`]: TEMPLATE / USER_TEMPLATE as an ordered, multi-valued dictionary, the template text parser, safe wire forms |
@@ -73,6 +74,7 @@ pub mod blocking;
 pub mod client;
 pub mod error;
 pub mod models;
+pub mod rpc;
 pub mod stream;
 pub mod template;
 pub mod wire;

@@ -72,17 +72,12 @@ impl Client {
     {
         let start = Step::Start {
             client: self.clone(),
-            method: method.to_owned(),
-            params: params.into_params(),
+            request: crate::rpc::Request::by_name(method, params.into_params()),
         };
         let stream = futures_util::stream::unfold(start, |mut step| async move {
             loop {
                 match step {
-                    Step::Start {
-                        client,
-                        method,
-                        params,
-                    } => match client.send_streaming(&method, params).await {
+                    Step::Start { client, request } => match client.send_streaming(request).await {
                         Ok(body) => {
                             step = Step::Body {
                                 body: Box::new(body),
@@ -121,8 +116,7 @@ impl Client {
 enum Step<T> {
     Start {
         client: Client,
-        method: String,
-        params: Vec<Value>,
+        request: crate::rpc::Request,
     },
     Body {
         body: Box<crate::client::StreamingBody>,

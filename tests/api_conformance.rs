@@ -245,16 +245,19 @@ fn request_builders_rebuild_recorded_requests() {
     let same = |seq: u32, r: opennebula::api::Request| {
         let (name, params) = recorded(seq);
         assert_eq!(
-            (r.method, &r.params),
-            (name.as_str(), &params),
+            (r.method(), r.params()),
+            (name.as_str(), params.as_slice()),
             "call {seq}"
         );
     };
     let rule: AclRule = "#2 VM+TEMPLATE/* USE+MANAGE #0".parse().unwrap();
     let [u, r, ri, z] = rule.to_hex();
-    same(81, request::acl::add_rule(&u, &r, &ri, &z));
-    same(220, request::imagepool::info(PoolFilter::All, -1, -1));
-    same(223, request::imagepool::info(-2, 1, 2));
+    same(81, request::acl::add_rule(&u, &r, &ri, &z).returning());
+    same(
+        220,
+        request::imagepool::info(PoolFilter::All, -1, -1).returning(),
+    );
+    same(223, request::imagepool::info(-2, 1, 2).returning());
     same(
         314,
         request::template::chmod(
@@ -269,7 +272,8 @@ fn request_builders_rebuild_recorded_requests() {
                 other: opennebula::api::PermissionSet::from_octal_digit(0),
             },
             false,
-        ),
+        )
+        .returning(),
     );
     same(
         325,
@@ -279,12 +283,13 @@ fn request_builders_rebuild_recorded_requests() {
             false,
             "MEMORY=\"96\"\nCONTEXT=[EXTRA=\"from-instantiate\"]",
             false,
-        ),
+        )
+        .returning(),
     );
-    same(336, request::vm::action(VmAction::Release, 4));
+    same(336, request::vm::action(VmAction::Release, 4).returning());
     same(
         200,
-        request::image::chtype(1, opennebula::api::ImageType::Os),
+        request::image::chtype(1, opennebula::api::ImageType::Os).returning(),
     );
 }
 

@@ -16,10 +16,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
-pub use retry::{is_idempotent, RetryPolicy};
+pub use retry::RetryPolicy;
 pub use session::Session;
 
 use crate::error::{DecodeStage, Error, Result};
+use crate::rpc::{Request, Returns};
 use crate::wire::{self, IntoParams, MethodResponse, Value, ValueTypeError};
 use crate::xml::FromXml;
 
@@ -112,16 +113,51 @@ impl Client {
         self.inner.session.user()
     }
 
+    /// Sends `request` and returns what its method returns: the path every call takes (the
+    /// typed namespaces, [`call`](Self::call) by name, [`call_document`](Self::call_document)).
+    ///
+    /// The request is checked first ([`Request::check`]: nothing is sent for an invalid
+    /// one); the session is added; the client's timeout, in-flight cap, retry policy (for
+    /// requests that say they are [idempotent](Request::idempotent), or that never left) and
+    /// logging apply.
+    ///
+    /// ```no_run
+    /// # async fn run(one: opennebula::Client) -> opennebula::Result<()> {
+    /// use opennebula::api::request;
+    /// let vm = one.send(request::vm::info(42, false)).await?; // a `models::Vm`
+    /// println!("{}", vm.name);
+    /// # Ok(()) }
+    /// ```
+    pub async fn send<R: Returns>(&self, request: Request<R>) -> Result<R> {
+        let bytes = self.exchange(request).await?;
+        wire::decode_response_as::<R>(&bytes)
+    }
+
+    /// Sends `request` (checked, with the session, under the retry policy) and returns the
+    /// response undecoded: decoding is left to the caller (the blocking client decodes on the
+    /// calling thread).
+    pub(crate) async fn exchange<R>(&self, request: Request<R>) -> Result<Vec<u8>> {
+        request.check()?;
+        let idempotent = request.idempotent();
+        let method = request.method().to_owned();
+        let body = self.session_call_body(&method, request.into_params());
+        self.with_retries(&method, idempotent, || {
+            self.post_logged(&method, body.clone())
+        })
+        .await
+    }
+
     /// Calls an OpenNebula method by name and returns its payload (element 1 of the response
     /// array).
     ///
     /// `method` may be given with or without the `one.` prefix (`"vm.info"` and
     /// `"one.vm.info"` are the same call); the session is added as the first parameter.
+    /// The method table describes the call when it knows the method
+    /// ([`Request::by_name`]), so it is checked and retried like the typed wrappers' calls.
     /// OpenNebula's failures become [`Error::OpenNebula`], XML-RPC faults [`Error::Fault`].
     pub async fn call(&self, method: &str, params: impl IntoParams) -> Result<Value> {
-        let method = one_method_name(method);
-        let body = self.session_call_body(&method, params.into_params());
-        wire::one_payload(self.exchange_with_retries(&method, body).await?)
+        self.send(Request::by_name(method, params.into_params()))
+            .await
     }
 
     /// Like [`call`](Self::call), converting the payload to `T` (`i32`, `i64`, `String`,
@@ -135,25 +171,12 @@ impl Client {
 
     /// Like [`call`](Self::call), parsing the payload (an XML document) into `T`, e.g. one of
     /// the [`models`](crate::models).
-    pub async fn call_document<T: FromXml>(
+    pub async fn call_document<T: FromXml + Send + 'static>(
         &self,
         method: &str,
         params: impl IntoParams,
     ) -> Result<T> {
-        // Fast path: the document is read straight from the escaped response bytes, without
-        // building a `Value` (or a `String`) for the payload; see
-        // `wire::decode_document_response`.
-        let bytes = self.document_bytes(method, params.into_params()).await?;
-        wire::decode_document_response(&bytes)
-    }
-
-    /// The response bytes of a call whose payload is a document (with the `one.` prefix, the
-    /// session and the retry policy, as [`call`](Self::call)); decoding is left to the caller
-    /// (the blocking client decodes on the calling thread).
-    pub(crate) async fn document_bytes(&self, method: &str, params: Vec<Value>) -> Result<Vec<u8>> {
-        let method = one_method_name(method);
-        let body = self.session_call_body(&method, params);
-        self.with_retries(&method, || self.post_logged(&method, body.clone()))
+        self.send(Request::<T>::by_name(method, params.into_params()))
             .await
     }
 
@@ -186,16 +209,8 @@ impl Client {
     pub async fn call_raw(&self, method: &str, params: &[Value]) -> Result<MethodResponse> {
         // Wiped like a session call's body: a raw call may carry credentials too.
         let body = secret_bytes(wire::encode_method_call(method, params));
-        self.exchange_with_retries(method, body).await
-    }
-
-    /// Sends `body` under the retry policy and decodes the envelope.
-    async fn exchange_with_retries(
-        &self,
-        method: &str,
-        body: bytes::Bytes,
-    ) -> Result<MethodResponse> {
-        self.with_retries(method, || async {
+        let idempotent = crate::api::is_idempotent(method);
+        self.with_retries(method, idempotent, || async {
             let bytes = self.post_logged(method, body.clone()).await?;
             wire::decode_response(&bytes).map_err(|e| Error::from_xml(DecodeStage::Envelope, e))
         })
@@ -203,8 +218,13 @@ impl Client {
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or the retry policy (if any) gives
-    /// up on `method`, pausing between attempts as the policy says.
-    async fn with_retries<T, F, Fut>(&self, method: &str, mut attempt: F) -> Result<T>
+    /// up, pausing between attempts as the policy says; `idempotent` is the request's.
+    async fn with_retries<T, F, Fut>(
+        &self,
+        method: &str,
+        idempotent: bool,
+        mut attempt: F,
+    ) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
@@ -213,7 +233,7 @@ impl Client {
         loop {
             let result = attempt().await;
             match (&result, &self.inner.retry) {
-                (Err(err), Some(policy)) if policy.should_retry(method, err, attempts) => {
+                (Err(err), Some(policy)) if policy.should_retry(idempotent, err, attempts) => {
                     let pause = policy.backoff(attempts);
                     tracing::info!(
                         target: "opennebula",
@@ -259,13 +279,10 @@ impl Client {
     /// and returns the response as soon as its headers arrived, for the streaming decoders of
     /// [`crate::stream`]. The in-flight permit travels with the body; a non-2xx status is
     /// already turned into [`Error::Http`].
-    pub(crate) async fn send_streaming(
-        &self,
-        method: &str,
-        params: Vec<Value>,
-    ) -> Result<StreamingBody> {
-        let method = one_method_name(method);
-        let body = self.session_call_body(&method, params);
+    pub(crate) async fn send_streaming<R>(&self, request: Request<R>) -> Result<StreamingBody> {
+        request.check()?;
+        let method = request.method().to_owned();
+        let body = self.session_call_body(&method, request.into_params());
         let permit = match &self.inner.in_flight {
             Some(semaphore) => Some(
                 semaphore
@@ -481,15 +498,6 @@ impl StreamingBody {
 /// reqwest/hyper) share it instead of copying.
 fn secret_bytes(text: String) -> bytes::Bytes {
     bytes::Bytes::from_owner(zeroize::Zeroizing::new(text.into_bytes()))
-}
-
-/// Adds the `one.` prefix where it is missing.
-fn one_method_name(method: &str) -> std::borrow::Cow<'_, str> {
-    if method.starts_with("one.") {
-        std::borrow::Cow::Borrowed(method)
-    } else {
-        std::borrow::Cow::Owned(format!("one.{method}"))
-    }
 }
 
 /// The messages of an error and its sources, joined: reqwest's top-level message alone
@@ -813,12 +821,6 @@ fn is_loopback(url: &reqwest::Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn prefixes_only_when_needed() {
-        assert_eq!(one_method_name("vm.info"), "one.vm.info");
-        assert_eq!(one_method_name("one.vm.info"), "one.vm.info");
-    }
 
     #[test]
     fn the_call_body_is_sized_once_even_for_a_session_full_of_escapes() {

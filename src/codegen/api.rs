@@ -517,20 +517,15 @@ fn return_info(
     ret: &str,
     documents: &BTreeMap<String, Option<String>>,
     env: &Environment,
-) -> Result<(String, String, String), String> {
-    // (Rust type, client method, doc)
+) -> Result<(String, String), String> {
+    // (Rust type, doc)
     Ok(match ret {
         "int" => (
             "i32".into(),
-            "call_as".into(),
             "the ID of the object (new or acted upon)".into(),
         ),
-        "i8" => (
-            "i64".into(),
-            "call_as".into(),
-            "a 64-bit integer (a log index)".into(),
-        ),
-        "string" => ("String".into(), "call_as".into(), "a string".into()),
+        "i8" => ("i64".into(), "a 64-bit integer (a log index)".into()),
+        "string" => ("String".into(), "a string".into()),
         xml => {
             let spec = xml
                 .strip_prefix("xml:")
@@ -545,12 +540,10 @@ fn return_info(
             match shape.or_else(|| model.clone()) {
                 Some(ty) if env.model_types.contains(&ty) => (
                     format!("crate::models::{ty}"),
-                    "call_document".into(),
                     format!("the `{root}` document as [`crate::models::{ty}`]"),
                 ),
                 _ => (
                     "crate::api::RawDocument".into(),
-                    "call_document".into(),
                     format!("the `{root}` document as a [`crate::api::RawDocument`]"),
                 ),
             }
@@ -576,7 +569,7 @@ pub fn render(
 ) -> Result<Output, String> {
     Ok(Output {
         constants: render_enums(enums),
-        requests: render_requests(spaces, enums, env)?,
+        requests: render_requests(spaces, enums, documents, env)?,
         info: render_info(spaces, enums, env)?,
         handles: render_handles(spaces, enums, documents, env, false)?,
         blocking: render_handles(spaces, enums, documents, env, true)?,
@@ -593,7 +586,7 @@ fn render_documents(
     let mut aliases: BTreeMap<String, (String, String)> = BTreeMap::new();
     for (root, model) in documents {
         let Some(name) = model else { continue };
-        let (ty, _, _) = return_info(&format!("xml:{root}"), documents, env)?;
+        let (ty, _) = return_info(&format!("xml:{root}"), documents, env)?;
         aliases.insert(name.clone(), (root.clone(), ty));
     }
     let xml_methods: Vec<&Method> = spaces
@@ -603,7 +596,7 @@ fn render_documents(
         .collect();
     for m in &xml_methods {
         if let Some((root, shape)) = m.returns["xml:".len()..].split_once('=') {
-            let (ty, _, _) = return_info(&m.returns, documents, env)?;
+            let (ty, _) = return_info(&m.returns, documents, env)?;
             aliases.insert(shape.to_string(), (root.to_string(), ty));
         }
     }
@@ -619,7 +612,7 @@ fn render_documents(
         "    use crate::xml::FromXml as _;\n    Some(match method {{"
     );
     for m in &xml_methods {
-        let (ty, _, _) = return_info(&m.returns, documents, env)?;
+        let (ty, _) = return_info(&m.returns, documents, env)?;
         let _ = writeln!(
             o,
             "        \"{}\" => <{ty}>::from_xml(xml).map(|_| ()),",
@@ -873,11 +866,23 @@ fn doc_block(o: &mut String, indent: &str, text: &str) {
     }
 }
 
+/// The position of each method in the sorted runtime table (`METHODS`), by full name.
+fn table_positions(spaces: &[Namespace]) -> BTreeMap<String, usize> {
+    let mut names: Vec<String> = spaces
+        .iter()
+        .flat_map(|s| s.methods.iter().map(Method::full_method))
+        .collect();
+    names.sort();
+    names.into_iter().enumerate().map(|(i, n)| (n, i)).collect()
+}
+
 fn render_requests(
     spaces: &[Namespace],
     enums: &[Enum],
+    documents: &BTreeMap<String, Option<String>>,
     env: &Environment,
 ) -> Result<String, String> {
+    let positions = table_positions(spaces);
     let mut o = String::from(HEADER);
     for s in spaces {
         let _ = writeln!(
@@ -896,9 +901,10 @@ fn render_requests(
                 param_doc(m, enums, env, None)?
             );
             doc_block(&mut o, "    ", &doc);
+            let (ret_ty, _) = return_info(&m.returns, documents, env)?;
             let _ = writeln!(
                 o,
-                "    pub fn {}({}) -> Request {{",
+                "    pub fn {}({}) -> Request<{ret_ty}> {{",
                 m.rust,
                 args.join(", ")
             );
@@ -913,8 +919,8 @@ fn render_requests(
             }
             let _ = writeln!(
                 o,
-                "        Request {{ method: \"{}\", params }}\n    }}\n",
-                m.full_method()
+                "        Request::new(&crate::api::METHODS[{}], params)\n    }}\n",
+                positions[&m.full_method()]
             );
         }
         let _ = writeln!(o, "}}\n");
@@ -1054,7 +1060,7 @@ fn render_handles(
         );
         let _ = writeln!(o, "impl<'a> {}<'a> {{", s.handle);
         for m in &s.methods {
-            let (ret_ty, call, ret_doc) = return_info(&m.returns, documents, env)?;
+            let (ret_ty, ret_doc) = return_info(&m.returns, documents, env)?;
             let (args, _) = signature(m, enums, env)?;
             let arg_names: Vec<String> = m.params.iter().map(|p| p.name.clone()).collect();
             // Full form.
@@ -1081,7 +1087,6 @@ fn render_handles(
                 &m.full_form_name(),
                 &args,
                 &ret_ty,
-                &call,
                 &format!(
                     "request::{}::{}({})",
                     s.object,
@@ -1165,22 +1170,11 @@ fn render_handles(
                     call_args.join(", ")
                 );
                 let build = if wire_len < wire_pos {
-                    format!(
-                        "{{\n            let mut request = {build};\n            request.params.truncate({wire_len});\n            request\n        }}"
-                    )
+                    format!("{build}.truncate_params({wire_len})")
                 } else {
                     build
                 };
-                write_wrapper(
-                    &mut o,
-                    blocking,
-                    &doc,
-                    &short.name,
-                    &sargs,
-                    &ret_ty,
-                    &call,
-                    &build,
-                );
+                write_wrapper(&mut o, blocking, &doc, &short.name, &sargs, &ret_ty, &build);
             }
         }
         let _ = writeln!(o, "}}\n");
@@ -1196,7 +1190,6 @@ fn write_wrapper(
     name: &str,
     args: &[String],
     ret_ty: &str,
-    call: &str,
     build: &str,
 ) {
     doc_block(o, "    ", doc);
@@ -1208,16 +1201,14 @@ fn write_wrapper(
             "    pub fn {name}({}) -> crate::Result<{ret_ty}> {{",
             all_args.join(", ")
         );
-        let _ = writeln!(o, "        let request = {build};");
-        let _ = writeln!(o, "        request.check()?;");
-        let _ = writeln!(
-            o,
-            "        self.client.{call}::<{ret_ty}>(request.method, request.params)\n    }}\n"
-        );
+        let _ = writeln!(o, "        self.client.send({build})\n    }}\n");
     } else {
         let _ = writeln!(o, "    pub fn {name}({}) -> impl std::future::Future<Output = crate::Result<{ret_ty}>> + Send + 'a {{", all_args.join(", "));
         let _ = writeln!(o, "        let request = {build};");
         let _ = writeln!(o, "        let client = self.client;");
-        let _ = writeln!(o, "        async move {{\n            request.check()?;\n            client.{call}::<{ret_ty}>(request.method, request.params).await\n        }}\n    }}\n");
+        let _ = writeln!(
+            o,
+            "        async move {{ client.send(request).await }}\n    }}\n"
+        );
     }
 }
