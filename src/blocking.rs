@@ -146,8 +146,8 @@ impl Client {
     /// runs on the caller's.
     pub fn send<R: Returns>(&self, request: Request<R>) -> Result<R> {
         let client = self.inner.clone();
-        let bytes = self.block_on(async move { client.exchange(request).await })?;
-        crate::wire::decode_response_as::<R>(&bytes)
+        let reply = self.block_on(async move { client.exchange(request).await })?;
+        reply.decode::<R>()
     }
 
     /// See [`crate::Client::call`].

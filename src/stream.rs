@@ -79,9 +79,10 @@ impl Client {
                 match step {
                     Step::Start { client, request } => match client.send_streaming(request).await {
                         Ok(body) => {
+                            let decoder = PoolDecoder::for_body(body.form());
                             step = Step::Body {
                                 body: Box::new(body),
-                                decoder: PoolDecoder::new(),
+                                decoder,
                             }
                         }
                         Err(err) => return Some((Err(err), Step::Done)),
@@ -302,6 +303,13 @@ impl<T: FromXml> PoolDecoder<T> {
             ready: VecDeque::new(),
             fed: 0,
             _item: PhantomData,
+        }
+    }
+
+    /// A decoder for a body of the given form.
+    pub(crate) fn for_body(form: crate::client::BodyForm) -> Self {
+        match form {
+            crate::client::BodyForm::Envelope => Self::new(),
         }
     }
 

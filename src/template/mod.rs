@@ -196,6 +196,7 @@ use crate::xml::{Element, FromXml, Node, ToXml, XmlError, XmlReader, XmlWriter};
 pub use parse::{ParseError, ParseErrorKind};
 pub(crate) use value::VectorBuilder;
 pub use value::{ToTemplateString, Value, Vector, VectorIter};
+pub(crate) use wire::xml_forbidden_char;
 pub use wire::{RootedTemplate, TemplateArg, WireError, WireForm};
 
 /// An ordered OpenNebula template: each upper-case attribute name maps to one or more

@@ -95,6 +95,19 @@ pub(crate) fn is_xml_name(name: &str) -> bool {
     chars.next().is_some_and(is_xml_name_start) && chars.all(is_xml_name_char)
 }
 
+/// The first character of `text` that XML 1.0 cannot carry at all (not even as a character
+/// reference): NUL and the C0 controls other than tab, line feed and carriage return, and the
+/// non-characters U+FFFE and U+FFFF. (Surrogates cannot occur in a `str`.)
+pub(crate) fn xml_forbidden_char(text: &str) -> Option<char> {
+    // Fast scan on bytes: every forbidden character starts with a byte below 0x20 or 0xEF.
+    if !text.bytes().any(|b| b < 0x20 || b == 0xEF) {
+        return None;
+    }
+    text.chars().find(|&c| {
+        matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}')
+    })
+}
+
 /// Why `value` cannot be written exactly in the attribute-vector syntax, if it cannot.
 fn attribute_vector_value_problem(value: &str) -> Option<&'static str> {
     if value.contains('\0') {
