@@ -152,7 +152,7 @@ impl Client {
 
     /// See [`crate::Client::call`].
     pub fn call(&self, method: &str, params: impl IntoParams) -> Result<Value> {
-        self.send(Request::by_name(method, params.into_params()))
+        self.send(Request::by_name(method, params.into_params()?))
     }
 
     /// See [`crate::Client::call_as`].
@@ -169,7 +169,7 @@ impl Client {
         method: &str,
         params: impl IntoParams,
     ) -> Result<T> {
-        self.send(Request::<T>::by_name(method, params.into_params()))
+        self.send(Request::<T>::by_name(method, params.into_params()?))
     }
 
     /// See [`crate::Client::stream_pool`]: the pool's items as an iterator, decoded while

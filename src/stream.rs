@@ -70,9 +70,12 @@ impl Client {
     where
         T: FromXml + Send + 'static,
     {
-        let start = Step::Start {
-            client: self.clone(),
-            request: crate::rpc::Request::by_name(method, params.into_params()),
+        let start = match params.into_params() {
+            Ok(params) => Step::Start {
+                client: self.clone(),
+                request: crate::rpc::Request::by_name(method, params),
+            },
+            Err(err) => Step::Refused(err),
         };
         let stream = futures_util::stream::unfold(start, |mut step| async move {
             loop {
@@ -104,6 +107,7 @@ impl Client {
                         }
                         step = Step::Body { body, decoder };
                     }
+                    Step::Refused(err) => return Some((Err(err), Step::Done)),
                     Step::Done => return None,
                 }
             }
@@ -123,6 +127,8 @@ enum Step<T> {
         body: Box<crate::client::StreamingBody>,
         decoder: PoolDecoder<T>,
     },
+    /// The parameters could not be converted: nothing is sent.
+    Refused(Error),
     Done,
 }
 

@@ -160,7 +160,7 @@ impl Client {
     /// ([`Request::by_name`]), so it is checked and retried like the typed wrappers' calls.
     /// OpenNebula's failures become [`Error::OpenNebula`], XML-RPC faults [`Error::Fault`].
     pub async fn call(&self, method: &str, params: impl IntoParams) -> Result<Value> {
-        self.send(Request::by_name(method, params.into_params()))
+        self.send(Request::by_name(method, params.into_params()?))
             .await
     }
 
@@ -180,7 +180,7 @@ impl Client {
         method: &str,
         params: impl IntoParams,
     ) -> Result<T> {
-        self.send(Request::<T>::by_name(method, params.into_params()))
+        self.send(Request::<T>::by_name(method, params.into_params()?))
             .await
     }
 

@@ -479,9 +479,11 @@ fn type_info(ty: &str, name: &str, enums: &[Enum], env: &Environment) -> Result<
             "array",
             "[0_i32]",
         ),
+        // A template no wire form carries exactly refuses the request (it is never sent); the
+        // empty string only holds the parameter's place.
         "template" if env.template_arg => simple(
             "impl crate::template::TemplateArg",
-            format!("params.push(Value::String(crate::template::TemplateArg::into_template_string({name})));"),
+            format!("match crate::template::TemplateArg::into_template_string({name}) {{ Ok(text) => params.push(Value::String(text)), Err(e) => {{ problem.get_or_insert_with(|| format!(\"parameter `{name}`: {{e}}\")); params.push(Value::String(String::new())); }} }}"),
             "string",
             "\"\"",
         ),
@@ -914,14 +916,25 @@ fn render_requests(
                 .map(|p| if p.ty == "Permissions" { 9 } else { 1 })
                 .sum();
             let _ = writeln!(o, "        #[allow(unused_mut)]\n        let mut params: Vec<Value> = Vec::with_capacity({wire_len});");
+            let fallible = env.template_arg && m.params.iter().any(|p| p.ty == "template");
+            if fallible {
+                let _ = writeln!(o, "        let mut problem: Option<String> = None;");
+            }
             for push in pushes {
                 let _ = writeln!(o, "        {push}");
             }
-            let _ = writeln!(
-                o,
-                "        Request::new(&crate::api::METHODS[{}], params)\n    }}\n",
+            let build = format!(
+                "Request::new(&crate::api::METHODS[{}], params)",
                 positions[&m.full_method()]
             );
+            if fallible {
+                let _ = writeln!(
+                    o,
+                    "        let request = {build};\n        match problem {{\n            Some(why) => request.refuse(why),\n            None => request,\n        }}\n    }}\n"
+                );
+            } else {
+                let _ = writeln!(o, "        {build}\n    }}\n");
+            }
         }
         let _ = writeln!(o, "}}\n");
     }

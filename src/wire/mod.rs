@@ -11,7 +11,7 @@ pub use codec::{
     decode_method_call, decode_response, encode_fault, encode_method_call, encode_method_call_into,
     encode_response, encode_value, MethodResponse,
 };
-pub use value::{IntoParams, NotByte, Value, ValueTypeError};
+pub use value::{IntoParam, IntoParams, NotByte, Value, ValueTypeError};
 
 use crate::error::{DecodeStage, Error, ErrorCode, OneError};
 use crate::rpc::{ReturnKind, Returns};
