@@ -378,7 +378,7 @@ impl WireType {
 }
 
 /// One wire parameter of a method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ParamInfo {
     /// Parameter name.
     pub name: &'static str,
@@ -388,11 +388,15 @@ pub struct ParamInfo {
     pub rust_type: &'static str,
     /// Server default of an optional trailing parameter (as a Rust expression).
     pub default: Option<&'static str>,
+    /// The same default as the value oned reads when the parameter is not sent (what a
+    /// transport without optional parameters, such as gRPC, sends in its place, and what a
+    /// server uses).
+    pub default_value: Option<Value>,
 }
 
 /// The runtime description of one OpenNebula method (see
 /// [`api::method_info`](crate::api::method_info)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MethodInfo {
     /// Full name: `one.vm.info`.
     pub name: &'static str,

@@ -113,7 +113,7 @@ mod info {
     use super::*;
     include!(concat!(env!("OUT_DIR"), "/api_info.rs"));
 }
-pub use info::METHODS;
+pub use info::{METHODS, TABLE_ORDER};
 
 pub use crate::rpc::{MethodInfo, ParamInfo, Request, ReturnKind, Returns, WireType};
 
@@ -310,6 +310,62 @@ fn check_request<R>(request: Request<R>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_optional_parameter_has_its_wire_default() {
+        for method in METHODS {
+            for param in method.params {
+                assert_eq!(
+                    param.default.is_some(),
+                    param.default_value.is_some(),
+                    "{}",
+                    method.name
+                );
+                if let Some(value) = &param.default_value {
+                    assert!(param.wire.matches(value), "{} {}", method.name, param.name);
+                }
+            }
+        }
+        let deploy = method_info("vm.deploy").unwrap();
+        let defaults: Vec<_> = deploy
+            .params
+            .iter()
+            .map(|p| p.default_value.clone())
+            .collect();
+        assert_eq!(
+            defaults,
+            [
+                None,
+                None,
+                Some(Value::Bool(false)),
+                Some(Value::Int(-1)),
+                Some(Value::String(String::new()))
+            ]
+        );
+        assert_eq!(
+            method_info("vm.update").unwrap().params[2].default_value,
+            Some(Value::Int(0)),
+            "UpdateType::Replace"
+        );
+    }
+
+    #[test]
+    fn the_table_order_lists_every_method_once() {
+        assert_eq!(TABLE_ORDER.len(), METHODS.len());
+        let mut sorted = TABLE_ORDER.to_vec();
+        sorted.sort_unstable();
+        let names: Vec<_> = METHODS.iter().map(|m| m.name).collect();
+        assert_eq!(sorted, names);
+        assert_eq!(
+            &TABLE_ORDER[..4],
+            [
+                "one.acl.addrule",
+                "one.acl.delrule",
+                "one.acl.info",
+                "one.host.allocate"
+            ]
+        );
+    }
 
     #[test]
     fn the_method_table_is_sorted_and_complete() {

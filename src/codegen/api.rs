@@ -941,6 +941,29 @@ fn render_requests(
     Ok(o)
 }
 
+/// The wire value (a const Rust expression of `crate::wire::Value`) of the server default `d`
+/// of a parameter sent as `wire`: what oned uses when the parameter is not sent.
+fn default_value(d: &str, wire: &str, enums: &[Enum]) -> Result<String, String> {
+    let bad = || format!("methods.api: default `{d}` cannot be sent as XML-RPC {wire}");
+    Ok(match (wire, d) {
+        ("Bool", "true" | "false") => format!("Value::Bool({d})"),
+        ("String", "\"\"") => "Value::String(String::new())".into(),
+        ("Array", "&[]") => "Value::Array(Vec::new())".into(),
+        ("Int", number) if number.parse::<i32>().is_ok() => format!("Value::Int({number})"),
+        ("Int", path) => {
+            let (enum_name, variant) = path.split_once("::").ok_or_else(bad)?;
+            let code = enums
+                .iter()
+                .find(|e| e.name == enum_name && !e.names_only)
+                .and_then(|e| e.rows.iter().find(|(_, _, v)| v == variant))
+                .map(|(code, _, _)| *code)
+                .ok_or_else(bad)?;
+            format!("Value::Int({code})")
+        }
+        _ => return Err(bad()),
+    })
+}
+
 fn render_info(spaces: &[Namespace], enums: &[Enum], env: &Environment) -> Result<String, String> {
     let mut all: Vec<(&Namespace, &Method)> = spaces
         .iter()
@@ -999,7 +1022,11 @@ fn render_info(spaces: &[Namespace], enums: &[Enum], env: &Environment) -> Resul
                     Some(d) => format!("Some(\"{}\")", escape(d)),
                     None => "None".into(),
                 };
-                let _ = writeln!(o, "            ParamInfo {{ name: \"{name}\", wire: WireType::{wire}, rust_type: \"{}\", default: {default} }},", escape(&p.ty));
+                let default_value = match &p.default {
+                    Some(d) => format!("Some({})", default_value(d, wire, enums)?),
+                    None => "None".into(),
+                };
+                let _ = writeln!(o, "            ParamInfo {{ name: \"{name}\", wire: WireType::{wire}, rust_type: \"{}\", default: {default}, default_value: {default_value} }},", escape(&p.ty));
             }
         }
         let _ = writeln!(o, "        ],");
@@ -1010,6 +1037,14 @@ fn render_info(spaces: &[Namespace], enums: &[Enum], env: &Environment) -> Resul
             .map(|n| format!("\"{}\"", escape(n)))
             .collect();
         let _ = writeln!(o, "        notes: &[{}],\n    }},", notes.join(", "));
+    }
+    let _ = writeln!(o, "];\n");
+    let _ = writeln!(o, "/// Every method name in the order of `methods.api`, which is the order oned registers them\n/// (what `system.listMethods` lists after xmlrpc-c's own `system.*` methods).");
+    let _ = writeln!(o, "pub static TABLE_ORDER: &[&str] = &[");
+    for s in spaces {
+        for m in &s.methods {
+            let _ = writeln!(o, "    \"{}\",", m.full_method());
+        }
     }
     let _ = writeln!(o, "];\n");
     // Arity test: each request builder produces exactly the wire parameters of its MethodInfo.

@@ -40,34 +40,30 @@
 //! never a fake success. Quota usage counters stay at 0, and hosts report no PCI devices or
 //! NUMA topology.
 
+mod core;
+mod dispatch;
 mod error;
-mod http;
-mod rpc;
+mod oned;
 mod seed;
-mod signatures;
-mod state;
 mod tmpl;
+mod xmlrpc;
 
 pub use error::{Error, Result};
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-pub(crate) use state::Oned;
-
-/// Everything the HTTP handlers share: the daemon state and the log of received calls.
-pub(crate) struct Shared {
-    pub(crate) oned: Mutex<Oned>,
-    pub(crate) calls: Mutex<Vec<std::borrow::Cow<'static, str>>>,
-}
+use crate::core::Core;
+use crate::oned::Oned;
+use crate::xmlrpc::http;
 
 /// A running test server. Dropping it stops the server.
 pub struct TestServer {
     addr: SocketAddr,
     session: String,
     certificate_pem: Option<String>,
-    shared: Arc<Shared>,
+    core: Arc<Core>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -139,16 +135,13 @@ impl TestServer {
     /// The method names received so far, in arrival order (calls inside `system.multicall`
     /// are listed after it).
     pub fn received_calls(&self) -> Vec<String> {
-        lock(&self.shared.calls)
-            .iter()
-            .map(|name| name.to_string())
-            .collect()
+        self.core.received_calls()
     }
 
     /// Runs the built-in scheduler once (it also runs after every call): pending VMs are
     /// placed on hosts with room. Returns how many VMs were deployed.
     pub fn schedule(&self) -> usize {
-        lock(&self.shared.oned).schedule_now()
+        self.core.daemon().schedule_now()
     }
 }
 
@@ -158,14 +151,6 @@ impl Drop for TestServer {
             let _ = shutdown.send(());
         }
     }
-}
-
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A panic while holding the lock would be a server bug; the state is still usable for
-    // the remaining calls of a test, so poisoning is ignored rather than cascading panics.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Settings of a [`TestServer`].
@@ -273,10 +258,7 @@ impl TestServerBuilder {
         }
         seed::seed(&mut oned, self.seed_hosts, self.seed_vms);
         oned.auto_schedule = self.auto_schedule;
-        let shared = Arc::new(Shared {
-            oned: Mutex::new(oned),
-            calls: Mutex::new(Vec::new()),
-        });
+        let core = Arc::new(Core::new(oned));
         let ip = if self.bind_any {
             std::net::Ipv4Addr::UNSPECIFIED
         } else {
@@ -302,7 +284,7 @@ impl TestServerBuilder {
         tokio::spawn(http::serve(
             listener,
             tls,
-            shared.clone(),
+            core.clone(),
             self.keep_alive,
             shutdown_rx,
         ));
@@ -310,7 +292,7 @@ impl TestServerBuilder {
             addr,
             session: format!("oneadmin:{}", self.admin_password),
             certificate_pem,
-            shared,
+            core,
             shutdown: Some(shutdown),
         })
     }

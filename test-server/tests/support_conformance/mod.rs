@@ -20,13 +20,21 @@ use opennebula::xml::{Element, Node, XmlReader};
 pub fn reference_dir() -> PathBuf {
     match std::env::var_os("OPENNEBULA_REFERENCE_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference")),
+        None => PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/reference"
+        )),
     }
 }
 
 /// The recorded tour of oned 7.5.80.
 pub fn tour_dir() -> PathBuf {
-    reference_dir().join("oned-7.5.80").join("tour")
+    scenario_dir("tour")
+}
+
+/// A recorded scenario of oned 7.5.80 (`tour`, `edges`).
+pub fn scenario_dir(name: &str) -> PathBuf {
+    reference_dir().join("oned-7.5.80").join(name)
 }
 
 /// One recorded call of the tour.
@@ -48,10 +56,15 @@ pub struct TourCall {
 
 /// Loads every call of the tour in order, from `index.tsv` and the body files.
 pub fn load_tour() -> Vec<TourCall> {
-    let dir = tour_dir();
+    load_scenario("tour")
+}
+
+/// Loads every call of scenario `name` (same layout as the tour) in order.
+pub fn load_scenario(name: &str) -> Vec<TourCall> {
+    let dir = scenario_dir(name);
     let index = std::fs::read_to_string(dir.join("index.tsv")).unwrap_or_else(|e| {
         panic!(
-            "cannot read the tour index in {} ({e}); set OPENNEBULA_REFERENCE_DIR",
+            "cannot read the {name} index in {} ({e}); set OPENNEBULA_REFERENCE_DIR",
             dir.display()
         )
     });

@@ -14,12 +14,12 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_native_tls::TlsAcceptor;
 
-use super::{rpc, Shared};
+use crate::core::Core;
 use crate::{Error, Result};
 
 /// Generates a self-signed certificate for `localhost` and `127.0.0.1` and the TLS acceptor
 /// serving it. Returns the acceptor and the certificate PEM.
-pub(super) fn tls_acceptor() -> Result<(TlsAcceptor, String)> {
+pub(crate) fn tls_acceptor() -> Result<(TlsAcceptor, String)> {
     let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
     let certified = rcgen::generate_simple_self_signed(names)
         .map_err(|e| Error::Tls(format!("cannot generate the certificate: {e}")))?;
@@ -32,7 +32,7 @@ pub(super) fn tls_acceptor() -> Result<(TlsAcceptor, String)> {
     Ok((TlsAcceptor::from(acceptor), cert_pem))
 }
 
-fn router(shared: Arc<Shared>, keep_alive: bool) -> Router {
+fn router(shared: Arc<Core>, keep_alive: bool) -> Router {
     let route = if keep_alive {
         post(handle_rpc_keep_alive)
     } else {
@@ -41,8 +41,8 @@ fn router(shared: Arc<Shared>, keep_alive: bool) -> Router {
     Router::new().route("/RPC2", route).with_state(shared)
 }
 
-async fn handle_rpc(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    let answer = rpc::handle_body(&shared, &body);
+async fn handle_rpc(State(shared): State<Arc<Core>>, body: Bytes) -> Response {
+    let answer = super::handle_body(&shared, &body);
     (
         StatusCode::OK,
         [
@@ -56,17 +56,17 @@ async fn handle_rpc(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
 }
 
 /// [`handle_rpc`] for a server built with `keep_alive(true)`: the connection stays open.
-async fn handle_rpc_keep_alive(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    let answer = rpc::handle_body(&shared, &body);
+async fn handle_rpc_keep_alive(State(shared): State<Arc<Core>>, body: Bytes) -> Response {
+    let answer = super::handle_body(&shared, &body);
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/xml")], answer).into_response()
 }
 
 /// Accepts connections until `shutdown` fires (or its sender is dropped). Without
 /// `keep_alive`, every connection is closed after its first response, as oned does.
-pub(super) async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
-    shared: Arc<Shared>,
+    shared: Arc<Core>,
     keep_alive: bool,
     mut shutdown: tokio::sync::oneshot::Receiver<()>,
 ) {

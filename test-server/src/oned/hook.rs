@@ -6,13 +6,15 @@
 //! The test server runs no programs: the commands of oned's own examples and tests
 //! (`/bin/echo`, `/bin/true`, `/bin/false`) behave as they would, any other command is
 //! recorded as not run (code -1 and a message on STDERR).
+//!
+//! oned's side: src/hm/HookManager.cc, HookAPI.cc, HookStateHost.cc, HookLog.cc, and the
+//! hook methods in src/rm/api/RMHookAPI.cc.
 
 use base64::Engine as _;
 
-use super::objects::{Ext, Obj};
-use super::{Kind, Oned};
+use super::prelude::*;
+use opennebula::api::HostState;
 use opennebula::models;
-use opennebula::wire::Value;
 
 /// One execution of a hook.
 #[derive(Debug, Clone)]
@@ -211,23 +213,17 @@ pub(crate) fn api_call(
     }
 }
 
-/// oned's host state names, by state number.
-const HOST_STATES: [&str; 9] = [
-    "INIT",
-    "MONITORING_MONITORED",
-    "MONITORED",
-    "ERROR",
-    "DISABLED",
-    "MONITORING_ERROR",
-    "MONITORING_INIT",
-    "MONITORING_DISABLED",
-    "OFFLINE",
-];
-
-/// A host entered `state`: runs the state hooks of hosts in that state.
-pub(crate) fn host_state(oned: &mut Oned, host_id: i32, state: i32) {
-    let Some(name) = usize::try_from(state).ok().and_then(|s| HOST_STATES.get(s)) else {
-        return;
+/// A host entered `state`: runs the state hooks of hosts in that state, with the host's
+/// document `xml` as their argument.
+pub(crate) fn host_state(oned: &mut Oned, host_id: i32, state: HostState, xml: &str) {
+    // oned's names of host states in hook templates (`Host::state_to_str`).
+    let name = match state {
+        HostState::Init => "INIT",
+        HostState::Monitored => "MONITORED",
+        HostState::Error => "ERROR",
+        HostState::Disabled => "DISABLED",
+        HostState::Offline => "OFFLINE",
+        _ => return,
     };
     let hooks: Vec<i32> = hooks_of_type(oned, "state")
         .filter(|h| {
@@ -235,14 +231,10 @@ pub(crate) fn host_state(oned: &mut Oned, host_id: i32, state: i32) {
         })
         .map(|h| h.id)
         .collect();
-    if hooks.is_empty() {
+    if hooks.is_empty() || oned.get(Kind::Host, host_id).is_none() {
         return;
     }
-    let payload = oned
-        .get(Kind::Host, host_id)
-        .map(|host| super::docs::document(oned, host, true))
-        .map(|xml| base64::engine::general_purpose::STANDARD.encode(xml))
-        .unwrap_or_default();
+    let payload = base64::engine::general_purpose::STANDARD.encode(xml);
     for id in hooks {
         execute(oned, id, &payload);
     }
@@ -322,11 +314,138 @@ pub(crate) fn log_filtered(
     }
 }
 
+/// `one.hook.allocate`: an API hook's `CALL` must be a method oned has (info calls have no
+/// hooks); a state hook's `ON` a state it knows (src/hm/HookAPI.cc, HookStateVM.cc,
+/// HookStateHost.cc). A VM state hook is stored with the STATE / LCM_STATE pair of its `ON`.
+pub(crate) fn allocate(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
+    super::auth::check_create(oned, caller, Kind::Hook)?;
+    let (name, mut template) = super::naming::named_template(p.str(0))?;
+    super::naming::check_name(oned, Kind::Hook, &name, caller.uid, ErrorCode::Internal, "")?;
+    let hook_type = template.get("TYPE").unwrap_or("").to_string();
+    if hook_type == "api" {
+        let call = template.get("CALL").unwrap_or("");
+        if !opennebula::api::METHODS.iter().any(|m| m.name == call) || call.ends_with(".info") {
+            return Err(fail(
+                ErrorCode::Internal,
+                format!("API call does not exist or is not supported: {call}"),
+            ));
+        }
+    } else if hook_type == "state" {
+        if let Some(on) = template.get("ON") {
+            if !matches!(
+                on,
+                "CREATE"
+                    | "RUNNING"
+                    | "SHUTDOWN"
+                    | "STOP"
+                    | "DONE"
+                    | "UNKNOWN"
+                    | "CUSTOM"
+                    | "ERROR"
+                    | "DISABLED"
+                    | "MONITORED"
+                    | "OFFLINE"
+                    | "POWEROFF"
+                    | "SUSPENDED"
+                    | "UPDATE"
+            ) {
+                return Err(fail(
+                    ErrorCode::Internal,
+                    format!("Unkown state condition: {on}"),
+                ));
+            }
+        }
+    }
+    template.remove("TYPE");
+    template.set_default("REMOTE", "NO");
+    if template.get("RESOURCE") == Some("VM") {
+        let pair = match template.get("ON") {
+            Some("RUNNING") => Some(("ACTIVE", "RUNNING")),
+            Some("DONE") => Some(("DONE", "LCM_INIT")),
+            Some("POWEROFF") => Some(("POWEROFF", "LCM_INIT")),
+            Some("STOP") => Some(("STOPPED", "LCM_INIT")),
+            Some("CREATE") => Some(("PENDING", "LCM_INIT")),
+            _ => None,
+        };
+        if let Some((state, lcm)) = pair {
+            template.remove("ON");
+            template.set("STATE", state);
+            template.set("LCM_STATE", lcm);
+        }
+    }
+    let id = super::naming::insert_new(
+        oned,
+        caller,
+        Kind::Hook,
+        &name,
+        template,
+        Ext::Hook(hook_type),
+    );
+    Ok(Value::Int(id))
+}
+
+/// `one.hook.retry`.
+pub(crate) fn retry_call(oned: &mut Oned, _caller: Caller, p: &Params<'_>) -> Handled {
+    let id = p.int(0);
+    oned.get(Kind::Hook, id)
+        .ok_or_else(|| no_exists(Kind::Hook, id))?;
+    retry(oned, id, p.int(1)).map_err(|()| {
+        fail(
+            ErrorCode::Internal,
+            "Invalid HookLog body. Arguments not found.",
+        )
+    })?;
+    Ok(Value::Int(id))
+}
+
+/// `one.hooklog.info`.
+pub(crate) fn log_info(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
+    use opennebula::xml::ToXml;
+    if !oned.is_admin(caller.uid) {
+        return Err(fail(
+            ErrorCode::Authorization,
+            format!(
+                "User [{}] not authorized to perform action on hook.",
+                caller.uid
+            ),
+        ));
+    }
+    let log = log_filtered(
+        oned,
+        i64::from(p.int(0)),
+        i64::from(p.int(1)),
+        p.int(2),
+        p.int(3),
+    );
+    Ok(Value::from(log.to_xml()))
+}
+
+/// The hook's document.
+pub(crate) fn document(oned: &Oned, obj: &Obj, full: bool) -> Option<models::Hook> {
+    let Ext::Hook(hook_type) = &obj.ext else {
+        return None;
+    };
+    Some(models::Hook {
+        id: i64::from(obj.id),
+        name: obj.name.clone(),
+        type_: hook_type.clone(),
+        lock: super::xml_parts::lock_of(obj),
+        template: obj.template.to_template(),
+        hooklog: full.then(|| log_of(oned, obj.id)),
+    })
+}
+
+/// The arguments of every hook execution, oldest first (for tests).
+#[cfg(test)]
+impl Oned {
+    pub(crate) fn hook_arguments(&self) -> Vec<String> {
+        self.hook_log.iter().map(|e| e.arguments.clone()).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{encode64, run};
-    use base64::Engine as _;
-    use opennebula::wire::Value;
 
     #[test]
     fn output_is_encoded_in_lines_of_sixty() {
@@ -354,44 +473,6 @@ mod tests {
             .collect();
         assert_eq!(ids, (5..25).collect::<Vec<_>>());
         assert_eq!(oned.hook_log.iter().filter(|e| e.hook_id == 8).count(), 1);
-    }
-
-    #[test]
-    fn hooks_of_document_calls_get_the_plain_document() {
-        use crate::state::{Caller, Reply};
-        let mut oned = super::Oned::bootstrap("onepass");
-        oned.set_clock(1_795_000_000);
-        oned.seed(1, 2);
-        let admin = Caller {
-            uid: 0,
-            gid: 0,
-            request: 0,
-        };
-        // oned refuses API hooks on `info` calls; one is set up behind its back to check
-        // that the escaped document path would still give hooks the plain document.
-        let hook =
-            "NAME = h\nTYPE = api\nCOMMAND = /bin/echo\nARGUMENTS = $API\nCALL = one.vm.rename";
-        let reply = oned.call(admin, "one.hook.allocate", &[Value::from(hook)]);
-        let Reply::Ok(Value::Int(id)) = reply else {
-            panic!("{reply:?}")
-        };
-        let hook = oned.get_mut(super::Kind::Hook, id).unwrap();
-        hook.template.set("CALL", "one.vm.info");
-        let params = [Value::Int(0)];
-        let reply = oned.call_writing_documents(admin, "one.vm.info", &params, "head<");
-        assert!(matches!(&reply, Reply::Document(d) if d.starts_with("head<&lt;VM&gt;")));
-        let reply = oned.call(admin, "one.vm.info", &params);
-        let Reply::Ok(Value::String(plain)) = reply else {
-            panic!("{reply:?}")
-        };
-        let arguments: Vec<&str> = oned.hook_log.iter().map(|e| e.arguments.as_str()).collect();
-        assert_eq!(arguments.len(), 2);
-        assert_eq!(arguments[0], arguments[1]);
-        let info = base64::engine::general_purpose::STANDARD
-            .decode(arguments[0])
-            .unwrap();
-        let info = String::from_utf8(info).unwrap();
-        assert!(info.contains(&opennebula::xml::escape(&plain).into_owned()));
     }
 
     #[test]

@@ -1,17 +1,50 @@
-//! The XML-RPC layer of the test server: xmlrpc-c's framing and faults, parameter type checks
-//! against the method signatures, the `system.*` introspection methods, and the hand-off to
-//! the daemon model.
+//! The XML-RPC adapter of the test server: xmlrpc-c's framing and faults, parameter type
+//! checks against the method table (`opennebula::api::METHODS`), the `system.*` introspection
+//! methods xmlrpc-c adds, `system.multicall`, and the hand-off to the protocol-free
+//! [`core`](crate::core). [`http`] serves it over HTTP (and TLS).
 //!
 //! Responses are written by hand rather than with [`opennebula::wire::encode_response`] because
 //! oned's xmlrpc-c has its own byte layout (CRLF line ends, `<i4>`, a line per array item)
 //! and the server's job is to copy it exactly.
 
+pub(crate) mod http;
+
 use std::fmt::Write as _;
 
-use super::signatures::SIGNATURES;
-use super::state::{unescape_markup, Reply};
-use super::{lock, Shared};
+use opennebula::api::{MethodInfo, WireType, TABLE_ORDER};
 use opennebula::wire::{decode_method_call, Value};
+
+use crate::core::{unescape as unescape_markup, Core, DocumentForm, Payload, Refusal};
+
+/// The answer to one call, before encoding.
+#[derive(Debug, Clone, PartialEq)]
+enum Reply {
+    /// `[true, payload, 0]`
+    Ok(Value),
+    /// `[false, message, code, object id, -1]`
+    Err { code: i32, message: String, id: i32 },
+    /// A bare value (the `system.*` introspection methods).
+    Raw(Value),
+    /// An xmlrpc-c `<fault>`.
+    Fault(i32, String),
+    /// `[true, document, 0]` of an `info` call: the response up to and with the document,
+    /// escaped as `<string>` text (see [`DocumentForm::Escaped`]).
+    Document(String),
+}
+
+impl From<Result<Payload, Refusal>> for Reply {
+    fn from(outcome: Result<Payload, Refusal>) -> Reply {
+        match outcome {
+            Ok(Payload::Value(value)) => Reply::Ok(value),
+            Ok(Payload::Escaped(response)) => Reply::Document(response),
+            Err(refusal) => Reply::Err {
+                code: refusal.code.code(),
+                message: refusal.message,
+                id: refusal.object_id,
+            },
+        }
+    }
+}
 
 /// The fault codes of xmlrpc-c.
 const FAULT_TYPE: i32 = -501;
@@ -31,7 +64,7 @@ const SYSTEM_METHODS: &[&str] = &[
 ];
 
 /// Handles one HTTP request body and returns the response body.
-pub(crate) fn handle_body(shared: &Shared, body: &[u8]) -> String {
+pub(crate) fn handle_body(core: &Core, body: &[u8]) -> String {
     if let Some(message) = bad_boolean(body) {
         return encode_fault(FAULT_PARSE, &message);
     }
@@ -54,8 +87,8 @@ pub(crate) fn handle_body(shared: &Shared, body: &[u8]) -> String {
             );
         }
     };
-    lock(&shared.calls).push(logged_name(&method));
-    match call(shared, &method, &params, Some(DOCUMENT_HEAD)) {
+    core.log_call(&method);
+    match call(core, &method, &params, Some(DOCUMENT_HEAD)) {
         Reply::Fault(code, message) => encode_fault(code, &message),
         Reply::Document(mut response) => {
             response.push_str(DOCUMENT_TAIL);
@@ -131,66 +164,17 @@ fn fault_struct(code: i32, message: &str) -> Value {
 
 /// Runs one call (also used for each call of a `system.multicall`). With `document_head`,
 /// an `info` document comes back as [`Reply::Document`], written after it.
-fn call(shared: &Shared, method: &str, params: &[Value], document_head: Option<&str>) -> Reply {
-    match method {
-        "system.listMethods" => {
-            let names = SYSTEM_METHODS
-                .iter()
-                .copied()
-                .chain(SIGNATURES.iter().map(|(name, _)| *name))
-                .map(Value::from)
-                .collect();
-            return Reply::Raw(Value::Array(names));
-        }
-        "system.methodExist" => {
-            let Some(Value::String(name)) = params.first() else {
-                return type_fault(params.first(), "string");
-            };
-            let exists = SYSTEM_METHODS.contains(&name.as_str()) || signature(name).is_some();
-            return Reply::Raw(Value::Bool(exists));
-        }
-        "system.methodHelp" => {
-            let Some(Value::String(name)) = params.first() else {
-                return type_fault(params.first(), "string");
-            };
-            if signature(name).is_none() && !SYSTEM_METHODS.contains(&name.as_str()) {
-                return no_such_method(name);
-            }
-            return Reply::Raw(Value::from("No help is available for this method."));
-        }
-        "system.methodSignature" => {
-            let Some(Value::String(name)) = params.first() else {
-                return type_fault(params.first(), "string");
-            };
-            let Some(letters) = signature(name) else {
-                return no_such_method(name);
-            };
-            let mut types = vec![Value::from("array"), Value::from("string")];
-            types.extend(
-                letters
-                    .chars()
-                    .filter(|c| *c != '|')
-                    .map(|c| Value::from(type_name(c))),
-            );
-            return Reply::Raw(Value::Array(vec![Value::Array(types)]));
-        }
-        "system.multicall" => return multicall(shared, params),
-        "system.capabilities" | "system.getCapabilities" => {
-            let mut members = indexmap::IndexMap::new();
-            members.insert("facility".to_string(), Value::from("xmlrpc"));
-            members.insert("version_major".to_string(), Value::Int(1));
-            members.insert("version_minor".to_string(), Value::Int(0));
-            return Reply::Raw(Value::Struct(members));
-        }
-        "system.shutdown" => {
-            return Reply::Fault(-500, "Shutdown is disabled on this server".into());
-        }
-        _ => {}
+fn call(core: &Core, method: &str, params: &[Value], document_head: Option<&str>) -> Reply {
+    if method == "system.multicall" {
+        return multicall(core, params);
     }
-    let Some(letters) = signature(method) else {
+    if let Some(reply) = system_method(method, params) {
+        return reply;
+    }
+    let Some((info, handler)) = crate::dispatch::method(method) else {
         return no_such_method(method);
     };
-    let mut oned = lock(&shared.oned);
+    let mut daemon = core.daemon();
     // oned authenticates first (an int in the session slot is a failed login, not a fault),
     // then reads its parameters.
     let session = match params.first() {
@@ -198,28 +182,73 @@ fn call(shared: &Shared, method: &str, params: &[Value], document_head: Option<&
         Some(_) => "",
         None => return Reply::Fault(FAULT_TYPE, "Not enough parameters".into()),
     };
-    let caller = match oned.authenticate(session) {
-        Some(caller) => caller,
-        None => {
-            return Reply::error(
-                0x100,
-                format!("[{method}] User couldn't be authenticated, aborting call."),
-                -1,
-            )
-        }
+    let caller = match daemon.authenticate(method, session) {
+        Ok(caller) => caller,
+        Err(refusal) => return Reply::from(Err(refusal)),
     };
-    if let Some(fault) = check_params(letters, &params[1..]) {
+    if let Some(fault) = check_params(info, &params[1..]) {
         return fault;
     }
-    let reply = match document_head {
-        Some(head) => oned.call_writing_documents(caller, method, &params[1..], head),
-        None => oned.call(caller, method, &params[1..]),
+    let form = match document_head {
+        Some(prefix) => DocumentForm::Escaped { prefix },
+        None => DocumentForm::Plain,
     };
-    oned.schedule();
-    reply
+    Reply::from(daemon.run(caller, info, handler, &params[1..], form))
 }
 
-fn multicall(shared: &Shared, params: &[Value]) -> Reply {
+/// The `system.*` methods xmlrpc-c answers itself.
+fn system_method(method: &str, params: &[Value]) -> Option<Reply> {
+    let known =
+        |name: &str| SYSTEM_METHODS.contains(&name) || crate::dispatch::method(name).is_some();
+    Some(match method {
+        "system.listMethods" => {
+            let names = SYSTEM_METHODS
+                .iter()
+                .chain(TABLE_ORDER)
+                .copied()
+                .map(Value::from)
+                .collect();
+            Reply::Raw(Value::Array(names))
+        }
+        "system.methodExist" => {
+            let Some(Value::String(name)) = params.first() else {
+                return Some(type_fault(params.first(), "string"));
+            };
+            Reply::Raw(Value::Bool(known(name)))
+        }
+        "system.methodHelp" => {
+            let Some(Value::String(name)) = params.first() else {
+                return Some(type_fault(params.first(), "string"));
+            };
+            if !known(name) {
+                return Some(no_such_method(name));
+            }
+            Reply::Raw(Value::from("No help is available for this method."))
+        }
+        "system.methodSignature" => {
+            let Some(Value::String(name)) = params.first() else {
+                return Some(type_fault(params.first(), "string"));
+            };
+            let Some((info, _)) = crate::dispatch::method(name) else {
+                return Some(no_such_method(name));
+            };
+            let mut types = vec![Value::from("array"), Value::from("string")];
+            types.extend(info.params.iter().map(|p| Value::from(type_name(p.wire))));
+            Reply::Raw(Value::Array(vec![Value::Array(types)]))
+        }
+        "system.capabilities" | "system.getCapabilities" => {
+            let mut members = indexmap::IndexMap::new();
+            members.insert("facility".to_string(), Value::from("xmlrpc"));
+            members.insert("version_major".to_string(), Value::Int(1));
+            members.insert("version_minor".to_string(), Value::Int(0));
+            Reply::Raw(Value::Struct(members))
+        }
+        "system.shutdown" => Reply::Fault(-500, "Shutdown is disabled on this server".into()),
+        _ => return None,
+    })
+}
+
+fn multicall(core: &Core, params: &[Value]) -> Reply {
     let Some(Value::Array(calls)) = params.first() else {
         return type_fault(params.first(), "array");
     };
@@ -250,8 +279,8 @@ fn multicall(shared: &Shared, params: &[Value]) -> Reply {
             results.push(fault_struct(-509, "Recursive system.multicall forbidden"));
             continue;
         }
-        lock(&shared.calls).push(logged_name(name));
-        match call(shared, name, inner, None) {
+        core.log_call(name);
+        match call(core, name, inner, None) {
             Reply::Fault(code, message) => results.push(fault_struct(code, &message)),
             reply => results.push(Value::Array(vec![reply_value(reply)])),
         }
@@ -266,37 +295,14 @@ fn no_such_method(method: &str) -> Reply {
     )
 }
 
-fn signature(method: &str) -> Option<&'static str> {
-    signature_entry(method).map(|(_, letters)| letters)
-}
-
-/// The `(name, letters)` entry of `method`, looked up in a hash index built on first use:
-/// every call looks its method up, and a scan of the 307 names was a few microseconds.
-fn signature_entry(method: &str) -> Option<(&'static str, &'static str)> {
-    static INDEX: std::sync::OnceLock<std::collections::HashMap<&'static str, &'static str>> =
-        std::sync::OnceLock::new();
-    INDEX
-        .get_or_init(|| SIGNATURES.iter().copied().collect())
-        .get_key_value(method)
-        .map(|(name, letters)| (*name, *letters))
-}
-
-/// The name a call is logged under: the table's own `&'static str` for a known method (no
-/// allocation per call), a copy otherwise.
-fn logged_name(method: &str) -> std::borrow::Cow<'static, str> {
-    match signature_entry(method) {
-        Some((name, _)) => std::borrow::Cow::Borrowed(name),
-        None => std::borrow::Cow::Owned(method.to_string()),
-    }
-}
-
-fn type_name(letter: char) -> &'static str {
-    match letter {
-        'i' => "int",
-        'b' => "boolean",
-        'l' => "i8",
-        'a' => "array",
-        _ => "string",
+/// The type name `system.methodSignature` gives a parameter.
+fn type_name(wire: WireType) -> &'static str {
+    match wire {
+        WireType::Int => "int",
+        WireType::Bool => "boolean",
+        WireType::I8 => "i8",
+        WireType::Array => "array",
+        WireType::String => "string",
     }
 }
 
@@ -310,37 +316,26 @@ fn type_fault(_found: Option<&Value>, expected: &str) -> Reply {
     }
 }
 
-/// Checks the parameters after the session against the signature letters, in order, as
+/// Checks the parameters after the session against the method table, in order, as
 /// xmlrpc-c's typed getters do: the first missing required parameter or wrong type wins.
-/// Extra trailing parameters are ignored.
-fn check_params(letters: &str, params: &[Value]) -> Option<Reply> {
-    let mut optional = false;
-    let mut index = 0;
-    for letter in letters.chars() {
-        if letter == '|' {
-            optional = true;
-            continue;
-        }
+/// Extra trailing parameters are ignored; so is the type of a parameter oned never reads
+/// (the `unused` first parameter of the two `allocatedb` calls).
+fn check_params(method: &MethodInfo, params: &[Value]) -> Option<Reply> {
+    for (index, param) in method.params.iter().enumerate() {
         let found = params.get(index);
-        index += 1;
-        let ok = match (letter, found) {
-            (_, None) if optional => return None,
-            (_, None) => return Some(type_fault(None, "")),
-            ('i', Some(Value::Int(_)))
-            | ('s', Some(Value::String(_)))
-            | ('b', Some(Value::Bool(_)))
-            | ('l', Some(Value::I8(_)))
-            | ('a', Some(Value::Array(_)))
-            | ('x', Some(_)) => true,
-            _ => false,
+        let ok = match found {
+            None if param.default.is_some() => return None,
+            None => return Some(type_fault(None, "")),
+            Some(_) if param.name == "unused" => true,
+            Some(value) => param.wire.matches(value),
         };
         if !ok {
-            let expected = match letter {
-                'i' => "integer",
-                'b' => "boolean",
-                'l' => "64-bit integer",
-                'a' => "array",
-                _ => "string",
+            let expected = match param.wire {
+                WireType::Int => "integer",
+                WireType::Bool => "boolean",
+                WireType::I8 => "64-bit integer",
+                WireType::Array => "array",
+                WireType::String => "string",
             };
             return Some(type_fault(found, expected));
         }
@@ -444,8 +439,10 @@ mod tests {
 
     #[test]
     fn signature_checks_follow_xmlrpc_c() {
-        assert!(check_params("i|b", &[Value::Int(1)]).is_none());
-        assert!(check_params("i|b", &[Value::Int(1), Value::Bool(true), "x".into()]).is_none());
+        // one.vm.info: id (int), decrypt (bool, optional).
+        let info = opennebula::api::method_info("one.vm.info").unwrap();
+        assert!(check_params(info, &[Value::Int(1)]).is_none());
+        assert!(check_params(info, &[Value::Int(1), Value::Bool(true), "x".into()]).is_none());
         for (params, message) in [
             (vec![], "Not enough parameters"),
             (
@@ -461,7 +458,7 @@ mod tests {
                 "Parameter that is supposed to be boolean is not",
             ),
         ] {
-            match check_params("i|b", &params) {
+            match check_params(info, &params) {
                 Some(Reply::Fault(-501, m)) => assert_eq!(m, message),
                 other => panic!("{params:?}: {other:?}"),
             }
@@ -510,15 +507,10 @@ mod tests {
     /// escaped documents of the plain path, hostile template text included.
     #[test]
     fn info_responses_equal_the_escaped_plain_documents() {
-        use crate::state::Oned;
-        use std::sync::Mutex;
-        let mut oned = Oned::bootstrap("pw");
+        let mut oned = crate::oned::Oned::bootstrap("pw");
         oned.set_clock(1_795_000_000);
-        oned.seed(2, 3);
-        let shared = Shared {
-            oned: Mutex::new(oned),
-            calls: Mutex::new(Vec::new()),
-        };
+        crate::seed::seed(&mut oned, 2, 3);
+        let shared = Core::new(oned);
         let session = Value::from("oneadmin:pw");
         let hostile = "a<b>&c ]]> <![CDATA[x]]> &lt; \r\n\t\u{1}\u{e9}";
         for (method, id) in [("one.vm.update", 1), ("one.host.update", 0)] {

@@ -1,9 +1,10 @@
 //! ACL rules: the bootstrap set, the rules oned adds for groups and group admins, the
 //! `one.acl.*` methods, and their evaluation (`grants`) where a listing asks what the
-//! objects' permissions do not give.
+//! objects' permissions do not give (src/acl/AclManager.cc, AclRule.cc).
 
-use super::{fail, Caller, Handled, Oned, Params, AUTHORIZATION, INTERNAL};
-use opennebula::wire::Value;
+use super::prelude::*;
+use opennebula::models;
+use opennebula::xml::ToXml;
 
 const INDIVIDUAL: u64 = 0x1_0000_0000;
 const GROUP: u64 = 0x2_0000_0000;
@@ -95,7 +96,7 @@ pub(crate) fn grants(
     caller: Caller,
     groups: &std::collections::BTreeSet<i32>,
     kind: super::Kind,
-    obj: &super::objects::Obj,
+    obj: &Obj,
     right: u64,
 ) -> bool {
     let Some(type_bit) = RESOURCES
@@ -243,78 +244,103 @@ fn parse_hex(text: &str) -> Option<u64> {
     u64::from_str_radix(text.trim(), 16).ok()
 }
 
-pub(crate) fn handle(oned: &mut Oned, caller: Caller, action: &str, p: &Params<'_>) -> Handled {
-    if !oned.is_admin(caller.uid) {
+/// oned's ACL methods are for the oneadmin group only (`AclAddRule` etc. authorize
+/// MANAGE ACL).
+fn check_admin(oned: &Oned, caller: Caller) -> Result<(), Failure> {
+    if oned.is_admin(caller.uid) {
+        return Ok(());
+    }
+    Err(fail(
+        ErrorCode::Authorization,
+        format!(
+            "User [{}] : Not authorized to perform MANAGE ACL.",
+            caller.uid
+        ),
+    ))
+}
+
+/// `one.acl.info`.
+pub(crate) fn info(oned: &mut Oned, caller: Caller, _p: &Params<'_>) -> Handled {
+    check_admin(oned, caller)?;
+    let mut rules = oned.acls.clone();
+    // oned keeps rules in a multimap keyed by the user field.
+    rules.sort_by_key(|r| r.user);
+    Ok(Value::from(pool_document(&rules)))
+}
+
+/// `one.acl.addrule`.
+pub(crate) fn add_rule(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
+    check_admin(oned, caller)?;
+    let user = parse_hex(p.str(0)).unwrap_or(0);
+    let resource = parse_hex(p.str(1)).unwrap_or(0);
+    let rights = parse_hex(p.str(2)).unwrap_or(0);
+    let zone = if p.len() > 3 {
+        parse_hex(p.str(3)).unwrap_or(0)
+    } else {
+        INDIVIDUAL
+    };
+    let rule = Rule {
+        id: -1,
+        user,
+        resource,
+        rights,
+        zone,
+    };
+    let mut problems = Vec::new();
+    if user & (INDIVIDUAL | GROUP | ALL | CLUSTER) == 0 {
+        problems.push("[user] is missing one of the INDIVIDUAL, GROUP or ALL bits");
+    }
+    if resource & (INDIVIDUAL | GROUP | ALL | CLUSTER) == 0 {
+        problems.push("[resource] is missing one of the INDIVIDUAL, GROUP, CLUSTER or ALL bits");
+    }
+    if resource & !0xF_FFFF_FFFF == 0 {
+        problems.push("[resource] type is missing");
+    }
+    if rights == 0 || rights > 0xf {
+        problems.push("wrong [rights], it cannot be bigger than 0xf");
+    }
+    if !problems.is_empty() {
         return Err(fail(
-            AUTHORIZATION,
+            ErrorCode::Internal,
             format!(
-                "User [{}] : Not authorized to perform MANAGE ACL.",
-                caller.uid
+                "Rule {} is malformed: {}",
+                rule.string(),
+                problems.join("; ")
             ),
         ));
     }
-    match action {
-        "info" => {
-            let mut rules = oned.acls.clone();
-            // oned keeps rules in a multimap keyed by the user field.
-            rules.sort_by_key(|r| r.user);
-            Ok(Value::from(super::docs::acl_pool(&rules)))
-        }
-        "addrule" => {
-            let user = parse_hex(p.str(0)).unwrap_or(0);
-            let resource = parse_hex(p.str(1)).unwrap_or(0);
-            let rights = parse_hex(p.str(2)).unwrap_or(0);
-            let zone = if p.len() > 3 {
-                parse_hex(p.str(3)).unwrap_or(0)
-            } else {
-                INDIVIDUAL
-            };
-            let rule = Rule {
-                id: -1,
-                user,
-                resource,
-                rights,
-                zone,
-            };
-            let mut problems = Vec::new();
-            if user & (INDIVIDUAL | GROUP | ALL | CLUSTER) == 0 {
-                problems.push("[user] is missing one of the INDIVIDUAL, GROUP or ALL bits");
-            }
-            if resource & (INDIVIDUAL | GROUP | ALL | CLUSTER) == 0 {
-                problems.push(
-                    "[resource] is missing one of the INDIVIDUAL, GROUP, CLUSTER or ALL bits",
-                );
-            }
-            if resource & !0xF_FFFF_FFFF == 0 {
-                problems.push("[resource] type is missing");
-            }
-            if rights == 0 || rights > 0xf {
-                problems.push("wrong [rights], it cannot be bigger than 0xf");
-            }
-            if !problems.is_empty() {
-                return Err(fail(
-                    INTERNAL,
-                    format!(
-                        "Rule {} is malformed: {}",
-                        rule.string(),
-                        problems.join("; ")
-                    ),
-                ));
-            }
-            Ok(Value::Int(add(oned, user, resource, rights, zone)))
-        }
-        "delrule" => {
-            let id = p.int(0);
-            let before = oned.acls.len();
-            oned.acls.retain(|r| r.id != id);
-            if oned.acls.len() == before {
-                return Err(fail(INTERNAL, format!("Rule {id} does not exist")));
-            }
-            Ok(Value::Int(id))
-        }
-        _ => Err(fail(
-            super::ACTION,
-            format!("one.acl.{action} is not supported by the test server"),
-        )),
+    Ok(Value::Int(add(oned, user, resource, rights, zone)))
+}
+
+/// `one.acl.delrule`.
+pub(crate) fn del_rule(oned: &mut Oned, caller: Caller, p: &Params<'_>) -> Handled {
+    check_admin(oned, caller)?;
+    let id = p.int(0);
+    let before = oned.acls.len();
+    oned.acls.retain(|r| r.id != id);
+    if oned.acls.len() == before {
+        return Err(fail(
+            ErrorCode::Internal,
+            format!("Rule {id} does not exist"),
+        ));
     }
+    Ok(Value::Int(id))
+}
+
+/// `<ACL_POOL>` with `rules` in the order given.
+fn pool_document(rules: &[Rule]) -> String {
+    models::AclPool {
+        acl: rules
+            .iter()
+            .map(|rule| models::Acl {
+                id: i64::from(rule.id),
+                user: format!("{:x}", rule.user),
+                resource: format!("{:x}", rule.resource),
+                rights: format!("{:x}", rule.rights),
+                zone: format!("{:x}", rule.zone),
+                string: rule.string(),
+            })
+            .collect(),
+    }
+    .to_xml()
 }

@@ -76,10 +76,7 @@ impl Kind {
     }
 
     pub(crate) fn from_prefix(prefix: &str) -> Option<Kind> {
-        super::kinds::ALL_KINDS
-            .iter()
-            .copied()
-            .find(|k| k.prefix() == prefix)
+        ALL_KINDS.iter().copied().find(|k| k.prefix() == prefix)
     }
 
     /// The root element of its document.

@@ -5,13 +5,13 @@
 //! ([`models::HistoryRecords`]), the showback records ([`models::ShowbackRecords`]) and the
 //! monitoring series ([`models::MonitoringData`]).
 //!
-//! The server state (`state::vm`) keeps what oned keeps; this module only maps it onto the
+//! The server state ([`super::VmData`]) keeps what oned keeps; this module only maps it onto the
 //! models, in oned's element order (which the schemas in `schemas/` encode).
 
-use super::super::objects::{Ext, Obj};
-use super::super::vm::{History, VmData};
-use super::super::{Kind, Oned};
-use super::{lock_of, owner_of, permissions_of, sched_action_in_order};
+use super::super::prelude::*;
+use super::super::sched_action::in_order as sched_action_in_order;
+use super::super::xml_parts::{lock_of, owner_of, permissions_of};
+use super::{History, VmData};
 use opennebula::models;
 use opennebula::template::{Template, Value, Vector};
 use opennebula::xml::ToXml;
