@@ -392,6 +392,60 @@ pub struct ParamInfo {
     /// transport without optional parameters, such as gRPC, sends in its place, and what a
     /// server uses).
     pub default_value: Option<Value>,
+    /// Where the parameter goes in the gRPC request message (`None`: not sent over gRPC).
+    pub proto: Option<ProtoField>,
+}
+
+/// The protobuf type of a field of a gRPC request message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProtoType {
+    /// `int32` (varint, negative numbers sign-extended to ten bytes).
+    Int32,
+    /// `sint32` (zigzag varint).
+    Sint32,
+    /// `int64`.
+    Int64,
+    /// `uint32`.
+    Uint32,
+    /// `uint64`.
+    Uint64,
+    /// `bool`.
+    Bool,
+    /// `string` (UTF-8, length-delimited).
+    String,
+    /// `repeated int32` (packed).
+    RepeatedInt32,
+}
+
+/// Where a parameter goes in a gRPC request message (the session is field 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProtoField {
+    /// Field number.
+    pub number: u32,
+    /// Protobuf type.
+    pub ty: ProtoType,
+}
+
+/// The message a gRPC rpc answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GrpcReply {
+    /// `one.ResponseID { int32 oid = 1 }`.
+    Id,
+    /// `one.ResponseXML { string xml = 1 }`: a document, or a string.
+    Xml,
+    /// `{ bool success = 1; uint32 term = 2 }` (raft log replication and votes).
+    SuccessTerm,
+    /// `{ bool success = 1; uint64 index = 2 }` (federation log replication).
+    SuccessIndex,
+}
+
+/// A method's gRPC rpc (OpenNebula 7.2+).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GrpcMethod {
+    /// HTTP/2 path: `/one.vm.VirtualMachineService/Info`.
+    pub path: &'static str,
+    /// The answer message.
+    pub reply: GrpcReply,
 }
 
 /// The runtime description of one OpenNebula method (see
@@ -416,6 +470,8 @@ pub struct MethodInfo {
     pub server_only: bool,
     /// Discrepancies between documentation and server, and similar facts.
     pub notes: &'static [&'static str],
+    /// The gRPC rpc carrying the same call.
+    pub grpc: Option<GrpcMethod>,
 }
 
 impl MethodInfo {

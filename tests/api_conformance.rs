@@ -438,3 +438,67 @@ fn acl_rules_decode_and_print_as_oned_prints_them() {
     }
     assert!(checked >= 20, "only {checked} recorded ACL rules");
 }
+
+/// The gRPC facts of the method table (path, field numbers and protobuf types, answer
+/// message) are those of oned's gRPC API (`grpc-api.tsv`), for every rpc.
+#[test]
+fn the_grpc_facts_of_the_table_match_the_reference() {
+    use opennebula::api::{GrpcReply, ProtoType};
+    let rows = tsv("grpc-api.tsv");
+    assert_eq!(rows.len(), METHODS.len());
+    let mut problems = Vec::new();
+    for row in &rows {
+        let name = &row["xmlrpc_method"];
+        let info = method_info(name).unwrap_or_else(|| panic!("{name}: not in the table"));
+        let grpc = info.grpc.unwrap_or_else(|| panic!("{name}: no gRPC facts"));
+        if grpc.path != row["grpc_path"] {
+            problems.push(format!(
+                "{name}: path {} vs {}",
+                grpc.path, row["grpc_path"]
+            ));
+        }
+        let reply = match row["response"].as_str() {
+            "one.ResponseID" => GrpcReply::Id,
+            "one.ResponseXML" => GrpcReply::Xml,
+            "one.zone.ResponseReplicateFedLog" => GrpcReply::SuccessIndex,
+            _ => GrpcReply::SuccessTerm,
+        };
+        if grpc.reply != reply {
+            problems.push(format!(
+                "{name}: reply {:?} vs {}",
+                grpc.reply, row["response"]
+            ));
+        }
+        let ours: Vec<String> = info
+            .params
+            .iter()
+            .filter_map(|p| p.proto.map(|f| (p.name, f)))
+            .map(|(_, f)| {
+                let ty = match f.ty {
+                    ProtoType::Int32 => "int32",
+                    ProtoType::Sint32 => "sint32",
+                    ProtoType::Int64 => "int64",
+                    ProtoType::Uint32 => "uint32",
+                    ProtoType::Uint64 => "uint64",
+                    ProtoType::Bool => "bool",
+                    ProtoType::String => "string",
+                    ProtoType::RepeatedInt32 => "repeated int32",
+                };
+                format!("{}:{ty}", f.number)
+            })
+            .collect();
+        let theirs: Vec<String> = row["fields"]
+            .split(';')
+            .skip(1) // session_id:1:string
+            .map(|f| {
+                let mut parts = f.splitn(3, ':');
+                let (_, number, ty) = (parts.next(), parts.next().unwrap(), parts.next().unwrap());
+                format!("{number}:{ty}")
+            })
+            .collect();
+        if ours != theirs {
+            problems.push(format!("{name}: fields {ours:?} vs {theirs:?}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

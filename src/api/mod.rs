@@ -115,7 +115,10 @@ mod info {
 }
 pub use info::{METHODS, TABLE_ORDER};
 
-pub use crate::rpc::{MethodInfo, ParamInfo, Request, ReturnKind, Returns, WireType};
+pub use crate::rpc::{
+    GrpcMethod, GrpcReply, MethodInfo, ParamInfo, ProtoField, ProtoType, Request, ReturnKind,
+    Returns, WireType,
+};
 
 impl<R> Request<R> {
     /// The request for `method` (`"vm.info"` or `"one.vm.info"`) with `params` in wire order,

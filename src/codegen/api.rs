@@ -36,6 +36,8 @@ pub struct Param {
     pub ty: String,
     /// Default (a Rust expression) for an optional trailing parameter.
     pub default: Option<String>,
+    /// The protobuf type over gRPC where it is not the usual one for `ty` (`-`: not sent).
+    pub proto: Option<String>,
 }
 
 /// An extra short form of a method.
@@ -76,6 +78,10 @@ pub struct Method {
     pub shorts: Vec<Short>,
     /// Notes (discrepancies).
     pub notes: Vec<String>,
+    /// The gRPC rpc's name where it is not the section's prefix + the Rust name.
+    pub grpc_rpc: Option<String>,
+    /// A raft answer message instead of `ResponseID` / `ResponseXML`.
+    pub grpc_reply: Option<String>,
 }
 
 impl Method {
@@ -117,6 +123,10 @@ pub struct Namespace {
     pub doc: String,
     /// Methods in table order.
     pub methods: Vec<Method>,
+    /// The gRPC service of its rpcs (`one.vm.VirtualMachineService`).
+    pub grpc_service: Option<String>,
+    /// What the rpc names of its methods start with (`Pool` for `one.vmpool.*`).
+    pub grpc_prefix: String,
 }
 
 /// One enum of `constants.api`.
@@ -201,6 +211,8 @@ pub fn parse_methods(text: &str) -> Result<Vec<Namespace>, String> {
                 handle: handle.trim().to_string(),
                 doc: doc.trim().to_string(),
                 methods: Vec::new(),
+                grpc_service: None,
+                grpc_prefix: String::new(),
             });
             continue;
         }
@@ -208,6 +220,17 @@ pub fn parse_methods(text: &str) -> Result<Vec<Namespace>, String> {
             .last_mut()
             .ok_or_else(|| bad(FILE, no, line, "method before any section"))?;
         let trimmed = line.trim_start();
+        if let Some(grpc) = trimmed.strip_prefix("> grpc ") {
+            let mut words = grpc.split_whitespace();
+            space.grpc_service = Some(
+                words
+                    .next()
+                    .ok_or_else(|| bad(FILE, no, line, "> grpc needs a service"))?
+                    .to_string(),
+            );
+            space.grpc_prefix = words.next().unwrap_or_default().to_string();
+            continue;
+        }
         if let Some(note) = trimmed.strip_prefix("! ") {
             let method = space
                 .methods
@@ -265,6 +288,10 @@ pub fn parse_methods(text: &str) -> Result<Vec<Namespace>, String> {
                 Some((t, d)) => (t.trim().to_string(), Some(d.trim().to_string())),
                 None => (ty.trim().to_string(), None),
             };
+            let (ty, proto) = match ty.split_once('@') {
+                Some((t, proto)) => (t.to_string(), Some(proto.to_string())),
+                None => (ty, None),
+            };
             if default.is_none() && params.iter().any(|q: &Param| q.default.is_some()) {
                 return Err(bad(
                     FILE,
@@ -277,6 +304,7 @@ pub fn parse_methods(text: &str) -> Result<Vec<Namespace>, String> {
                 name: name.trim().to_string(),
                 ty,
                 default,
+                proto,
             });
         }
         let after = rest[close + 4..].trim();
@@ -294,6 +322,8 @@ pub fn parse_methods(text: &str) -> Result<Vec<Namespace>, String> {
             short_name: None,
             shorts: Vec::new(),
             notes: Vec::new(),
+            grpc_rpc: None,
+            grpc_reply: None,
         };
         for flag in flags.split(',').map(str::trim).filter(|f| !f.is_empty()) {
             let (key, value) = flag.split_once(' ').unwrap_or((flag, ""));
@@ -303,6 +333,8 @@ pub fn parse_methods(text: &str) -> Result<Vec<Namespace>, String> {
                 "since" => method.since = value.trim().to_string(),
                 "full-name" => method.full_name = Some(value.trim().to_string()),
                 "short-name" => method.short_name = Some(value.trim().to_string()),
+                "grpc" => method.grpc_rpc = Some(value.trim().to_string()),
+                "grpc-reply" => method.grpc_reply = Some(value.trim().to_string()),
                 other => return Err(bad(FILE, no, line, &format!("unknown flag {other}"))),
             }
         }
@@ -964,6 +996,71 @@ fn default_value(d: &str, wire: &str, enums: &[Enum]) -> Result<String, String> 
     })
 }
 
+/// The protobuf type of a parameter over gRPC (`ProtoType` variant), `None` if not sent.
+fn proto_type(p: &Param, enums: &[Enum]) -> Result<Option<&'static str>, String> {
+    let given = match p.proto.as_deref() {
+        Some("-") => return Ok(None),
+        Some(given) => given,
+        None => match p.ty.as_str() {
+            "int" | "LockLevel" => "int32",
+            "PoolFilter" | "VmStateFilter" | "Permissions" => "sint32",
+            "bool" => "bool",
+            "str" | "template" => "string",
+            "ints" => "repeated-int32",
+            "i8" => "uint64",
+            other => {
+                let (name, by_name) = match other.strip_suffix(":name") {
+                    Some(n) => (n, true),
+                    None => (other, false),
+                };
+                match enums.iter().find(|e| e.name == name) {
+                    Some(e) if e.names_only || by_name => "string",
+                    Some(_) => "int32",
+                    None => return Err(format!("methods.api: no protobuf type for {other}")),
+                }
+            }
+        },
+    };
+    Ok(Some(match given {
+        "int32" => "Int32",
+        "sint32" => "Sint32",
+        "int64" => "Int64",
+        "uint32" => "Uint32",
+        "uint64" => "Uint64",
+        "bool" => "Bool",
+        "string" => "String",
+        "repeated-int32" => "RepeatedInt32",
+        other => return Err(format!("methods.api: unknown protobuf type {other}")),
+    }))
+}
+
+/// The `GrpcMethod` of a method (path and answer message), as a Rust expression.
+fn grpc_method(s: &Namespace, m: &Method) -> Result<String, String> {
+    let Some(service) = &s.grpc_service else {
+        return Ok("None".into());
+    };
+    let rpc = match &m.grpc_rpc {
+        Some(rpc) => rpc.clone(),
+        None => format!("{}{}", s.grpc_prefix, camel(&m.rust)),
+    };
+    let reply = match (m.grpc_reply.as_deref(), m.returns.as_str()) {
+        (Some("success-term"), _) => "SuccessTerm",
+        (Some("success-index"), _) => "SuccessIndex",
+        (Some(other), _) => return Err(format!("methods.api: unknown grpc-reply {other}")),
+        (None, "int") => "Id",
+        (None, ret) if ret == "string" || ret.starts_with("xml:") => "Xml",
+        (None, ret) => {
+            return Err(format!(
+                "methods.api: {} returns {ret}: which gRPC message carries it?",
+                m.full_method()
+            ))
+        }
+    };
+    Ok(format!(
+        "Some(GrpcMethod {{ path: \"/{service}/{rpc}\", reply: GrpcReply::{reply} }})"
+    ))
+}
+
 fn render_info(spaces: &[Namespace], enums: &[Enum], env: &Environment) -> Result<String, String> {
     let mut all: Vec<(&Namespace, &Method)> = spaces
         .iter()
@@ -990,6 +1087,8 @@ fn render_info(spaces: &[Namespace], enums: &[Enum], env: &Environment) -> Resul
         );
         let _ = writeln!(o, "        rust_name: \"{}\",", m.full_form_name());
         let _ = writeln!(o, "        params: &[");
+        // gRPC field numbers: the session is 1.
+        let mut field_number = 1;
         for p in &m.params {
             let t = type_info(&p.ty, &p.name, enums, env)?;
             let names: Vec<String> = if p.ty == "Permissions" {
@@ -1026,7 +1125,16 @@ fn render_info(spaces: &[Namespace], enums: &[Enum], env: &Environment) -> Resul
                     Some(d) => format!("Some({})", default_value(d, wire, enums)?),
                     None => "None".into(),
                 };
-                let _ = writeln!(o, "            ParamInfo {{ name: \"{name}\", wire: WireType::{wire}, rust_type: \"{}\", default: {default}, default_value: {default_value} }},", escape(&p.ty));
+                let proto = match proto_type(p, enums)? {
+                    Some(ty) => {
+                        field_number += 1;
+                        format!(
+                            "Some(ProtoField {{ number: {field_number}, ty: ProtoType::{ty} }})"
+                        )
+                    }
+                    None => "None".into(),
+                };
+                let _ = writeln!(o, "            ParamInfo {{ name: \"{name}\", wire: WireType::{wire}, rust_type: \"{}\", default: {default}, default_value: {default_value}, proto: {proto} }},", escape(&p.ty));
             }
         }
         let _ = writeln!(o, "        ],");
@@ -1036,7 +1144,8 @@ fn render_info(spaces: &[Namespace], enums: &[Enum], env: &Environment) -> Resul
             .iter()
             .map(|n| format!("\"{}\"", escape(n)))
             .collect();
-        let _ = writeln!(o, "        notes: &[{}],\n    }},", notes.join(", "));
+        let _ = writeln!(o, "        notes: &[{}],", notes.join(", "));
+        let _ = writeln!(o, "        grpc: {},\n    }},", grpc_method(s, m)?);
     }
     let _ = writeln!(o, "];\n");
     let _ = writeln!(o, "/// Every method name in the order of `methods.api`, which is the order oned registers them\n/// (what `system.listMethods` lists after xmlrpc-c's own `system.*` methods).");
