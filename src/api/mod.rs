@@ -210,6 +210,27 @@ pub fn method_info(method: &str) -> Option<&'static MethodInfo> {
         .map(|i| &METHODS[i])
 }
 
+/// The method whose gRPC rpc has the HTTP/2 path `path` (`/one.vm.VirtualMachineService/Info`),
+/// for a gRPC server.
+///
+/// ```
+/// let info = opennebula::api::method_by_path("/one.vm.VirtualMachineService/Info").unwrap();
+/// assert_eq!(info.name, "one.vm.info");
+/// assert!(opennebula::api::method_by_path("/one.vm.VirtualMachineService/Nope").is_none());
+/// ```
+pub fn method_by_path(path: &str) -> Option<&'static MethodInfo> {
+    static BY_PATH: std::sync::OnceLock<std::collections::HashMap<&'static str, usize>> =
+        std::sync::OnceLock::new();
+    let index = BY_PATH.get_or_init(|| {
+        METHODS
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| m.grpc.map(|g| (g.path, i)))
+            .collect()
+    });
+    index.get(path).map(|&i| &METHODS[i])
+}
+
 /// A constant's name or number could not be parsed (see the `FromStr` impls of the enums).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{text:?} is neither a {kind} name nor a number")]

@@ -84,6 +84,7 @@ fn is_transient(error: &Error) -> bool {
     match error {
         Error::Connect { .. } | Error::Timeout { .. } | Error::Transport { .. } => true,
         Error::Http { status, .. } => matches!(status, 502..=504),
+        Error::Grpc { code, .. } => *code == crate::GrpcCode::Unavailable,
         _ => false,
     }
 }

@@ -93,6 +93,7 @@ pub fn one_payload(response: MethodResponse) -> Result<Value, Error> {
         code: ErrorCode::from_code(code),
         message,
         object_id,
+        grpc_code: None,
     }))
 }
 
