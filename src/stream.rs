@@ -276,6 +276,8 @@ enum State {
     Payload,
     /// After `</string>`.
     Tail,
+    /// A plain XML document (gRPC's `xml` field), no envelope and nothing escaped.
+    Plain,
     /// Finished or failed: nothing more is decoded.
     Done,
 }
@@ -312,10 +314,36 @@ impl<T: FromXml> PoolDecoder<T> {
         }
     }
 
+    /// A decoder for a plain XML pool document, as gRPC's `ResponseXML.xml` carries it: the
+    /// same items, cut from the document as it arrives, without an XML-RPC envelope or
+    /// escaping around it.
+    ///
+    /// ```
+    /// # use opennebula::stream::PoolDecoder;
+    /// # use opennebula::api::RawElement;
+    /// let mut decoder = PoolDecoder::<RawElement>::plain();
+    /// for chunk in "<VM_POOL><VM><ID>1</ID></VM><VM><ID>2</ID></VM></VM_POOL>".as_bytes().chunks(5) {
+    ///     decoder.feed(chunk);
+    /// }
+    /// decoder.finish();
+    /// let ids: Vec<String> = std::iter::from_fn(|| decoder.next_item())
+    ///     .map(|vm| vm.unwrap().text_at("ID").unwrap().to_owned())
+    ///     .collect();
+    /// assert_eq!(ids, ["1", "2"]);
+    /// ```
+    pub fn plain() -> Self {
+        PoolDecoder {
+            state: State::Plain,
+            ..Self::new()
+        }
+    }
+
     /// A decoder for a body of the given form.
     pub(crate) fn for_body(form: crate::client::BodyForm) -> Self {
         match form {
             crate::client::BodyForm::Envelope => Self::new(),
+            #[cfg(feature = "grpc")]
+            crate::client::BodyForm::Document => Self::plain(),
         }
     }
 
@@ -373,6 +401,10 @@ impl<T: FromXml> PoolDecoder<T> {
     fn feed_inner(&mut self, chunk: &[u8]) -> Result<()> {
         match self.state {
             State::Done => Ok(()),
+            State::Plain => {
+                self.cutter.doc.extend_from_slice(chunk);
+                self.cut_items()
+            }
             State::Buffered => {
                 self.head.extend_from_slice(chunk);
                 Ok(())
@@ -459,6 +491,7 @@ impl<T: FromXml> PoolDecoder<T> {
     fn finish_inner(&mut self) -> Result<()> {
         match self.state {
             State::Done => Ok(()),
+            State::Plain => self.cutter.check_complete().map_err(|m| self.error(m)),
             State::Head | State::Buffered => {
                 // Not a streamable success response: decode it the ordinary way, so failures
                 // and faults become the usual errors, and an unusual but valid success (the

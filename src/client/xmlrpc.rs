@@ -88,6 +88,8 @@ impl XmlRpc {
             body: session_call_body(&method, params, session),
             method: method.into(),
             idempotent,
+            #[cfg(feature = "grpc")]
+            grpc: None,
         })
     }
 
