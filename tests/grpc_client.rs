@@ -525,3 +525,54 @@ fn the_blocking_client_and_from_env_speak_grpc() {
         .iter()
         .any(|p| p == "/one.vm.VirtualMachineService/PoolInfo"));
 }
+
+/// A TLS-terminating proxy in front of `upstream` (as a TLS proxy stands in front of oned,
+/// whose gRPC server has no TLS): the `https://` URL it serves, and its certificate.
+async fn tls_proxy(upstream: &str) -> (String, String) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert_pem = certified.cert.pem();
+    let key_pem = certified.signing_key.serialize_pem();
+    let identity = native_tls::Identity::from_pkcs8(cert_pem.as_bytes(), key_pem.as_bytes()).unwrap();
+    let acceptor = tokio_native_tls::TlsAcceptor::from(native_tls::TlsAcceptor::new(identity).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://localhost:{}", listener.local_addr().unwrap().port());
+    let upstream = upstream.trim_start_matches("http://").to_owned();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                // A refused handshake is the client's verdict: nothing to forward.
+                let Ok(mut tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let mut plain = tokio::net::TcpStream::connect(upstream).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    (url, cert_pem)
+}
+
+#[tokio::test]
+async fn https_goes_through_a_tls_proxy_with_the_same_switches() {
+    let server = GrpcServer::start(1024).await;
+    let (url, pem) = tls_proxy(&server.url).await;
+    let builder = || {
+        Client::builder()
+            .grpc(&url)
+            .session("oneadmin:onepass")
+            .timeout(Duration::from_secs(5))
+    };
+    // Verification is on: the self-signed proxy is refused before anything is sent.
+    let err = builder().build().unwrap().system().version().await.unwrap_err();
+    assert!(matches!(err, Error::Tls { .. }), "{err:?}");
+    assert!(err.is_never_sent());
+    assert!(server.requests().is_empty());
+    // Its certificate as a root CA, or the lab switch, gets through.
+    let trusted = builder().add_root_certificate_pem(pem.into_bytes()).build().unwrap();
+    assert_eq!(trusted.vmpool().info_all().await.unwrap().vm.len(), 5);
+    let lab = builder().danger_accept_invalid_certs(true).build().unwrap();
+    assert!(lab.system().version().await.is_ok());
+    assert_eq!(server.requests().len(), 2);
+}
