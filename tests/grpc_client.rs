@@ -532,10 +532,15 @@ async fn tls_proxy(upstream: &str) -> (String, String) {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let cert_pem = certified.cert.pem();
     let key_pem = certified.signing_key.serialize_pem();
-    let identity = native_tls::Identity::from_pkcs8(cert_pem.as_bytes(), key_pem.as_bytes()).unwrap();
-    let acceptor = tokio_native_tls::TlsAcceptor::from(native_tls::TlsAcceptor::new(identity).unwrap());
+    let identity =
+        native_tls::Identity::from_pkcs8(cert_pem.as_bytes(), key_pem.as_bytes()).unwrap();
+    let acceptor =
+        tokio_native_tls::TlsAcceptor::from(native_tls::TlsAcceptor::new(identity).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("https://localhost:{}", listener.local_addr().unwrap().port());
+    let url = format!(
+        "https://localhost:{}",
+        listener.local_addr().unwrap().port()
+    );
     let upstream = upstream.trim_start_matches("http://").to_owned();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
@@ -565,12 +570,21 @@ async fn https_goes_through_a_tls_proxy_with_the_same_switches() {
             .timeout(Duration::from_secs(5))
     };
     // Verification is on: the self-signed proxy is refused before anything is sent.
-    let err = builder().build().unwrap().system().version().await.unwrap_err();
+    let err = builder()
+        .build()
+        .unwrap()
+        .system()
+        .version()
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Tls { .. }), "{err:?}");
     assert!(err.is_never_sent());
     assert!(server.requests().is_empty());
     // Its certificate as a root CA, or the lab switch, gets through.
-    let trusted = builder().add_root_certificate_pem(pem.into_bytes()).build().unwrap();
+    let trusted = builder()
+        .add_root_certificate_pem(pem.into_bytes())
+        .build()
+        .unwrap();
     assert_eq!(trusted.vmpool().info_all().await.unwrap().vm.len(), 5);
     let lab = builder().danger_accept_invalid_certs(true).build().unwrap();
     assert!(lab.system().version().await.is_ok());
