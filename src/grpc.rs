@@ -3,7 +3,7 @@
 //!
 //! oned's messages are flat (scalars, strings, one `repeated int32`), so they are encoded and
 //! decoded here by hand from each method's row of [`METHODS`](crate::api::METHODS) (field
-//! numbers and protobuf types, see [`ProtoField`]) instead of from generated message types:
+//! numbers and protobuf types, see [`ProtoField`](crate::rpc::ProtoField)) instead of from generated message types:
 //! one table-driven encoder serves all 307 rpcs, nothing needs `protoc` or 307 generated
 //! structs, and the `xml` field of a large answer can be decoded while its bytes arrive
 //! ([`XmlFieldDecoder`]), which a whole-message decoder cannot do.
