@@ -375,7 +375,6 @@ fn body_error(status: tonic::Status) -> Error {
 
 /// A failure of the channel: could not connect (never sent), TLS, or the exchange broke.
 fn transport_error(err: tonic::transport::Error, timeout: Option<Duration>) -> Error {
-    let message = super::xmlrpc::error_chain(&err);
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
     let mut connect = false;
     while let Some(cause) = source {
@@ -388,22 +387,7 @@ fn transport_error(err: tonic::transport::Error, timeout: Option<Duration>) -> E
         }
         source = cause.source();
     }
-    if connect {
-        if super::xmlrpc::is_tls_error(&err, &message) {
-            return Error::Tls {
-                message,
-                source: Some(Box::new(err)),
-            };
-        }
-        return Error::Connect {
-            message,
-            source: Some(Box::new(err)),
-        };
-    }
-    Error::Transport {
-        message,
-        source: Some(Box::new(err)),
-    }
+    super::xmlrpc::exchange_error(err, connect)
 }
 
 #[cfg(test)]

@@ -150,13 +150,17 @@ impl Client {
     /// returns the transport's answer undecoded: decoding is left to the caller (the blocking
     /// client decodes on the calling thread).
     pub(crate) async fn exchange<R>(&self, request: Request<R>) -> Result<Reply> {
-        request.check()?;
-        let call = self
-            .inner
-            .transport
-            .encode(request, self.inner.session.expose_secret())?;
+        let call = self.encode(request)?;
         self.with_retries(&call, || self.exchange_logged(&call))
             .await
+    }
+
+    /// `request` checked ([`Request::check`]) and encoded with the session by the transport.
+    fn encode<R>(&self, request: Request<R>) -> Result<Call> {
+        request.check()?;
+        self.inner
+            .transport
+            .encode(request, self.inner.session.expose_secret())
     }
 
     /// Calls an OpenNebula method by name and returns its payload (element 1 of the response
@@ -350,11 +354,7 @@ impl Client {
     /// decoders of [`crate::stream`]. The in-flight permit travels with the body, and the
     /// client's timeout bounds the whole exchange, body included.
     pub(crate) async fn send_streaming<R>(&self, request: Request<R>) -> Result<StreamingBody> {
-        request.check()?;
-        let call = self
-            .inner
-            .transport
-            .encode(request, self.inner.session.expose_secret())?;
+        let call = self.encode(request)?;
         let deadline = self
             .inner
             .timeout

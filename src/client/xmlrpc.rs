@@ -158,29 +158,34 @@ impl XmlRpc {
     }
 
     fn transport_error(&self, err: reqwest::Error) -> Error {
-        let message = error_chain(&err);
         if err.is_timeout() {
             return Error::Timeout {
                 timeout: self.timeout,
             };
         }
-        if is_tls_error(&err, &message) {
-            return Error::Tls {
-                message,
-                source: Some(Box::new(err)),
-            };
-        }
-        if err.is_connect() {
-            return Error::Connect {
-                message,
-                source: Some(Box::new(err)),
-            };
-        }
-        Error::Transport {
-            message,
-            source: Some(Box::new(err)),
-        }
+        let connect = err.is_connect();
+        exchange_error(err, connect)
     }
+}
+
+/// An exchange that failed below the protocol: TLS (refused certificate, handshake), could
+/// not connect (both never sent), or broke after sending.
+pub(crate) fn exchange_error(
+    err: impl std::error::Error + Send + Sync + 'static,
+    connect: bool,
+) -> Error {
+    let message = error_chain(&err);
+    let source: Option<Box<dyn std::error::Error + Send + Sync>> = Some(Box::new(err));
+    let err = source
+        .as_deref()
+        .map(|e| e as &(dyn std::error::Error + 'static));
+    if err.is_some_and(|e| is_tls_error(e, &message)) {
+        return Error::Tls { message, source };
+    }
+    if connect {
+        return Error::Connect { message, source };
+    }
+    Error::Transport { message, source }
 }
 
 /// The `methodCall` of `method` with `session` as its first parameter, wiped on drop (see
