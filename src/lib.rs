@@ -57,6 +57,7 @@
 //! | [`wire`] | the sans-IO XML-RPC codec: [`Value`], `methodCall` encoding, `methodResponse` decoding |
 //! | [`xml`] | the XML pull reader and writer shared by the models, templates and codec |
 //! | [`error`] | [`Error`]: OpenNebula errors by [`ErrorCode`], faults, HTTP, transport, TLS, decode |
+//! | `events` | (feature `events`) oned's ZeroMQ event bus as a typed stream, and its codec |
 //!
 //! ## Safety
 //!
@@ -74,6 +75,8 @@ pub mod api;
 pub mod blocking;
 pub mod client;
 pub mod error;
+#[cfg(feature = "events")]
+pub mod events;
 pub mod grpc;
 pub mod models;
 pub mod rpc;
@@ -99,5 +102,13 @@ mod static_assertions {
         assert_send_sync_clone::<crate::blocking::Client>();
         assert_send_sync::<crate::Error>();
         assert_send_sync_clone::<crate::Template>();
+        #[cfg(feature = "events")]
+        {
+            fn assert_send<T: Send>() {}
+            assert_send::<crate::events::Subscriber>();
+            assert_send_sync_clone::<crate::events::Event>();
+            assert_send_sync_clone::<crate::events::EventError>();
+            assert_send_sync_clone::<crate::events::Filter>();
+        }
     }
 }

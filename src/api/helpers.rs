@@ -1,6 +1,17 @@
-//! Helpers built from several calls, as PyONE and goca offer them: waiting for a VM state with a
-//! deadline and backoff, exporting a marketplace appliance, and walking the paginated pools page
-//! by page.
+//! Helpers built from several calls, as PyONE and goca offer them: waiting for a VM, image or
+//! host state with a deadline, exporting a marketplace appliance, and walking the paginated
+//! pools page by page.
+//!
+//! # Waits that listen
+//!
+//! With feature `events` and a client that knows oned's event bus
+//! ([`ClientBuilder::events_endpoint`](crate::ClientBuilder::events_endpoint), or `ONE_ZMQ`
+//! for [`Client::from_env`](crate::Client::from_env)), the waits subscribe to the object's
+//! state changes first, then read its state, then wake on each change: no call per poll
+//! interval, no detection delay, and a state that lasts one scheduler step is seen (the wait
+//! returns the document of the event that satisfied it). They read the state again whenever
+//! the bus reports a gap, and at least every [`WaitOptions::max_delay`]; when the bus cannot
+//! be reached they poll, as without an endpoint.
 
 use std::future::Future;
 use std::time::Duration;
@@ -10,8 +21,8 @@ use futures_util::stream::{self, Stream};
 
 use super::documents;
 use super::{
-    request, LcmState, MarketPlaceAppState, MarketPlaceAppType, PoolFilter, RawDocument, Request,
-    VmState, VmStateFilter,
+    request, HostState, ImageState, LcmState, MarketPlaceAppState, MarketPlaceAppType, PoolFilter,
+    RawDocument, Request, VmState, VmStateFilter,
 };
 use crate::error::Error;
 use crate::xml::FromXml;
@@ -47,6 +58,16 @@ pub enum HelperError {
     Precondition(String),
 }
 
+impl HelperError {
+    pub(crate) fn timed_out(what: &str, waited: Duration, last: String) -> Self {
+        HelperError::TimedOut {
+            what: what.to_string(),
+            waited,
+            last,
+        }
+    }
+}
+
 /// The state of a VM document, whatever its type (the generated `Vm` model or a
 /// [`RawDocument`]).
 pub trait VmStatus {
@@ -65,6 +86,18 @@ impl VmStatus for RawDocument {
     }
 }
 
+/// The state number of an image or host document, whatever its type.
+pub trait ObjectStatus {
+    /// `STATE`, -1 when absent.
+    fn state_code(&self) -> i64;
+}
+
+impl ObjectStatus for RawDocument {
+    fn state_code(&self) -> i64 {
+        self.int_at("STATE").unwrap_or(-1)
+    }
+}
+
 /// The number of objects in one page of a pool document.
 pub trait PoolPage {
     /// How many objects the page holds.
@@ -77,7 +110,8 @@ impl PoolPage for RawDocument {
     }
 }
 
-/// How long and how often [`wait_until`] polls.
+/// How long and how often [`wait_until`] polls. A wait that listens to the event bus reads
+/// the state again at least every `max_delay`, as a safety net.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WaitOptions {
     /// Give up after this long.
@@ -103,6 +137,14 @@ impl Default for WaitOptions {
 }
 
 impl WaitOptions {
+    /// When a wait started at `started` gives up. A timeout too large to add is as good as
+    /// none (about 30 years ahead).
+    pub(crate) fn deadline(&self, started: tokio::time::Instant) -> tokio::time::Instant {
+        started
+            .checked_add(self.timeout)
+            .unwrap_or_else(|| started + Duration::from_secs(1 << 30))
+    }
+
     /// The default options with another timeout.
     pub fn with_timeout(timeout: Duration) -> Self {
         WaitOptions {
@@ -138,10 +180,7 @@ where
     Fut: Future<Output = crate::Result<T>>,
 {
     let started = tokio::time::Instant::now();
-    // A timeout too large to add is as good as none (about 30 years ahead).
-    let deadline = started
-        .checked_add(options.timeout)
-        .unwrap_or_else(|| started + Duration::from_secs(1 << 30));
+    let deadline = options.deadline(started);
     let mut delay = options.initial_delay;
     loop {
         let value = fetch().await?;
@@ -157,11 +196,7 @@ where
         };
         let now = tokio::time::Instant::now();
         if now >= deadline {
-            return Err(HelperError::TimedOut {
-                what: what.to_string(),
-                waited: now - started,
-                last,
-            });
+            return Err(HelperError::timed_out(what, now - started, last));
         }
         tokio::time::sleep(delay.min(deadline - now)).await;
         // Saturates instead of panicking on absurd factors.
@@ -171,9 +206,39 @@ where
     }
 }
 
-/// Waits until VM `id` is in `state` (and, if given, `lcm_state`), polling `one.vm.info`; returns
-/// the VM as last read. Fails early with [`HelperError::Unreachable`] when the VM reaches DONE
-/// (or a FAILURE life-cycle state) while something else is awaited.
+/// The end of a wait for one object: listen to the event bus when the client has an endpoint
+/// (feature `events`), else, or when the bus cannot be reached, poll with `wait_until`.
+macro_rules! listen_or_poll {
+    ($client:expr, $what:expr, $options:expr, $fetch:ident, $check:ident, $filter:ident($id:expr), $document:ident) => {{
+        #[cfg(feature = "events")]
+        if let Some(endpoint) = $client.events_endpoint() {
+            let document = |event: crate::events::StateEvent| match event.document {
+                crate::events::ObjectDocument::$document(document) => Some(*document),
+                _ => None,
+            };
+            let filter = crate::events::Filter::$filter($id);
+            let listened = crate::events::wait::listen_until(
+                endpoint,
+                filter,
+                $what,
+                $options,
+                &mut $fetch,
+                &mut $check,
+                document,
+            );
+            if let Some(result) = listened.await {
+                return result;
+            }
+        }
+        wait_until($what, $options, $fetch, $check).await
+    }};
+}
+
+/// Waits until VM `id` is in `state` (and, if given, `lcm_state`), polling `one.vm.info`, or
+/// listening to the event bus when the client has an events endpoint (see the
+/// [module docs](self)); returns the VM as last read or as the event carried it. Fails early
+/// with [`HelperError::Unreachable`] when the VM reaches DONE (or a FAILURE life-cycle state)
+/// while something else is awaited.
 ///
 /// ```no_run
 /// use opennebula::api::{helpers::{wait_for_vm_state, WaitOptions}, LcmState, VmState};
@@ -193,13 +258,83 @@ pub async fn wait_for_vm_state(
         Some(lcm) => format!("VM {id} to be {state}/{lcm}"),
         None => format!("VM {id} to be {state}"),
     };
-    wait_until(
-        &what,
-        options,
-        || client.vm().info(id),
-        |vm: &documents::Vm| vm_check(vm, state, lcm_state),
-    )
-    .await
+    // Borrowed mutably by the events path only.
+    #[allow(unused_mut)]
+    let mut fetch = || client.vm().info(id);
+    #[allow(unused_mut)]
+    let mut check = |vm: &documents::Vm| vm_check(vm, state, lcm_state);
+    listen_or_poll!(client, &what, options, fetch, check, vm(id), Vm)
+}
+
+/// Waits until image `id` is in `state` (READY after an upload, for instance), polling
+/// `one.image.info` or listening to the event bus (see [`wait_for_vm_state`]); returns the
+/// image as last read or as the event carried it. Fails early with
+/// [`HelperError::Unreachable`] when the image reaches ERROR or DELETE while something else
+/// is awaited.
+///
+/// ```no_run
+/// use opennebula::api::{helpers::{wait_for_image_state, WaitOptions}, ImageState};
+/// # async fn run(one: opennebula::Client) -> Result<(), Box<dyn std::error::Error>> {
+/// let image = wait_for_image_state(&one, 7, ImageState::Ready, WaitOptions::default()).await?;
+/// # Ok(()) }
+/// ```
+pub async fn wait_for_image_state(
+    client: &Client,
+    id: i32,
+    state: ImageState,
+    options: WaitOptions,
+) -> Result<documents::Image, HelperError> {
+    let what = format!("image {id} to be {state}");
+    // Borrowed mutably by the events path only.
+    #[allow(unused_mut)]
+    let mut fetch = || client.image().info(id);
+    #[allow(unused_mut)]
+    let mut check = |image: &documents::Image| image_check(image, state);
+    listen_or_poll!(client, &what, options, fetch, check, image(id), Image)
+}
+
+/// Waits until host `id` is in `state` (MONITORED when it comes back, for instance), polling
+/// `one.host.info` or listening to the event bus (see [`wait_for_vm_state`]); returns the host
+/// as last read or as the event carried it. No host state is final: only the deadline ends
+/// the wait early.
+///
+/// ```no_run
+/// use opennebula::api::{helpers::{wait_for_host_state, WaitOptions}, HostState};
+/// # async fn run(one: opennebula::Client) -> Result<(), Box<dyn std::error::Error>> {
+/// let host = wait_for_host_state(&one, 0, HostState::Monitored, WaitOptions::default()).await?;
+/// # Ok(()) }
+/// ```
+pub async fn wait_for_host_state(
+    client: &Client,
+    id: i32,
+    state: HostState,
+    options: WaitOptions,
+) -> Result<documents::Host, HelperError> {
+    let what = format!("host {id} to be {state}");
+    // Borrowed mutably by the events path only.
+    #[allow(unused_mut)]
+    let mut fetch = || client.host().info(id);
+    #[allow(unused_mut)]
+    let mut check = |host: &documents::Host| {
+        let now = HostState::from_code(host.state_code());
+        if now == state {
+            Check::Done
+        } else {
+            Check::Pending(now.to_string())
+        }
+    };
+    listen_or_poll!(client, &what, options, fetch, check, host(id), Host)
+}
+
+fn image_check(image: &impl ObjectStatus, state: ImageState) -> Check {
+    let now = ImageState::from_code(image.state_code());
+    if now == state {
+        return Check::Done;
+    }
+    if matches!(now, ImageState::Error | ImageState::Delete) {
+        return Check::Unreachable(format!("the image is {now}"));
+    }
+    Check::Pending(now.to_string())
 }
 
 fn vm_check(vm: &impl VmStatus, state: VmState, lcm_state: Option<LcmState>) -> Check {
@@ -477,6 +612,36 @@ pub mod blocking {
             .map_err(HelperError::Call)?
     }
 
+    /// See [`super::wait_for_image_state`].
+    pub fn wait_for_image_state(
+        client: &crate::blocking::Client,
+        id: i32,
+        state: ImageState,
+        options: WaitOptions,
+    ) -> Result<documents::Image, HelperError> {
+        let inner = client.as_async().clone();
+        client
+            .block_on(
+                async move { Ok(super::wait_for_image_state(&inner, id, state, options).await) },
+            )
+            .map_err(HelperError::Call)?
+    }
+
+    /// See [`super::wait_for_host_state`].
+    pub fn wait_for_host_state(
+        client: &crate::blocking::Client,
+        id: i32,
+        state: HostState,
+        options: WaitOptions,
+    ) -> Result<documents::Host, HelperError> {
+        let inner = client.as_async().clone();
+        client
+            .block_on(
+                async move { Ok(super::wait_for_host_state(&inner, id, state, options).await) },
+            )
+            .map_err(HelperError::Call)?
+    }
+
     /// See [`super::marketapp_export`].
     pub fn marketapp_export(
         client: &crate::blocking::Client,
@@ -699,6 +864,24 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(value, 3);
+    }
+
+    #[test]
+    fn image_checks_stop_at_error() {
+        let image = |state: i32| {
+            RawDocument::from_xml(&format!("<IMAGE><ID>1</ID><STATE>{state}</STATE></IMAGE>"))
+                .unwrap()
+        };
+        assert_eq!(image_check(&image(1), ImageState::Ready), Check::Done);
+        assert_eq!(
+            image_check(&image(4), ImageState::Ready),
+            Check::Pending("LOCKED".into())
+        );
+        assert!(matches!(
+            image_check(&image(5), ImageState::Ready),
+            Check::Unreachable(_)
+        ));
+        assert_eq!(image_check(&image(5), ImageState::Error), Check::Done);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! `lcm_state`, `TYPE` → `type_`, pool members by element name).
 
 use super::acl::{AclError, AclRule};
-use super::helpers::{PoolPage, VmStatus};
+use super::helpers::{ObjectStatus, PoolPage, VmStatus};
 use super::{
     DatastoreState, DatastoreType, HostState, ImageState, ImageType, LcmState, MarketPlaceAppState,
     MarketPlaceAppType, VirtualNetworkState, VmState,
@@ -31,6 +31,18 @@ impl VmStatus for models::Vm {
     }
     fn vm_lcm_state(&self) -> LcmState {
         self.lcm_state()
+    }
+}
+
+impl ObjectStatus for models::Host {
+    fn state_code(&self) -> i64 {
+        self.state
+    }
+}
+
+impl ObjectStatus for models::Image {
+    fn state_code(&self) -> i64 {
+        self.state
     }
 }
 

@@ -81,6 +81,7 @@ struct Inner {
     max_response_size: u64,
     in_flight: Option<Arc<Semaphore>>,
     retry: Option<RetryPolicy>,
+    events_endpoint: Option<String>,
 }
 
 impl fmt::Debug for Client {
@@ -120,6 +121,12 @@ impl Client {
     /// The endpoint URL the client sends its calls to.
     pub fn endpoint(&self) -> &str {
         self.inner.transport.endpoint()
+    }
+
+    /// oned's event bus endpoint (`tcp://one:2101`), when configured: the waits of
+    /// [`api::helpers`](crate::api::helpers) listen there (feature `events`) instead of polling.
+    pub fn events_endpoint(&self) -> Option<&str> {
+        self.inner.events_endpoint.as_deref()
     }
 
     /// The user name of the session.
@@ -454,6 +461,7 @@ pub struct ClientBuilder {
     max_in_flight: Option<usize>,
     retry: Option<RetryPolicy>,
     grpc: Option<String>,
+    events_endpoint: Option<String>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -469,6 +477,7 @@ impl fmt::Debug for ClientBuilder {
             .field("max_in_flight", &self.max_in_flight)
             .field("retry", &self.retry)
             .field("grpc", &self.grpc)
+            .field("events_endpoint", &self.events_endpoint)
             .finish()
     }
 }
@@ -476,7 +485,8 @@ impl fmt::Debug for ClientBuilder {
 impl ClientBuilder {
     /// A builder preset from the environment, as OpenNebula's CLI reads it: `ONE_XMLRPC` for
     /// the endpoint and the file named by `ONE_AUTH` (default `~/.one/one_auth`) for the
-    /// session; with `ONEAPI_PROTOCOL=grpc`, gRPC to `ONE_GRPC` (`host:port` or a URL, default
+    /// session, and `ONE_ZMQ`, when set, for the [events endpoint](Self::events_endpoint);
+    /// with `ONEAPI_PROTOCOL=grpc`, gRPC to `ONE_GRPC` (`host:port` or a URL, default
     /// [`DEFAULT_GRPC_ENDPOINT`]; needs the `grpc` feature). Further settings can still be
     /// applied before [`build`](Self::build).
     pub fn from_env() -> Result<Self> {
@@ -530,7 +540,13 @@ impl ClientBuilder {
                 auth_path.display()
             )));
         }
-        Ok(ClientBuilder::default().endpoint(endpoint).session(session))
+        let events_endpoint = std::env::var("ONE_ZMQ")
+            .ok()
+            .filter(|s| !s.trim().is_empty());
+        Ok(ClientBuilder {
+            events_endpoint,
+            ..ClientBuilder::default().endpoint(endpoint).session(session)
+        })
     }
 
     /// Speaks gRPC (OpenNebula 7.2+) to `endpoint`, e.g. `http://one:2634` (oned's
@@ -653,6 +669,14 @@ impl ClientBuilder {
         self
     }
 
+    /// oned's event bus (`tcp://one:2101`, what `ONE_ZMQ` names): with feature `events`, the
+    /// waits of [`api::helpers`](crate::api::helpers) subscribe there and wake on the state
+    /// change instead of polling (they still poll when it cannot be reached).
+    pub fn events_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.events_endpoint = Some(endpoint.into());
+        self
+    }
+
     /// Builds the client. Never panics: bad settings are [`Error::Config`].
     pub fn build(self) -> Result<Client> {
         let endpoint_text = self
@@ -734,6 +758,7 @@ impl ClientBuilder {
                 max_response_size: self.max_response_size.unwrap_or(DEFAULT_MAX_RESPONSE_SIZE),
                 in_flight: self.max_in_flight.map(|n| Arc::new(Semaphore::new(n))),
                 retry: self.retry,
+                events_endpoint: self.events_endpoint,
             }),
         })
     }

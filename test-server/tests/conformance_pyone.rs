@@ -9,13 +9,15 @@
 
 #[path = "support_conformance/mod.rs"]
 mod support_conformance;
+#[path = "../../tests/support_python/mod.rs"]
+mod support_python;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::Duration;
 
 use opennebula_test_server::TestServer;
 use support_conformance::target_path;
+use support_python::{run, text, venv_with, Venv};
 use tokio::process::Command;
 
 /// Checks of `tests/pyone/pyone_usage.py` (by key) the test server is known to fail. The
@@ -26,97 +28,8 @@ const KNOWN_FAILURES: &[(&str, &str)] = &[];
 /// Upper bound for the whole Python script (it makes a few dozen calls).
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
 
-/// Upper bound for `pip install pyone` (downloads a few MB).
-const PIP_TIMEOUT: Duration = Duration::from_secs(600);
-
-/// What pip prints when it cannot reach the package index (urllib3/requests errors behind
-/// its retries), as opposed to a missing package or a build failure.
-const REGISTRY_UNREACHABLE: &[&str] = &[
-    "NewConnectionError",
-    "Failed to establish a new connection",
-    "Temporary failure in name resolution",
-    "Name or service not known",
-    "Network is unreachable",
-    "ConnectTimeoutError",
-    "ProxyError",
-    "Connection refused",
-    "No route to host",
-    "Read timed out",
-];
-
-enum Venv {
-    Ready(PathBuf),
-    RegistryUnreachable(String),
-}
-
-async fn run(command: &mut Command, timeout: Duration, what: &str) -> Output {
-    command.kill_on_drop(true);
-    match tokio::time::timeout(timeout, command.output()).await {
-        Ok(Ok(output)) => output,
-        Ok(Err(e)) => panic!("{what}: cannot run: {e}"),
-        Err(_) => panic!("{what}: did not finish within {timeout:?}"),
-    }
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
 async fn pyone_venv() -> Venv {
-    let venv = target_path("pyone-venv");
-    let python = venv.join("bin").join("python");
-    if python.exists() {
-        let probe = run(
-            Command::new(&python).args(["-c", "import pyone"]),
-            Duration::from_secs(60),
-            "import pyone",
-        )
-        .await;
-        if probe.status.success() {
-            return Venv::Ready(python);
-        }
-    } else {
-        let created = run(
-            Command::new("python3").arg("-m").arg("venv").arg(&venv),
-            Duration::from_secs(120),
-            "python3 -m venv",
-        )
-        .await;
-        assert!(
-            created.status.success(),
-            "python3 -m venv {} failed (install python3-venv):\n{}",
-            venv.display(),
-            text(&created)
-        );
-    }
-    let installed = run(
-        Command::new(&python).args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--timeout",
-            "20",
-            "--retries",
-            "2",
-            "pyone",
-        ]),
-        PIP_TIMEOUT,
-        "pip install pyone",
-    )
-    .await;
-    let output = text(&installed);
-    if installed.status.success() {
-        return Venv::Ready(python);
-    }
-    if REGISTRY_UNREACHABLE.iter().any(|m| output.contains(m)) {
-        return Venv::RegistryUnreachable(output);
-    }
-    panic!("pip install pyone failed (the registry answered):\n{output}");
+    venv_with(&target_path("pyone-venv"), "pyone", "pyone").await
 }
 
 fn script() -> PathBuf {
