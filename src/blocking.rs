@@ -23,6 +23,7 @@ use std::pin::Pin;
 use std::sync::{mpsc, Arc};
 
 use crate::error::{Error, Result};
+use crate::rpc::{Request, Returns};
 use crate::wire::{IntoParams, MethodResponse, Value, ValueTypeError};
 use crate::xml::FromXml;
 use crate::{ClientBuilder, Session};
@@ -141,12 +142,17 @@ impl Client {
         self.runtime.run(future)
     }
 
+    /// See [`crate::Client::send`]. Only the exchange runs on the runtime thread; decoding
+    /// runs on the caller's.
+    pub fn send<R: Returns>(&self, request: Request<R>) -> Result<R> {
+        let client = self.inner.clone();
+        let reply = self.block_on(async move { client.exchange(request).await })?;
+        reply.decode::<R>()
+    }
+
     /// See [`crate::Client::call`].
     pub fn call(&self, method: &str, params: impl IntoParams) -> Result<Value> {
-        let client = self.inner.clone();
-        let method = method.to_owned();
-        let params = params.into_params();
-        self.block_on(async move { client.call(&method, params).await })
+        self.send(Request::by_name(method, params.into_params()?))
     }
 
     /// See [`crate::Client::call_as`].
@@ -158,13 +164,12 @@ impl Client {
     }
 
     /// See [`crate::Client::call_document`].
-    pub fn call_document<T: FromXml>(&self, method: &str, params: impl IntoParams) -> Result<T> {
-        let client = self.inner.clone();
-        let method = method.to_owned();
-        let params = params.into_params();
-        // Only the exchange runs on the runtime thread; decoding runs on the caller's.
-        let bytes = self.block_on(async move { client.document_bytes(&method, params).await })?;
-        crate::wire::decode_document_response(&bytes)
+    pub fn call_document<T: FromXml + Send + 'static>(
+        &self,
+        method: &str,
+        params: impl IntoParams,
+    ) -> Result<T> {
+        self.send(Request::<T>::by_name(method, params.into_params()?))
     }
 
     /// See [`crate::Client::stream_pool`]: the pool's items as an iterator, decoded while

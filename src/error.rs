@@ -107,12 +107,172 @@ pub struct OneError {
     /// The server's message, e.g. `[one.vm.info] Error getting virtual machine [42].`
     pub message: String,
     /// The object the error refers to (oned's `resp_id`), when the server sent one (≥ 0).
+    /// gRPC answers carry no object id.
     pub object_id: Option<i32>,
+    /// The gRPC status the error came with, over gRPC (`None` over XML-RPC). oned folds
+    /// several codes into one status, so [`code`](Self::code) is then the most likely of
+    /// them: see [`GrpcCode::one_error_code`].
+    pub grpc_code: Option<GrpcCode>,
 }
 
 impl fmt::Display for OneError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "OpenNebula error {}: {}", self.code, self.message)
+    }
+}
+
+/// A gRPC status code (the `grpc-status` of an answer).
+///
+/// Unknown numbers are kept in [`GrpcCode::Other`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GrpcCode {
+    /// 0.
+    Ok,
+    /// 1.
+    Cancelled,
+    /// 2.
+    Unknown,
+    /// 3: oned's RPC_API (bad arguments).
+    InvalidArgument,
+    /// 4.
+    DeadlineExceeded,
+    /// 5: oned's NO_EXISTS.
+    NotFound,
+    /// 6: oned's ALLOCATE.
+    AlreadyExists,
+    /// 7: oned's AUTHORIZATION and LOCKED.
+    PermissionDenied,
+    /// 8: a message over a size limit (oned receives at most 4 MiB).
+    ResourceExhausted,
+    /// 9.
+    FailedPrecondition,
+    /// 10.
+    Aborted,
+    /// 11.
+    OutOfRange,
+    /// 12: an rpc the server does not have.
+    Unimplemented,
+    /// 13: oned's ACTION, INTERNAL and REPLICATION.
+    Internal,
+    /// 14.
+    Unavailable,
+    /// 15.
+    DataLoss,
+    /// 16: oned's AUTHENTICATION.
+    Unauthenticated,
+    /// Any other number.
+    Other(i32),
+}
+
+impl GrpcCode {
+    /// The code of a number.
+    pub fn from_code(code: i32) -> Self {
+        use GrpcCode::*;
+        match code {
+            0 => Ok,
+            1 => Cancelled,
+            2 => Unknown,
+            3 => InvalidArgument,
+            4 => DeadlineExceeded,
+            5 => NotFound,
+            6 => AlreadyExists,
+            7 => PermissionDenied,
+            8 => ResourceExhausted,
+            9 => FailedPrecondition,
+            10 => Aborted,
+            11 => OutOfRange,
+            12 => Unimplemented,
+            13 => Internal,
+            14 => Unavailable,
+            15 => DataLoss,
+            16 => Unauthenticated,
+            other => Other(other),
+        }
+    }
+
+    /// The number sent in `grpc-status`.
+    pub fn code(self) -> i32 {
+        use GrpcCode::*;
+        match self {
+            Ok => 0,
+            Cancelled => 1,
+            Unknown => 2,
+            InvalidArgument => 3,
+            DeadlineExceeded => 4,
+            NotFound => 5,
+            AlreadyExists => 6,
+            PermissionDenied => 7,
+            ResourceExhausted => 8,
+            FailedPrecondition => 9,
+            Aborted => 10,
+            OutOfRange => 11,
+            Unimplemented => 12,
+            Internal => 13,
+            Unavailable => 14,
+            DataLoss => 15,
+            Unauthenticated => 16,
+            Other(code) => code,
+        }
+    }
+
+    /// The status oned answers an OpenNebula error code with (`to_status_code` in oned's
+    /// `src/rm/grpc/RequestGRPC.h`).
+    pub fn from_one_error_code(code: ErrorCode) -> Self {
+        match code {
+            ErrorCode::Authentication => GrpcCode::Unauthenticated,
+            ErrorCode::Authorization | ErrorCode::Locked => GrpcCode::PermissionDenied,
+            ErrorCode::NoExists => GrpcCode::NotFound,
+            ErrorCode::XmlRpcApi => GrpcCode::InvalidArgument,
+            ErrorCode::Allocate => GrpcCode::AlreadyExists,
+            _ => GrpcCode::Internal,
+        }
+    }
+
+    /// The OpenNebula error code an answer of this status stands for, if oned produces it.
+    ///
+    /// The mapping is lossy where oned folds codes together: `PERMISSION_DENIED` is
+    /// AUTHORIZATION or LOCKED (given as [`ErrorCode::Authorization`]; oned 7.5 reports a
+    /// locked object as AUTHORIZATION anyway), and `INTERNAL` is ACTION, INTERNAL or
+    /// REPLICATION (given as [`ErrorCode::Internal`]). The status itself stays in
+    /// [`OneError::grpc_code`].
+    pub fn one_error_code(self) -> Option<ErrorCode> {
+        Some(match self {
+            GrpcCode::Unauthenticated => ErrorCode::Authentication,
+            GrpcCode::PermissionDenied => ErrorCode::Authorization,
+            GrpcCode::NotFound => ErrorCode::NoExists,
+            GrpcCode::InvalidArgument => ErrorCode::XmlRpcApi,
+            GrpcCode::AlreadyExists => ErrorCode::Allocate,
+            GrpcCode::Internal => ErrorCode::Internal,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for GrpcCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use GrpcCode::*;
+        let name = match self {
+            Ok => "OK",
+            Cancelled => "CANCELLED",
+            Unknown => "UNKNOWN",
+            InvalidArgument => "INVALID_ARGUMENT",
+            DeadlineExceeded => "DEADLINE_EXCEEDED",
+            NotFound => "NOT_FOUND",
+            AlreadyExists => "ALREADY_EXISTS",
+            PermissionDenied => "PERMISSION_DENIED",
+            ResourceExhausted => "RESOURCE_EXHAUSTED",
+            FailedPrecondition => "FAILED_PRECONDITION",
+            Aborted => "ABORTED",
+            OutOfRange => "OUT_OF_RANGE",
+            Unimplemented => "UNIMPLEMENTED",
+            Internal => "INTERNAL",
+            Unavailable => "UNAVAILABLE",
+            DataLoss => "DATA_LOSS",
+            Unauthenticated => "UNAUTHENTICATED",
+            Other(code) => return write!(f, "gRPC status {code}"),
+        };
+        write!(f, "{name} ({})", self.code())
     }
 }
 
@@ -223,6 +383,18 @@ pub enum Error {
         position: Option<u64>,
     },
 
+    /// A gRPC status that is not one of OpenNebula's errors: an rpc the server does not have
+    /// (`UNIMPLEMENTED`), a message over a size limit (`RESOURCE_EXHAUSTED`), a server going
+    /// away (`UNAVAILABLE`), a proxy's or gRPC library's own failure. OpenNebula's refusals
+    /// over gRPC are [`Error::OpenNebula`], with the status in [`OneError::grpc_code`].
+    #[error("gRPC status {code}{}", if message.is_empty() { String::new() } else { format!(": {message}") })]
+    Grpc {
+        /// The status code.
+        code: GrpcCode,
+        /// The status message (`grpc-message`).
+        message: String,
+    },
+
     /// The client could not be configured (bad endpoint URL, unreadable auth file, bad PEM ...).
     #[error("invalid client configuration: {0}")]
     Config(String),
@@ -275,6 +447,15 @@ impl Error {
         )
     }
 
+    /// The gRPC status code, for an error that came as a gRPC status.
+    pub fn grpc_code(&self) -> Option<GrpcCode> {
+        match self {
+            Error::Grpc { code, .. } => Some(*code),
+            Error::OpenNebula(e) => e.grpc_code,
+            _ => None,
+        }
+    }
+
     /// The HTTP status, for [`Error::Http`].
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -319,6 +500,37 @@ mod tests {
         }
         assert_eq!(ErrorCode::from_code(0x77), ErrorCode::Other(0x77));
         assert_eq!(ErrorCode::NoExists.to_string(), "NO_EXISTS (0x400)");
+    }
+
+    #[test]
+    fn grpc_codes_round_trip_and_map_like_oned() {
+        for code in 0..=17 {
+            assert_eq!(GrpcCode::from_code(code).code(), code);
+        }
+        for code in [
+            ErrorCode::Authentication,
+            ErrorCode::NoExists,
+            ErrorCode::XmlRpcApi,
+            ErrorCode::Allocate,
+            ErrorCode::Internal,
+            ErrorCode::Authorization,
+        ] {
+            assert_eq!(
+                GrpcCode::from_one_error_code(code).one_error_code(),
+                Some(code)
+            );
+        }
+        // The lossy ones.
+        assert_eq!(
+            GrpcCode::from_one_error_code(ErrorCode::Locked).one_error_code(),
+            Some(ErrorCode::Authorization)
+        );
+        assert_eq!(
+            GrpcCode::from_one_error_code(ErrorCode::Action),
+            GrpcCode::Internal
+        );
+        assert_eq!(GrpcCode::Unimplemented.one_error_code(), None);
+        assert_eq!(GrpcCode::NotFound.to_string(), "NOT_FOUND (5)");
     }
 
     #[test]

@@ -49,9 +49,11 @@
 //! |---|---|
 //! | [`client`] | [`Client`] and [`ClientBuilder`]: endpoint, session, timeouts, TLS, limits, retries; the `call` path |
 //! | [`blocking`] | the same client without async |
+//! | [`rpc`] | [`rpc::Request`]: one call as a value (method, parameters, idempotency, table row, return type), the seam between the typed API and the transports |
 //! | [`api`] | one handle per OpenNebula object (`client.vm()`, `client.hostpool()` ...) generated from `schemas/api/`; constants as enums; ACL rules, waiting, paging, marketplace export |
 //! | [`models`] | typed documents (`Vm`, `VmPool`, `Host` ...) generated at build time from the XSDs in `schemas/`; [`models::Document`] dispatches on the root element |
 //! | [`template`](mod@template) | [`Template`]: TEMPLATE / USER_TEMPLATE as an ordered, multi-valued dictionary, the template text parser, safe wire forms |
+//! | [`grpc`] | the sans-IO gRPC codec: request and answer messages from the method table, framing, status mapping (the transport is feature `grpc`) |
 //! | [`wire`] | the sans-IO XML-RPC codec: [`Value`], `methodCall` encoding, `methodResponse` decoding |
 //! | [`xml`] | the XML pull reader and writer shared by the models, templates and codec |
 //! | [`error`] | [`Error`]: OpenNebula errors by [`ErrorCode`], faults, HTTP, transport, TLS, decode |
@@ -75,14 +77,16 @@ pub mod client;
 pub mod error;
 #[cfg(feature = "events")]
 pub mod events;
+pub mod grpc;
 pub mod models;
+pub mod rpc;
 pub mod stream;
 pub mod template;
 pub mod wire;
 pub mod xml;
 
 pub use client::{Client, ClientBuilder, RetryPolicy, Session};
-pub use error::{Error, ErrorCode, OneError, Result};
+pub use error::{Error, ErrorCode, GrpcCode, OneError, Result};
 pub use template::Template;
 pub use wire::Value;
 

@@ -70,23 +70,22 @@ impl Client {
     where
         T: FromXml + Send + 'static,
     {
-        let start = Step::Start {
-            client: self.clone(),
-            method: method.to_owned(),
-            params: params.into_params(),
+        let start = match params.into_params() {
+            Ok(params) => Step::Start {
+                client: self.clone(),
+                request: crate::rpc::Request::by_name(method, params),
+            },
+            Err(err) => Step::Refused(err),
         };
         let stream = futures_util::stream::unfold(start, |mut step| async move {
             loop {
                 match step {
-                    Step::Start {
-                        client,
-                        method,
-                        params,
-                    } => match client.send_streaming(&method, params).await {
+                    Step::Start { client, request } => match client.send_streaming(request).await {
                         Ok(body) => {
+                            let decoder = PoolDecoder::for_body(body.form());
                             step = Step::Body {
                                 body: Box::new(body),
-                                decoder: PoolDecoder::new(),
+                                decoder,
                             }
                         }
                         Err(err) => return Some((Err(err), Step::Done)),
@@ -108,6 +107,7 @@ impl Client {
                         }
                         step = Step::Body { body, decoder };
                     }
+                    Step::Refused(err) => return Some((Err(err), Step::Done)),
                     Step::Done => return None,
                 }
             }
@@ -121,13 +121,14 @@ impl Client {
 enum Step<T> {
     Start {
         client: Client,
-        method: String,
-        params: Vec<Value>,
+        request: crate::rpc::Request,
     },
     Body {
         body: Box<crate::client::StreamingBody>,
         decoder: PoolDecoder<T>,
     },
+    /// The parameters could not be converted: nothing is sent.
+    Refused(Error),
     Done,
 }
 
@@ -275,6 +276,8 @@ enum State {
     Payload,
     /// After `</string>`.
     Tail,
+    /// A plain XML document (gRPC's `xml` field), no envelope and nothing escaped.
+    Plain,
     /// Finished or failed: nothing more is decoded.
     Done,
 }
@@ -308,6 +311,39 @@ impl<T: FromXml> PoolDecoder<T> {
             ready: VecDeque::new(),
             fed: 0,
             _item: PhantomData,
+        }
+    }
+
+    /// A decoder for a plain XML pool document, as gRPC's `ResponseXML.xml` carries it: the
+    /// same items, cut from the document as it arrives, without an XML-RPC envelope or
+    /// escaping around it.
+    ///
+    /// ```
+    /// # use opennebula::stream::PoolDecoder;
+    /// # use opennebula::api::RawElement;
+    /// let mut decoder = PoolDecoder::<RawElement>::plain();
+    /// for chunk in "<VM_POOL><VM><ID>1</ID></VM><VM><ID>2</ID></VM></VM_POOL>".as_bytes().chunks(5) {
+    ///     decoder.feed(chunk);
+    /// }
+    /// decoder.finish();
+    /// let ids: Vec<String> = std::iter::from_fn(|| decoder.next_item())
+    ///     .map(|vm| vm.unwrap().text_at("ID").unwrap().to_owned())
+    ///     .collect();
+    /// assert_eq!(ids, ["1", "2"]);
+    /// ```
+    pub fn plain() -> Self {
+        PoolDecoder {
+            state: State::Plain,
+            ..Self::new()
+        }
+    }
+
+    /// A decoder for a body of the given form.
+    pub(crate) fn for_body(form: crate::client::BodyForm) -> Self {
+        match form {
+            crate::client::BodyForm::Envelope => Self::new(),
+            #[cfg(feature = "grpc")]
+            crate::client::BodyForm::Document => Self::plain(),
         }
     }
 
@@ -365,6 +401,10 @@ impl<T: FromXml> PoolDecoder<T> {
     fn feed_inner(&mut self, chunk: &[u8]) -> Result<()> {
         match self.state {
             State::Done => Ok(()),
+            State::Plain => {
+                self.cutter.doc.extend_from_slice(chunk);
+                self.cut_items()
+            }
             State::Buffered => {
                 self.head.extend_from_slice(chunk);
                 Ok(())
@@ -451,6 +491,7 @@ impl<T: FromXml> PoolDecoder<T> {
     fn finish_inner(&mut self) -> Result<()> {
         match self.state {
             State::Done => Ok(()),
+            State::Plain => self.cutter.check_complete().map_err(|m| self.error(m)),
             State::Head | State::Buffered => {
                 // Not a streamable success response: decode it the ordinary way, so failures
                 // and faults become the usual errors, and an unusual but valid success (the

@@ -245,16 +245,19 @@ fn request_builders_rebuild_recorded_requests() {
     let same = |seq: u32, r: opennebula::api::Request| {
         let (name, params) = recorded(seq);
         assert_eq!(
-            (r.method, &r.params),
-            (name.as_str(), &params),
+            (r.method(), r.params()),
+            (name.as_str(), params.as_slice()),
             "call {seq}"
         );
     };
     let rule: AclRule = "#2 VM+TEMPLATE/* USE+MANAGE #0".parse().unwrap();
     let [u, r, ri, z] = rule.to_hex();
-    same(81, request::acl::add_rule(&u, &r, &ri, &z));
-    same(220, request::imagepool::info(PoolFilter::All, -1, -1));
-    same(223, request::imagepool::info(-2, 1, 2));
+    same(81, request::acl::add_rule(&u, &r, &ri, &z).returning());
+    same(
+        220,
+        request::imagepool::info(PoolFilter::All, -1, -1).returning(),
+    );
+    same(223, request::imagepool::info(-2, 1, 2).returning());
     same(
         314,
         request::template::chmod(
@@ -269,7 +272,8 @@ fn request_builders_rebuild_recorded_requests() {
                 other: opennebula::api::PermissionSet::from_octal_digit(0),
             },
             false,
-        ),
+        )
+        .returning(),
     );
     same(
         325,
@@ -279,12 +283,13 @@ fn request_builders_rebuild_recorded_requests() {
             false,
             "MEMORY=\"96\"\nCONTEXT=[EXTRA=\"from-instantiate\"]",
             false,
-        ),
+        )
+        .returning(),
     );
-    same(336, request::vm::action(VmAction::Release, 4));
+    same(336, request::vm::action(VmAction::Release, 4).returning());
     same(
         200,
-        request::image::chtype(1, opennebula::api::ImageType::Os),
+        request::image::chtype(1, opennebula::api::ImageType::Os).returning(),
     );
 }
 
@@ -432,4 +437,68 @@ fn acl_rules_decode_and_print_as_oned_prints_them() {
         }
     }
     assert!(checked >= 20, "only {checked} recorded ACL rules");
+}
+
+/// The gRPC facts of the method table (path, field numbers and protobuf types, answer
+/// message) are those of oned's gRPC API (`grpc-api.tsv`), for every rpc.
+#[test]
+fn the_grpc_facts_of_the_table_match_the_reference() {
+    use opennebula::api::{GrpcReply, ProtoType};
+    let rows = tsv("grpc-api.tsv");
+    assert_eq!(rows.len(), METHODS.len());
+    let mut problems = Vec::new();
+    for row in &rows {
+        let name = &row["xmlrpc_method"];
+        let info = method_info(name).unwrap_or_else(|| panic!("{name}: not in the table"));
+        let grpc = info.grpc.unwrap_or_else(|| panic!("{name}: no gRPC facts"));
+        if grpc.path != row["grpc_path"] {
+            problems.push(format!(
+                "{name}: path {} vs {}",
+                grpc.path, row["grpc_path"]
+            ));
+        }
+        let reply = match row["response"].as_str() {
+            "one.ResponseID" => GrpcReply::Id,
+            "one.ResponseXML" => GrpcReply::Xml,
+            "one.zone.ResponseReplicateFedLog" => GrpcReply::SuccessIndex,
+            _ => GrpcReply::SuccessTerm,
+        };
+        if grpc.reply != reply {
+            problems.push(format!(
+                "{name}: reply {:?} vs {}",
+                grpc.reply, row["response"]
+            ));
+        }
+        let ours: Vec<String> = info
+            .params
+            .iter()
+            .filter_map(|p| p.proto.map(|f| (p.name, f)))
+            .map(|(_, f)| {
+                let ty = match f.ty {
+                    ProtoType::Int32 => "int32",
+                    ProtoType::Sint32 => "sint32",
+                    ProtoType::Int64 => "int64",
+                    ProtoType::Uint32 => "uint32",
+                    ProtoType::Uint64 => "uint64",
+                    ProtoType::Bool => "bool",
+                    ProtoType::String => "string",
+                    ProtoType::RepeatedInt32 => "repeated int32",
+                };
+                format!("{}:{ty}", f.number)
+            })
+            .collect();
+        let theirs: Vec<String> = row["fields"]
+            .split(';')
+            .skip(1) // session_id:1:string
+            .map(|f| {
+                let mut parts = f.splitn(3, ':');
+                let (_, number, ty) = (parts.next(), parts.next().unwrap(), parts.next().unwrap());
+                format!("{number}:{ty}")
+            })
+            .collect();
+        if ours != theirs {
+            problems.push(format!("{name}: fields {ours:?} vs {theirs:?}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -37,7 +37,7 @@ fn expected(method: &str, params: &[&str]) -> String {
 fn request_builders_encode_exactly_what_oned_reads() {
     let r = request::vm::action(VmAction::TerminateHard, 42);
     assert_eq!(
-        body(r.method, r.params),
+        body(r.method(), r.params().to_vec()),
         expected(
             "one.vm.action",
             &["<string>terminate-hard</string>", "<int>42</int>"]
@@ -46,7 +46,7 @@ fn request_builders_encode_exactly_what_oned_reads() {
 
     let r = request::vmpool::info(PoolFilter::All, -1, -1, VmStateFilter::NotDone, "");
     assert_eq!(
-        body(r.method, r.params),
+        body(r.method(), r.params().to_vec()),
         expected(
             "one.vmpool.info",
             &[
@@ -61,7 +61,7 @@ fn request_builders_encode_exactly_what_oned_reads() {
 
     let r = request::template::instantiate(0, "my_VM", false, "MEMORY=\"512\"", true);
     assert_eq!(
-        body(r.method, r.params),
+        body(r.method(), r.params().to_vec()),
         expected(
             "one.template.instantiate",
             &[
@@ -82,11 +82,14 @@ fn request_builders_encode_exactly_what_oned_reads() {
             .map(|b| format!("<int>{b}</int>")),
     );
     let params: Vec<&str> = params.iter().map(String::as_str).collect();
-    assert_eq!(body(r.method, r.params), expected("one.vm.chmod", &params));
+    assert_eq!(
+        body(r.method(), r.params().to_vec()),
+        expected("one.vm.chmod", &params)
+    );
 
     let r = request::vm::lock(3, LockLevel::Admin, true);
     assert_eq!(
-        body(r.method, r.params),
+        body(r.method(), r.params().to_vec()),
         expected(
             "one.vm.lock",
             &["<int>3</int>", "<int>3</int>", "<boolean>1</boolean>"]
@@ -95,7 +98,7 @@ fn request_builders_encode_exactly_what_oned_reads() {
 
     let r = request::vm::update(3, "A=\"<b>\"", UpdateType::Merge);
     assert_eq!(
-        body(r.method, r.params),
+        body(r.method(), r.params().to_vec()),
         expected(
             "one.vm.update",
             &[
@@ -107,32 +110,32 @@ fn request_builders_encode_exactly_what_oned_reads() {
     );
 
     let r = request::vm::migrate(1, 2, false, true, -1, MigrationType::PoweroffHard);
-    assert_eq!(r.params[5], Value::Int(2));
+    assert_eq!(r.params()[5], Value::Int(2));
 
     let r = request::image::chtype(1, opennebula::api::ImageType::Datablock);
     assert_eq!(
-        r.params,
+        r.params(),
         vec![Value::Int(1), Value::String("DATABLOCK".into())]
     );
 
     let r = request::user::allocate("bob", "pw", "core", [100, 101]);
     assert_eq!(
-        r.params[3],
+        r.params()[3],
         Value::Array(vec![Value::Int(100), Value::Int(101)])
     );
 
     let r = request::zone::fed_replicate(5_000_000_000, -1, "sql");
-    assert_eq!(r.params[0], Value::I8(5_000_000_000));
+    assert_eq!(r.params()[0], Value::I8(5_000_000_000));
 
     // Raw values stay reachable where the table has an enum.
     let r = request::vm::action("frobnicate", 1);
-    assert_eq!(r.params[0], Value::String("frobnicate".into()));
+    assert_eq!(r.params()[0], Value::String("frobnicate".into()));
     let r = request::vm::lock(3, 4, false);
-    assert_eq!(r.params[1], Value::Int(4));
+    assert_eq!(r.params()[1], Value::Int(4));
     let r = request::vm::recover(3, opennebula::api::VmRecoverOperation::Unknown(9));
-    assert_eq!(r.params[1], Value::Int(9));
+    assert_eq!(r.params()[1], Value::Int(9));
     let r = request::vmpool::info(5, 0, -100, 3, "");
-    assert_eq!(r.params[..4], [5, 0, -100, 3].map(Value::Int));
+    assert_eq!(r.params()[..4], [5, 0, -100, 3].map(Value::Int));
 }
 
 /// A one-shot HTTP listener: records each request body and answers with `payload` wrapped in
@@ -264,13 +267,13 @@ fn integer_parameters_take_any_integer_type_and_check_the_32_bit_range() {
         request::vm::info(7_usize, false),
         request::vm::info(ids_by_ref[0], false),
     ] {
-        assert_eq!(request.params[0], Value::Int(7));
+        assert_eq!(request.params()[0], Value::Int(7));
         request.check().unwrap();
     }
     let ids: Vec<i64> = vec![3, 4];
     let set = request::user::allocate("bob", "pw", "core", &ids);
     assert_eq!(
-        set.params[3],
+        set.params()[3],
         Value::Array(vec![Value::Int(3), Value::Int(4)])
     );
     set.check().unwrap();

@@ -416,8 +416,13 @@ pub async fn marketapp_export(
         "\nNAME=\"{}\"\nFROM_APP=\"{app_id}\"\n",
         template_quote(&image_name)
     ));
-    let image = request::image::allocate(image_template, datastore_id, false);
-    let image_id: i32 = client.call_as(image.method, image.params).await?;
+    let image_id = client
+        .send(request::image::allocate(
+            image_template,
+            datastore_id,
+            false,
+        ))
+        .await?;
 
     let vmtemplate_id = match decode_template(&app, "TEMPLATE/VMTEMPLATE64")? {
         Some(mut vm_template) => {
@@ -426,8 +431,11 @@ pub async fn marketapp_export(
                 "\nNAME=\"{}\"\nDISK=[ IMAGE_ID = \"{image_id}\" ]\n",
                 template_quote(&name)
             ));
-            let allocate = request::template::allocate(vm_template);
-            Some(client.call_as(allocate.method, allocate.params).await?)
+            Some(
+                client
+                    .send(request::template::allocate(vm_template))
+                    .await?,
+            )
         }
         None => None,
     };
@@ -476,7 +484,7 @@ fn template_quote(value: &str) -> String {
 fn pages<P>(
     client: Client,
     page_size: u32,
-    build: impl Fn(i32, i32) -> Request + Send + 'static,
+    build: impl Fn(i32, i32) -> Request<P> + Send + 'static,
 ) -> impl Stream<Item = crate::Result<P>> + Send + 'static
 where
     P: FromXml + PoolPage + Send + 'static,
@@ -488,10 +496,7 @@ where
         async move {
             let offset = offset?;
             let request = request?;
-            match client
-                .call_document::<P>(request.method, request.params)
-                .await
-            {
+            match client.send(request).await {
                 Ok(page) => {
                     let len = page.page_len();
                     let next = if len < size as usize {

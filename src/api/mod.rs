@@ -40,9 +40,10 @@
 //!
 //! # Requests without a network
 //!
-//! [`request`] has one builder per method returning the [`Request`] (method name and
-//! parameters) the wrapper sends, and [`METHODS`] / [`method_info`] describe every method at
-//! runtime (parameters, wire types, defaults, idempotency: the retry logic uses it).
+//! [`request`] has one builder per method returning the [`Request`] the wrapper sends (method
+//! name, parameters, idempotency, the method's table row and the return type: see
+//! [`crate::rpc`]), and [`METHODS`] / [`method_info`] describe every method at runtime
+//! (parameters, wire types, defaults, idempotency).
 //!
 //! # Constants
 //!
@@ -114,146 +115,77 @@ mod info {
 }
 pub use info::{METHODS, TABLE_ORDER};
 
-/// One XML-RPC call ready to send: the full method name and its parameters (without the
-/// session, which the client adds).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Request {
-    /// `one.vm.info`.
-    pub method: &'static str,
-    /// Parameters in wire order.
-    pub params: Vec<Value>,
-}
+pub use crate::rpc::{
+    GrpcMethod, GrpcReply, MethodInfo, ParamInfo, ProtoField, ProtoType, Request, ReturnKind,
+    Returns, WireType,
+};
 
-impl Request {
-    /// The runtime description of the method.
-    pub fn info(&self) -> Option<&'static MethodInfo> {
-        method_info(self.method)
-    }
-
-    /// Checks the parameters against the method table before anything is sent: each has the
-    /// XML-RPC type oned expects (xmlrpc-c refuses an `<i8>` where an `<int>` is expected, and
-    /// its fault does not say which parameter), and an array of IDs holds only `<int>`s. The
-    /// typed wrappers call this; a request for a method the table does not know passes.
+impl<R> Request<R> {
+    /// The request for `method` (`"vm.info"` or `"one.vm.info"`) with `params` in wire order,
+    /// as [`Client::call`](crate::Client::call) sends it: described by its row of the method
+    /// table when the table knows it (so it is retried and carried by every transport like
+    /// the typed builders' requests; its parameters are sent as given, see
+    /// [`Request::untyped`]), else sent as given and retried only if its name says it reads
+    /// ([`is_idempotent`]).
     ///
     /// ```
-    /// use opennebula::api::request;
-    /// assert!(request::vm::info(7_i64, false).check().is_ok());
-    /// let err = request::vm::info(5_000_000_000_i64, false).check().unwrap_err();
-    /// assert!(matches!(err, opennebula::Error::InvalidArgument(_)));
+    /// use opennebula::api::{request, Request};
+    /// let by_name: Request = Request::by_name("vm.info", vec![7.into(), false.into()]);
+    /// assert_eq!(by_name, request::vm::info(7, false).returning());
+    /// assert!(Request::<()>::by_name("one.newobject.info", vec![]).idempotent());
     /// ```
-    pub fn check(&self) -> crate::Result<()> {
-        let Some(info) = self.info() else {
-            return Ok(());
-        };
-        for (value, param) in self.params.iter().zip(info.params) {
-            let fits = param.wire.matches(value)
-                && match value {
-                    Value::Array(items) => items.iter().all(|v| matches!(v, Value::Int(_))),
-                    _ => true,
+    pub fn by_name(method: &str, params: Vec<Value>) -> Self {
+        match method_info(method) {
+            Some(info) => Request::untyped(info, params),
+            None => {
+                let name = if method.starts_with("one.") {
+                    method.to_owned()
+                } else {
+                    format!("one.{method}")
                 };
-            if !fits {
-                let shown = match value {
-                    Value::I8(n) => n.to_string(),
-                    Value::Array(_) => "an array with a number outside 32 bits".to_string(),
-                    other => other.type_name().to_string(),
-                };
-                return Err(crate::Error::InvalidArgument(format!(
-                    "{}: parameter `{}` must be an XML-RPC {} (OpenNebula's 32-bit integer for IDs and numbers); got {shown}",
-                    self.method,
-                    param.name,
-                    param.wire.as_str(),
-                )));
+                let idempotent = reads_by_name(&name);
+                Request::unlisted(name, params, idempotent)
             }
         }
-        Ok(())
     }
 }
 
-/// The XML-RPC type of a parameter on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum WireType {
-    /// `<int>` (32-bit).
-    Int,
-    /// `<boolean>`.
-    Bool,
-    /// `<string>`.
-    String,
-    /// `<i8>` (64-bit).
-    I8,
-    /// `<array>`.
-    Array,
-}
-
-impl WireType {
-    /// The name used by OpenNebula's method tables (`int`, `bool`, `string`, `i8`, `array`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WireType::Int => "int",
-            WireType::Bool => "bool",
-            WireType::String => "string",
-            WireType::I8 => "i8",
-            WireType::Array => "array",
-        }
-    }
-
-    /// Whether `value` has this type.
-    pub fn matches(self, value: &Value) -> bool {
-        matches!(
-            (self, value),
-            (WireType::Int, Value::Int(_))
-                | (WireType::Bool, Value::Bool(_))
-                | (WireType::String, Value::String(_))
-                | (WireType::I8, Value::I8(_))
-                | (WireType::Array, Value::Array(_))
-        )
+/// Whether an OpenNebula method only reads (so sending it twice is harmless).
+///
+/// The method table (`schemas/api/methods.api`, see [`method_info`]) decides for every known
+/// method. A name it does not know (a newer OpenNebula's) is judged by its last part, the rule
+/// the table itself follows: `info`, `infoextended`, `infoset`, `monitoring`, `accounting`,
+/// `showback`, `raftstatus`, `version`, `config` and `sqlquery` read; everything else
+/// (`calculateshowback`, `system.sql` ...) may write.
+///
+/// ```
+/// use opennebula::api::is_idempotent;
+/// assert!(is_idempotent("one.vm.info"));
+/// assert!(!is_idempotent("one.vm.action"));
+/// assert!(is_idempotent("one.newobject.info"));
+/// ```
+pub fn is_idempotent(method: &str) -> bool {
+    match method_info(method) {
+        Some(info) => info.idempotent,
+        None => reads_by_name(method),
     }
 }
 
-/// One wire parameter of a method.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ParamInfo {
-    /// Parameter name.
-    pub name: &'static str,
-    /// XML-RPC type.
-    pub wire: WireType,
-    /// The table type the wrapper takes (`int`, `template`, `PoolFilter`, `Permissions`...).
-    pub rust_type: &'static str,
-    /// Server default of an optional trailing parameter (as a Rust expression).
-    pub default: Option<&'static str>,
-    /// The same default as the value oned reads when the parameter is not sent (what a
-    /// transport without optional parameters, such as gRPC, sends in its place, and what a
-    /// server uses).
-    pub default_value: Option<Value>,
-}
-
-/// The runtime description of one OpenNebula method (see [`method_info`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct MethodInfo {
-    /// Full name: `one.vm.info`.
-    pub name: &'static str,
-    /// Object, i.e. the handle accessor: `vm`.
-    pub namespace: &'static str,
-    /// Name of the wrapper taking every parameter: `info_full`.
-    pub rust_name: &'static str,
-    /// Wire parameters after the session (a `Permissions` argument is nine of them).
-    pub params: &'static [ParamInfo],
-    /// `int`, `i8`, `string` or `xml:ROOT`.
-    pub returns: &'static str,
-    /// Read-only, so safe to retry after a timeout.
-    pub idempotent: bool,
-    /// First OpenNebula release with this method name.
-    pub since: &'static str,
-    /// Registered by oned but absent from the reference documentation.
-    pub server_only: bool,
-    /// Discrepancies between documentation and server, and similar facts.
-    pub notes: &'static [&'static str],
-}
-
-impl MethodInfo {
-    /// Number of required parameters (those without a default).
-    pub fn required_params(&self) -> usize {
-        self.params.iter().filter(|p| p.default.is_none()).count()
-    }
+fn reads_by_name(method: &str) -> bool {
+    let last = method.rsplit('.').next().unwrap_or(method);
+    matches!(
+        last,
+        "info"
+            | "infoextended"
+            | "infoset"
+            | "monitoring"
+            | "accounting"
+            | "showback"
+            | "raftstatus"
+            | "version"
+            | "config"
+            | "sqlquery"
+    )
 }
 
 /// The description of `method` (`"one.vm.info"` or `"vm.info"`), if the typed API knows it.
@@ -276,6 +208,27 @@ pub fn method_info(method: &str) -> Option<&'static MethodInfo> {
         .binary_search_by(|m| m.name.cmp(name))
         .ok()
         .map(|i| &METHODS[i])
+}
+
+/// The method whose gRPC rpc has the HTTP/2 path `path` (`/one.vm.VirtualMachineService/Info`),
+/// for a gRPC server.
+///
+/// ```
+/// let info = opennebula::api::method_by_path("/one.vm.VirtualMachineService/Info").unwrap();
+/// assert_eq!(info.name, "one.vm.info");
+/// assert!(opennebula::api::method_by_path("/one.vm.VirtualMachineService/Nope").is_none());
+/// ```
+pub fn method_by_path(path: &str) -> Option<&'static MethodInfo> {
+    static BY_PATH: std::sync::OnceLock<std::collections::HashMap<&'static str, usize>> =
+        std::sync::OnceLock::new();
+    let index = BY_PATH.get_or_init(|| {
+        METHODS
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| m.grpc.map(|g| (g.path, i)))
+            .collect()
+    });
+    index.get(path).map(|&i| &METHODS[i])
 }
 
 /// A constant's name or number could not be parsed (see the `FromStr` impls of the enums).
@@ -348,22 +301,29 @@ impl crate::blocking::Client {
 }
 
 #[cfg(test)]
-fn check_request(request: Request) {
-    let info = method_info(request.method)
-        .unwrap_or_else(|| panic!("{} has no MethodInfo", request.method));
+fn check_request<R>(request: Request<R>) {
+    let info = method_info(request.method())
+        .unwrap_or_else(|| panic!("{} has no MethodInfo", request.method()));
+    assert_eq!(request.info(), Some(info), "{}", request.method());
     assert_eq!(
-        request.params.len(),
+        request.idempotent(),
+        info.idempotent,
+        "{}",
+        request.method()
+    );
+    assert_eq!(
+        request.params().len(),
         info.params.len(),
         "{}: the builder sends {} parameters, the table says {}",
-        request.method,
-        request.params.len(),
+        request.method(),
+        request.params().len(),
         info.params.len()
     );
-    for (value, param) in request.params.iter().zip(info.params) {
+    for (value, param) in request.params().iter().zip(info.params) {
         assert!(
             param.wire.matches(value),
             "{}: {} is sent as {}, the table says {}",
-            request.method,
+            request.method(),
             param.name,
             value.type_name(),
             param.wire.as_str()
@@ -437,6 +397,43 @@ mod tests {
         assert!(METHODS.windows(2).all(|w| w[0].name < w[1].name));
         assert_eq!(method_info("one.vm.info"), method_info("vm.info"));
         assert!(method_info("one.vm.nope").is_none());
+    }
+
+    #[test]
+    fn only_read_methods_are_idempotent() {
+        for m in [
+            "one.vm.info",
+            "one.vmpool.infoextended",
+            "one.zone.raftstatus",
+            "one.system.version",
+            "one.vmpool.showback",
+        ] {
+            assert!(is_idempotent(m), "{m}");
+        }
+        for m in [
+            "one.vm.allocate",
+            "one.vm.action",
+            "one.template.instantiate",
+            "one.vmpool.calculateshowback",
+            "one.system.sql",
+            "one.image.clone",
+        ] {
+            assert!(!is_idempotent(m), "{m}");
+        }
+    }
+
+    #[test]
+    fn the_name_rule_agrees_with_the_method_table() {
+        for method in METHODS {
+            assert_eq!(
+                reads_by_name(method.name),
+                method.idempotent,
+                "{}",
+                method.name
+            );
+        }
+        assert!(reads_by_name("one.newobject.info"));
+        assert!(!reads_by_name("one.newobject.frobnicate"));
     }
 
     #[test]

@@ -6,8 +6,12 @@
 //! OpenNebula's response array; the typed namespaces of [`crate::api`] sit on top of
 //! [`Client::call_as`] and [`Client::call_document`].
 
+#[cfg(feature = "grpc")]
+mod grpc;
 mod retry;
 mod session;
+mod transport;
+mod xmlrpc;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -16,12 +20,17 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
-pub use retry::{is_idempotent, RetryPolicy};
+pub use retry::RetryPolicy;
 pub use session::Session;
 
 use crate::error::{DecodeStage, Error, Result};
+use crate::rpc::{Request, Returns};
 use crate::wire::{self, IntoParams, MethodResponse, Value, ValueTypeError};
 use crate::xml::FromXml;
+
+pub(crate) use transport::BodyForm;
+use transport::{secret_bytes, Body, Call, Reply, TlsSettings, Transport};
+use xmlrpc::{XmlRpc, XmlRpcSettings};
 
 /// OpenNebula's default XML-RPC endpoint, used when `ONE_XMLRPC` is not set.
 pub const DEFAULT_ENDPOINT: &str = "http://localhost:2633/RPC2";
@@ -33,7 +42,13 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Default connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Default maximum response body size (1 GiB): about 200,000 VMs in a `vmpool.info`.
+/// oned's default gRPC endpoint (`GRPC_PORT = 2634`), used by [`ClientBuilder::from_env`] when
+/// `ONEAPI_PROTOCOL=grpc` and `ONE_GRPC` is not set.
+pub const DEFAULT_GRPC_ENDPOINT: &str = "http://localhost:2634";
+
+/// Default maximum response body size (1 GiB): about 200,000 VMs in a `vmpool.info` over
+/// XML-RPC, 300,000 over gRPC (no escaping). It is also the gRPC receive limit: unlike gRPC's
+/// usual 4 MiB, which stops PyONE's and goca's `vmpool.info` at about 1,300 VMs.
 pub const DEFAULT_MAX_RESPONSE_SIZE: u64 = 1 << 30;
 
 /// A client for one OpenNebula front-end, with one session.
@@ -60,8 +75,7 @@ pub struct Client {
 }
 
 struct Inner {
-    http: reqwest::Client,
-    endpoint: reqwest::Url,
+    transport: Transport,
     session: Session,
     timeout: Option<Duration>,
     max_response_size: u64,
@@ -73,7 +87,8 @@ struct Inner {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("endpoint", &self.inner.endpoint.as_str())
+            .field("endpoint", &self.inner.transport.endpoint())
+            .field("protocol", &self.inner.transport.protocol())
             .field("session", &self.inner.session)
             .field("timeout", &self.inner.timeout)
             .field("max_response_size", &self.inner.max_response_size)
@@ -103,9 +118,9 @@ impl Client {
         ClientBuilder::from_env()?.build()
     }
 
-    /// The XML-RPC endpoint URL.
+    /// The endpoint URL the client sends its calls to.
     pub fn endpoint(&self) -> &str {
-        self.inner.endpoint.as_str()
+        self.inner.transport.endpoint()
     }
 
     /// oned's event bus endpoint (`tcp://one:2101`), when configured: the waits of
@@ -119,16 +134,53 @@ impl Client {
         self.inner.session.user()
     }
 
+    /// Sends `request` and returns what its method returns: the path every call takes (the
+    /// typed namespaces, [`call`](Self::call) by name, [`call_document`](Self::call_document)).
+    ///
+    /// The request is checked first ([`Request::check`]: nothing is sent for an invalid
+    /// one); the session is added; the client's timeout, in-flight cap, retry policy (for
+    /// requests that say they are [idempotent](Request::idempotent), or that never left) and
+    /// logging apply.
+    ///
+    /// ```no_run
+    /// # async fn run(one: opennebula::Client) -> opennebula::Result<()> {
+    /// use opennebula::api::request;
+    /// let vm = one.send(request::vm::info(42, false)).await?; // a `models::Vm`
+    /// println!("{}", vm.name);
+    /// # Ok(()) }
+    /// ```
+    pub async fn send<R: Returns>(&self, request: Request<R>) -> Result<R> {
+        self.exchange(request).await?.decode::<R>()
+    }
+
+    /// Sends `request` (checked, encoded with the session, under the retry policy) and
+    /// returns the transport's answer undecoded: decoding is left to the caller (the blocking
+    /// client decodes on the calling thread).
+    pub(crate) async fn exchange<R>(&self, request: Request<R>) -> Result<Reply> {
+        let call = self.encode(request)?;
+        self.with_retries(&call, || self.exchange_logged(&call))
+            .await
+    }
+
+    /// `request` checked ([`Request::check`]) and encoded with the session by the transport.
+    fn encode<R>(&self, request: Request<R>) -> Result<Call> {
+        request.check()?;
+        self.inner
+            .transport
+            .encode(request, self.inner.session.expose_secret())
+    }
+
     /// Calls an OpenNebula method by name and returns its payload (element 1 of the response
     /// array).
     ///
     /// `method` may be given with or without the `one.` prefix (`"vm.info"` and
     /// `"one.vm.info"` are the same call); the session is added as the first parameter.
+    /// The method table describes the call when it knows the method
+    /// ([`Request::by_name`]), so it is checked and retried like the typed wrappers' calls.
     /// OpenNebula's failures become [`Error::OpenNebula`], XML-RPC faults [`Error::Fault`].
     pub async fn call(&self, method: &str, params: impl IntoParams) -> Result<Value> {
-        let method = one_method_name(method);
-        let body = self.session_call_body(&method, params.into_params());
-        wire::one_payload(self.exchange_with_retries(&method, body).await?)
+        self.send(Request::by_name(method, params.into_params()?))
+            .await
     }
 
     /// Like [`call`](Self::call), converting the payload to `T` (`i32`, `i64`, `String`,
@@ -142,76 +194,48 @@ impl Client {
 
     /// Like [`call`](Self::call), parsing the payload (an XML document) into `T`, e.g. one of
     /// the [`models`](crate::models).
-    pub async fn call_document<T: FromXml>(
+    pub async fn call_document<T: FromXml + Send + 'static>(
         &self,
         method: &str,
         params: impl IntoParams,
     ) -> Result<T> {
-        // Fast path: the document is read straight from the escaped response bytes, without
-        // building a `Value` (or a `String`) for the payload; see
-        // `wire::decode_document_response`.
-        let bytes = self.document_bytes(method, params.into_params()).await?;
-        wire::decode_document_response(&bytes)
-    }
-
-    /// The response bytes of a call whose payload is a document (with the `one.` prefix, the
-    /// session and the retry policy, as [`call`](Self::call)); decoding is left to the caller
-    /// (the blocking client decodes on the calling thread).
-    pub(crate) async fn document_bytes(&self, method: &str, params: Vec<Value>) -> Result<Vec<u8>> {
-        let method = one_method_name(method);
-        let body = self.session_call_body(&method, params);
-        self.with_retries(&method, || self.post_logged(&method, body.clone()))
+        self.send(Request::<T>::by_name(method, params.into_params()?))
             .await
     }
 
-    /// The `methodCall` of `method` with the session as first parameter, in a buffer that is
-    /// wiped when its last reference (ours, a retry's, or the HTTP stack's) is dropped.
-    ///
-    /// The buffer is reserved once for the worst case (every byte of the session escaped to
-    /// five), so it never reallocates with the session in it: no unwiped copy is left in freed
-    /// memory by this crate. Copies made further down (hyper's write buffer when it flattens
-    /// a small body, the TLS library's record buffers) are outside our reach.
-    fn session_call_body(&self, method: &str, params: Vec<Value>) -> bytes::Bytes {
-        let secret = self.inner.session.expose_secret();
-        let mut all = Vec::with_capacity(params.len() + 1);
-        all.push(Value::String(String::new()));
-        all.extend(params);
-        let without_session = wire::encode_method_call(method, &all).len();
-        let capacity = without_session + secret.len() * 6 + 16;
-        all[0] = Value::String(secret.to_owned());
-        let mut out = String::with_capacity(capacity);
-        wire::encode_method_call_into(&mut out, method, &all);
-        debug_assert!(out.capacity() == capacity, "the call body reallocated");
-        if let Some(Value::String(s)) = all.first_mut() {
-            zeroize::Zeroize::zeroize(s);
-        }
-        secret_bytes(out)
-    }
-
     /// Sends a `methodCall` exactly as given: no prefix, no session. For XML-RPC
-    /// introspection (`system.listMethods`) and anything unusual.
+    /// introspection (`system.listMethods`) and anything unusual. A client speaking another
+    /// protocol refuses it ([`Error::Config`]).
     pub async fn call_raw(&self, method: &str, params: &[Value]) -> Result<MethodResponse> {
-        // Wiped like a session call's body: a raw call may carry credentials too.
-        let body = secret_bytes(wire::encode_method_call(method, params));
-        self.exchange_with_retries(method, body).await
-    }
-
-    /// Sends `body` under the retry policy and decodes the envelope.
-    async fn exchange_with_retries(
-        &self,
-        method: &str,
-        body: bytes::Bytes,
-    ) -> Result<MethodResponse> {
-        self.with_retries(method, || async {
-            let bytes = self.post_logged(method, body.clone()).await?;
-            wire::decode_response(&bytes).map_err(|e| Error::from_xml(DecodeStage::Envelope, e))
-        })
-        .await
+        if !matches!(self.inner.transport, Transport::XmlRpc(_)) {
+            return Err(Error::Config(format!(
+                "call_raw sends XML-RPC methodCalls; this client speaks {}",
+                self.inner.transport.protocol()
+            )));
+        }
+        let call = Call {
+            method: method.to_owned().into(),
+            idempotent: crate::api::is_idempotent(method),
+            // Wiped like a session call's body: a raw call may carry credentials too.
+            body: secret_bytes(wire::encode_method_call(method, params)),
+            #[cfg(feature = "grpc")]
+            grpc: None,
+        };
+        match self
+            .with_retries(&call, || self.exchange_logged(&call))
+            .await?
+        {
+            Reply::XmlRpc(bytes) => {
+                wire::decode_response(&bytes).map_err(|e| Error::from_xml(DecodeStage::Envelope, e))
+            }
+            #[allow(unreachable_patterns)]
+            _ => unreachable!("an XML-RPC transport answers with XML-RPC"),
+        }
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or the retry policy (if any) gives
-    /// up on `method`, pausing between attempts as the policy says.
-    async fn with_retries<T, F, Fut>(&self, method: &str, mut attempt: F) -> Result<T>
+    /// up on `call`, pausing between attempts as the policy says.
+    async fn with_retries<T, F, Fut>(&self, call: &Call, mut attempt: F) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
@@ -220,15 +244,16 @@ impl Client {
         loop {
             let result = attempt().await;
             match (&result, &self.inner.retry) {
-                (Err(err), Some(policy)) if policy.should_retry(method, err, attempts) => {
+                (Err(err), Some(policy)) if policy.should_retry(call.idempotent, err, attempts) => {
                     let pause = policy.backoff(attempts);
                     tracing::info!(
                         target: "opennebula",
-                        method,
+                        method = %call.method,
+                        protocol = self.inner.transport.protocol(),
                         attempt = attempts + 1,
                         pause_ms = pause.as_millis() as u64,
                         error = %err,
-                        "retrying XML-RPC call"
+                        "retrying call"
                     );
                     tokio::time::sleep(pause).await;
                     attempts += 1;
@@ -238,101 +263,35 @@ impl Client {
         }
     }
 
-    /// [`post`](Self::post), logging the call's time and size (never its body).
-    async fn post_logged(&self, method: &str, body: bytes::Bytes) -> Result<Vec<u8>> {
+    /// [`exchange_once`](Self::exchange_once), logging the call's time and size (never its
+    /// body).
+    async fn exchange_logged(&self, call: &Call) -> Result<Reply> {
         let started = Instant::now();
-        let bytes = self.post(body).await;
+        let reply = self.exchange_once(call).await;
         let elapsed = started.elapsed();
-        match &bytes {
-            Ok(bytes) => tracing::debug!(
+        match &reply {
+            Ok(reply) => tracing::debug!(
                 target: "opennebula",
-                method,
+                method = %call.method,
+                protocol = self.inner.transport.protocol(),
                 elapsed_ms = elapsed.as_secs_f64() * 1e3,
-                response_bytes = bytes.len(),
-                "XML-RPC call"
+                response_bytes = reply.len(),
+                "call"
             ),
             Err(err) => tracing::debug!(
                 target: "opennebula",
-                method,
+                method = %call.method,
+                protocol = self.inner.transport.protocol(),
                 elapsed_ms = elapsed.as_secs_f64() * 1e3,
                 error = %err,
-                "XML-RPC call failed"
+                "call failed"
             ),
         }
-        bytes
+        reply
     }
 
-    /// Sends `method` (with the `one.` prefix and the session, as [`call`](Self::call) does)
-    /// and returns the response as soon as its headers arrived, for the streaming decoders of
-    /// [`crate::stream`]. The in-flight permit travels with the body; a non-2xx status is
-    /// already turned into [`Error::Http`].
-    pub(crate) async fn send_streaming(
-        &self,
-        method: &str,
-        params: Vec<Value>,
-    ) -> Result<StreamingBody> {
-        let method = one_method_name(method);
-        let body = self.session_call_body(&method, params);
-        let permit = match &self.inner.in_flight {
-            Some(semaphore) => Some(
-                semaphore
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .map_err(|_| Error::Config("client is shutting down".into()))?,
-            ),
-            None => None,
-        };
-        let sending = self
-            .inner
-            .http
-            .post(self.inner.endpoint.clone())
-            .header(reqwest::header::CONTENT_TYPE, "text/xml")
-            .body(body)
-            .send();
-        let response = match self.inner.timeout {
-            Some(timeout) => {
-                tokio::time::timeout(timeout, sending)
-                    .await
-                    .map_err(|_| Error::Timeout {
-                        timeout: Some(timeout),
-                    })?
-            }
-            None => sending.await,
-        }
-        .map_err(|e| self.transport_error(e))?;
-        let status = response.status();
-        if !status.is_success() {
-            let mut response = response;
-            let mut bytes = Vec::new();
-            while bytes.len() < 4096 {
-                match response.chunk().await {
-                    Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
-                    _ => break,
-                }
-            }
-            return Err(Error::Http {
-                status: status.as_u16(),
-                body_excerpt: excerpt(&bytes),
-            });
-        }
-        let limit = self.inner.max_response_size;
-        if response
-            .content_length()
-            .is_some_and(|length| length > limit)
-        {
-            return Err(Error::ResponseTooLarge { limit });
-        }
-        Ok(StreamingBody {
-            client: self.clone(),
-            response,
-            received: 0,
-            _permit: permit,
-        })
-    }
-
-    /// POSTs `body` and returns the response body (bounded by the timeout, the size limit
-    /// and the in-flight cap).
+    /// Sends `call` and reads its whole answer (bounded by the timeout, the size limit and
+    /// the in-flight cap).
     ///
     /// On tokio's multi-thread runtime, a call made outside any task (the future given to
     /// `block_on`, which is where `#[tokio::main]` runs `main`) is moved onto a worker thread
@@ -342,13 +301,14 @@ impl Client {
     /// context switches per call. On the worker, the connection task and the exchange wake
     /// each other on the same thread, and the caller is woken once, with the whole body.
     /// Inside a task, or on a current-thread runtime, the exchange runs in place.
-    async fn post(&self, body: bytes::Bytes) -> Result<Vec<u8>> {
+    async fn exchange_once(&self, call: &Call) -> Result<Reply> {
         if !runs_outside_worker() {
-            return self.post_here(body).await;
+            return self.exchange_here(call).await;
         }
         let client = self.clone();
+        let call = call.clone();
         let task = tokio::spawn(tracing::Instrument::instrument(
-            async move { client.post_here(body).await },
+            async move { client.exchange_here(&call).await },
             tracing::Span::current(),
         ));
         // Dropping the call (a caller's own timeout, `select!`) cancels the exchange too.
@@ -357,67 +317,22 @@ impl Client {
             Ok(result) => result,
             Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
             Err(_) => Err(Error::Config(
-                "the HTTP exchange was cancelled: the tokio runtime is shutting down".into(),
+                "the exchange was cancelled: the tokio runtime is shutting down".into(),
             )),
         }
     }
 
-    async fn post_here(&self, body: bytes::Bytes) -> Result<Vec<u8>> {
-        let _permit = match &self.inner.in_flight {
-            Some(semaphore) => Some(
-                semaphore
-                    .acquire()
-                    .await
-                    .map_err(|_| Error::Config("client is shutting down".into()))?,
-            ),
-            None => None,
-        };
+    async fn exchange_here(&self, call: &Call) -> Result<Reply> {
         let exchange = async {
-            let mut response = self
-                .inner
-                .http
-                .post(self.inner.endpoint.clone())
-                .header(reqwest::header::CONTENT_TYPE, "text/xml")
-                .body(body)
-                .send()
+            let _permit = self.permit().await?;
+            self.inner
+                .transport
+                .exchange(call, self.inner.max_response_size)
                 .await
-                .map_err(|e| self.transport_error(e))?;
-            let status = response.status();
-            let limit = self.inner.max_response_size;
-            if let Some(length) = response.content_length() {
-                if length > limit && status.is_success() {
-                    return Err(Error::ResponseTooLarge { limit });
-                }
-            }
-            let mut bytes = Vec::with_capacity(
-                response
-                    .content_length()
-                    .map_or(8192, |l| l.min(limit) as usize),
-            );
-            while let Some(chunk) = response
-                .chunk()
-                .await
-                .map_err(|e| self.transport_error(e))?
-            {
-                if bytes.len() as u64 + chunk.len() as u64 > limit {
-                    return Err(Error::ResponseTooLarge { limit });
-                }
-                bytes.extend_from_slice(&chunk);
-                if !status.is_success() && bytes.len() >= 4096 {
-                    break;
-                }
-            }
-            if !status.is_success() {
-                return Err(Error::Http {
-                    status: status.as_u16(),
-                    body_excerpt: excerpt(&bytes),
-                });
-            }
-            Ok(bytes)
         };
         match self.inner.timeout {
-            // reqwest applies the same timeout; this outer one also bounds the wait for an
-            // in-flight permit and the body loop, whatever the custom reqwest::Client does.
+            // The transport may apply the same timeout; this one also bounds the wait for an
+            // in-flight permit and the body, whatever a custom reqwest::Client does.
             Some(timeout) => {
                 tokio::time::timeout(timeout, exchange)
                     .await
@@ -429,28 +344,60 @@ impl Client {
         }
     }
 
-    fn transport_error(&self, err: reqwest::Error) -> Error {
-        let message = error_chain(&err);
-        if err.is_timeout() {
-            return Error::Timeout {
-                timeout: self.inner.timeout,
-            };
+    /// A place among the calls in flight, if the client caps them.
+    async fn permit(&self) -> Result<Option<tokio::sync::OwnedSemaphorePermit>> {
+        match &self.inner.in_flight {
+            Some(semaphore) => semaphore
+                .clone()
+                .acquire_owned()
+                .await
+                .map(Some)
+                .map_err(|_| Error::Config("client is shutting down".into())),
+            None => Ok(None),
         }
-        if is_tls_error(&err, &message) {
-            return Error::Tls {
-                message,
-                source: Some(Box::new(err)),
-            };
-        }
-        if err.is_connect() {
-            return Error::Connect {
-                message,
-                source: Some(Box::new(err)),
-            };
-        }
-        Error::Transport {
-            message,
-            source: Some(Box::new(err)),
+    }
+
+    /// Sends `request` and returns its body as soon as the answer started, for the streaming
+    /// decoders of [`crate::stream`]. The in-flight permit travels with the body, and the
+    /// client's timeout bounds the whole exchange, body included.
+    pub(crate) async fn send_streaming<R>(&self, request: Request<R>) -> Result<StreamingBody> {
+        let call = self.encode(request)?;
+        let deadline = self
+            .inner
+            .timeout
+            .map(|timeout| tokio::time::Instant::now() + timeout);
+        let opening = async {
+            let permit = self.permit().await?;
+            let body = self
+                .inner
+                .transport
+                .open(&call, self.inner.max_response_size)
+                .await?;
+            Ok((permit, body))
+        };
+        let (permit, body) = self.before(deadline, opening).await?;
+        Ok(StreamingBody {
+            client: self.clone(),
+            body,
+            received: 0,
+            deadline,
+            _permit: permit,
+        })
+    }
+
+    /// `future`, or [`Error::Timeout`] once `deadline` passed.
+    async fn before<T>(
+        &self,
+        deadline: Option<tokio::time::Instant>,
+        future: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, future)
+                .await
+                .unwrap_or(Err(Error::Timeout {
+                    timeout: self.inner.timeout,
+                })),
+            None => future.await,
         }
     }
 }
@@ -458,89 +405,34 @@ impl Client {
 /// A response body being received, for [`Client::send_streaming`].
 pub(crate) struct StreamingBody {
     client: Client,
-    response: reqwest::Response,
+    body: Body,
     received: u64,
+    deadline: Option<tokio::time::Instant>,
     _permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl StreamingBody {
     /// The next chunk of the body, `None` at its end. Enforces the client's response-size
-    /// limit; the client's timeout applies to the whole exchange (reqwest's own timeout).
+    /// limit and timeout.
     pub(crate) async fn chunk(&mut self) -> Result<Option<bytes::Bytes>> {
-        let chunk = self
-            .response
-            .chunk()
-            .await
-            .map_err(|e| self.client.transport_error(e))?;
+        let client = &self.client;
+        let chunk = client
+            .before(self.deadline, client.inner.transport.chunk(&mut self.body))
+            .await?;
         if let Some(chunk) = &chunk {
             self.received += chunk.len() as u64;
-            let limit = self.client.inner.max_response_size;
+            let limit = client.inner.max_response_size;
             if self.received > limit {
                 return Err(Error::ResponseTooLarge { limit });
             }
         }
         Ok(chunk)
     }
-}
 
-/// `text` as request bytes that are zeroed when the last reference is dropped: the buffer is
-/// owned by a [`zeroize::Zeroizing`], and [`bytes::Bytes`] clones (for retries, and inside
-/// reqwest/hyper) share it instead of copying.
-fn secret_bytes(text: String) -> bytes::Bytes {
-    bytes::Bytes::from_owner(zeroize::Zeroizing::new(text.into_bytes()))
-}
-
-/// Adds the `one.` prefix where it is missing.
-fn one_method_name(method: &str) -> std::borrow::Cow<'_, str> {
-    if method.starts_with("one.") {
-        std::borrow::Cow::Borrowed(method)
-    } else {
-        std::borrow::Cow::Owned(format!("one.{method}"))
+    /// What the chunks carry.
+    pub(crate) fn form(&self) -> BodyForm {
+        self.body.form()
     }
-}
-
-/// The messages of an error and its sources, joined: reqwest's top-level message alone
-/// ("error sending request") says nothing about why.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = cause.source();
-    }
-    message
-}
-
-fn is_tls_error(err: &(dyn std::error::Error + 'static), message: &str) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(cause) = source {
-        if cause.downcast_ref::<native_tls::Error>().is_some() {
-            return true;
-        }
-        source = cause.source();
-    }
-    let lower = message.to_ascii_lowercase();
-    ["certificate", "ssl", "tls", "handshake"]
-        .iter()
-        .any(|needle| lower.contains(needle))
-}
-
-fn excerpt(bytes: &[u8]) -> Option<String> {
-    if bytes.is_empty() {
-        return None;
-    }
-    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]);
-    Some(
-        text.chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect::<String>()
-            .trim()
-            .to_string(),
-    )
 }
 
 /// Configures a [`Client`], in the style of `reqwest::ClientBuilder`.
@@ -568,6 +460,7 @@ pub struct ClientBuilder {
     max_response_size: Option<u64>,
     max_in_flight: Option<usize>,
     retry: Option<RetryPolicy>,
+    grpc: Option<String>,
     events_endpoint: Option<String>,
 }
 
@@ -583,6 +476,7 @@ impl fmt::Debug for ClientBuilder {
             .field("max_response_size", &self.max_response_size)
             .field("max_in_flight", &self.max_in_flight)
             .field("retry", &self.retry)
+            .field("grpc", &self.grpc)
             .field("events_endpoint", &self.events_endpoint)
             .finish()
     }
@@ -591,9 +485,34 @@ impl fmt::Debug for ClientBuilder {
 impl ClientBuilder {
     /// A builder preset from the environment, as OpenNebula's CLI reads it: `ONE_XMLRPC` for
     /// the endpoint and the file named by `ONE_AUTH` (default `~/.one/one_auth`) for the
-    /// session, and `ONE_ZMQ`, when set, for the [events endpoint](Self::events_endpoint).
-    /// Further settings can still be applied before [`build`](Self::build).
+    /// session, and `ONE_ZMQ`, when set, for the [events endpoint](Self::events_endpoint);
+    /// with `ONEAPI_PROTOCOL=grpc`, gRPC to `ONE_GRPC` (`host:port` or a URL, default
+    /// [`DEFAULT_GRPC_ENDPOINT`]; needs the `grpc` feature). Further settings can still be
+    /// applied before [`build`](Self::build).
     pub fn from_env() -> Result<Self> {
+        let builder = Self::from_env_xmlrpc()?;
+        let protocol = std::env::var("ONEAPI_PROTOCOL").unwrap_or_default();
+        match protocol.trim().to_ascii_lowercase().as_str() {
+            "" | "xmlrpc" | "xml-rpc" => Ok(builder),
+            "grpc" => {
+                let target = std::env::var("ONE_GRPC")
+                    .ok()
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty());
+                let url = match target {
+                    Some(t) if t.contains("://") => t,
+                    Some(host_port) => format!("http://{host_port}"),
+                    None => DEFAULT_GRPC_ENDPOINT.to_owned(),
+                };
+                Ok(builder.grpc(url))
+            }
+            other => Err(Error::Config(format!(
+                "ONEAPI_PROTOCOL={other:?}: expected xmlrpc or grpc"
+            ))),
+        }
+    }
+
+    fn from_env_xmlrpc() -> Result<Self> {
         let endpoint = std::env::var("ONE_XMLRPC")
             .ok()
             .filter(|s| !s.trim().is_empty())
@@ -628,6 +547,37 @@ impl ClientBuilder {
             events_endpoint,
             ..ClientBuilder::default().endpoint(endpoint).session(session)
         })
+    }
+
+    /// Speaks gRPC (OpenNebula 7.2+) to `endpoint`, e.g. `http://one:2634` (oned's
+    /// `GRPC_PORT`), instead of XML-RPC. Every call, typed or by name, `call_document`,
+    /// `stream_pool`, the pages helpers, retries, the in-flight cap and the blocking client
+    /// work the same. oned speaks plain HTTP/2; an `https://` endpoint is a TLS-terminating
+    /// proxy in front of it, checked with the same TLS switches as XML-RPC
+    /// ([`danger_accept_invalid_certs`](Self::danger_accept_invalid_certs),
+    /// [`add_root_certificate_pem`](Self::add_root_certificate_pem)). The receive limit is
+    /// [`max_response_size`](Self::max_response_size). [`Client::call_raw`] (XML-RPC
+    /// `methodCall`s) is refused, and [`http_client`](Self::http_client) does not apply.
+    ///
+    /// Errors: oned answers its refusals with a gRPC status and `[one.x.y] text`; they come
+    /// back as [`Error::OpenNebula`] with the message kept and the status in
+    /// [`OneError::grpc_code`](crate::OneError::grpc_code). The code is lossy where oned folds
+    /// codes into one status (LOCKED into AUTHORIZATION, ACTION and REPLICATION into
+    /// INTERNAL) and no object id is sent: see [`GrpcCode::one_error_code`](crate::GrpcCode::one_error_code).
+    /// Other statuses are [`Error::Grpc`].
+    ///
+    /// Needs the `grpc` feature: without it, [`build`](Self::build) refuses.
+    ///
+    /// ```no_run
+    /// let one = opennebula::Client::builder()
+    ///     .grpc("http://one:2634")
+    ///     .session("oneadmin:onepass")
+    ///     .build()?;
+    /// # Ok::<(), opennebula::Error>(())
+    /// ```
+    pub fn grpc(mut self, endpoint: impl Into<String>) -> Self {
+        self.grpc = Some(endpoint.into());
+        self
     }
 
     /// The XML-RPC endpoint, e.g. `http://one:2633/RPC2`.
@@ -729,7 +679,11 @@ impl ClientBuilder {
 
     /// Builds the client. Never panics: bad settings are [`Error::Config`].
     pub fn build(self) -> Result<Client> {
-        let endpoint_text = self.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT);
+        let endpoint_text = self
+            .grpc
+            .as_deref()
+            .or(self.endpoint.as_deref())
+            .unwrap_or(DEFAULT_ENDPOINT);
         let endpoint = reqwest::Url::parse(endpoint_text)
             .map_err(|e| Error::Config(format!("invalid endpoint URL {endpoint_text:?}: {e}")))?;
         if !matches!(endpoint.scheme(), "http" | "https") {
@@ -743,46 +697,18 @@ impl ClientBuilder {
             .ok_or_else(|| Error::Config("no session (user:password) given".into()))?;
         let timeout = self.timeout.unwrap_or(Some(DEFAULT_TIMEOUT));
 
-        let http = match self.http_client {
-            Some(client) => client,
-            None => {
-                let mut builder =
-                    reqwest::Client::builder()
-                        .tls_backend_native()
-                        .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
-                        .user_agent(self.user_agent.unwrap_or_else(|| {
-                            format!("opennebula-rs/{}", env!("CARGO_PKG_VERSION"))
-                        }))
-                        .pool_idle_timeout(Duration::from_secs(30))
-                        // Every call body carries the session: following a 307/308 would send
-                        // it wherever `Location` points. oned never redirects; a redirect is
-                        // an `Error::Http` with its status. (It also spares each call reqwest's
-                        // redirect layer.)
-                        .redirect(reqwest::redirect::Policy::none());
-                if let Some(timeout) = timeout {
-                    builder = builder.timeout(timeout);
-                }
-                for pem in &self.root_certificates {
-                    let cert = reqwest::Certificate::from_pem(pem).map_err(|e| {
-                        Error::Config(format!("invalid root certificate PEM: {}", error_chain(&e)))
-                    })?;
-                    builder = builder.add_root_certificate(cert);
-                }
-                if self.accept_invalid_certs {
-                    tracing::warn!(
-                        target: "opennebula",
-                        endpoint = %endpoint,
-                        "TLS certificate verification is disabled for this client: \
-                         the front-end's identity is not checked"
-                    );
-                    builder = builder.danger_accept_invalid_certs(true);
-                }
-                builder.build().map_err(|e| {
-                    Error::Config(format!("cannot build the HTTP client: {}", error_chain(&e)))
-                })?
-            }
+        let tls = TlsSettings {
+            accept_invalid_certs: self.accept_invalid_certs,
+            root_certificates: self.root_certificates,
         };
-
+        if tls.accept_invalid_certs {
+            tracing::warn!(
+                target: "opennebula",
+                endpoint = %endpoint,
+                "TLS certificate verification is disabled for this client: \
+                 the front-end's identity is not checked"
+            );
+        }
         if endpoint.scheme() == "http" && !is_loopback(&endpoint) {
             tracing::warn!(
                 target: "opennebula",
@@ -792,10 +718,41 @@ impl ClientBuilder {
             );
         }
 
+        let connect_timeout = self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        let user_agent = self
+            .user_agent
+            .unwrap_or_else(|| format!("opennebula-rs/{}", env!("CARGO_PKG_VERSION")));
+        let transport = match self.grpc {
+            #[cfg(feature = "grpc")]
+            Some(grpc_endpoint) => {
+                Transport::Grpc(Box::new(grpc::Grpc::new(grpc::GrpcSettings {
+                    endpoint: grpc_endpoint,
+                    timeout,
+                    connect_timeout,
+                    user_agent,
+                    tls,
+                })?))
+            }
+            #[cfg(not(feature = "grpc"))]
+            Some(_) => {
+                return Err(Error::Config(
+                    "gRPC was asked for, but opennebula was built without its `grpc` feature"
+                        .into(),
+                ))
+            }
+            None => Transport::XmlRpc(XmlRpc::new(XmlRpcSettings {
+                endpoint,
+                timeout,
+                connect_timeout,
+                user_agent,
+                tls,
+                http_client: self.http_client,
+            })?),
+        };
+
         Ok(Client {
             inner: Arc::new(Inner {
-                http,
-                endpoint,
+                transport,
                 session,
                 timeout,
                 max_response_size: self.max_response_size.unwrap_or(DEFAULT_MAX_RESPONSE_SIZE),
@@ -838,26 +795,6 @@ fn is_loopback(url: &reqwest::Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn prefixes_only_when_needed() {
-        assert_eq!(one_method_name("vm.info"), "one.vm.info");
-        assert_eq!(one_method_name("one.vm.info"), "one.vm.info");
-    }
-
-    #[test]
-    fn the_call_body_is_sized_once_even_for_a_session_full_of_escapes() {
-        // Every byte of this session expands when escaped: the reserved capacity must still
-        // hold the whole call, or the buffer would reallocate and free a copy of the session.
-        let session = "<&>\r".repeat(64);
-        let client = Client::new("http://localhost:2633/RPC2", &session).unwrap();
-        let params = vec![Value::from("<&>".repeat(100)), Value::Int(7)];
-        let body = client.session_call_body("one.vm.update", params.clone());
-        let text = std::str::from_utf8(&body).unwrap();
-        let mut expected = vec![Value::from(session.as_str())];
-        expected.extend(params);
-        assert_eq!(text, wire::encode_method_call("one.vm.update", &expected));
-    }
 
     #[test]
     fn debug_never_shows_the_password() {

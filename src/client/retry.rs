@@ -4,9 +4,9 @@
 //! HTTP 502/503/504) **and** repeating it cannot do harm:
 //! - the request certainly never reached the server ([`Error::is_never_sent`]), whatever the
 //!   method; or
-//! - the method is read-only ([`is_idempotent`]: info, pool info, monitoring, accounting,
-//!   showback, raft status, version, config, sqlquery — the `idempotent` column of
-//!   OpenNebula's method table).
+//! - the request says its method is read-only ([`Request::idempotent`](crate::rpc::Request::idempotent):
+//!   info, pool info, monitoring, accounting, showback, raft status, version, config,
+//!   sqlquery — the `idempotent` column of the method table, filled in by the API layer).
 //!
 //! An allocate, clone, instantiate or action whose response was lost is never sent again:
 //! the caller gets the error and decides.
@@ -61,12 +61,11 @@ impl RetryPolicy {
         self.max_retries
     }
 
-    /// Whether attempt number `attempt` (0 = the first) of `method` that failed with `error`
-    /// may be retried.
-    pub fn should_retry(&self, method: &str, error: &Error, attempt: u32) -> bool {
-        attempt < self.max_retries
-            && is_transient(error)
-            && (error.is_never_sent() || is_idempotent(method))
+    /// Whether attempt number `attempt` (0 = the first) of a call that failed with `error`
+    /// may be retried; `idempotent` says whether the call only reads
+    /// ([`Request::idempotent`](crate::rpc::Request::idempotent)).
+    pub fn should_retry(&self, idempotent: bool, error: &Error, attempt: u32) -> bool {
+        attempt < self.max_retries && is_transient(error) && (error.is_never_sent() || idempotent)
     }
 
     /// The pause before retry number `attempt + 1`: a random duration up to the exponential
@@ -85,39 +84,9 @@ fn is_transient(error: &Error) -> bool {
     match error {
         Error::Connect { .. } | Error::Timeout { .. } | Error::Transport { .. } => true,
         Error::Http { status, .. } => matches!(status, 502..=504),
+        Error::Grpc { code, .. } => *code == crate::GrpcCode::Unavailable,
         _ => false,
     }
-}
-
-/// Whether an OpenNebula method only reads (so sending it twice is harmless).
-///
-/// The method table (`schemas/api/methods.api`, see [`crate::api::method_info`]) decides for
-/// every known method. A name it does not know (a newer OpenNebula's) is judged by its last
-/// part, the rule the table itself follows: `info`, `infoextended`, `infoset`, `monitoring`,
-/// `accounting`, `showback`, `raftstatus`, `version`, `config` and `sqlquery` read;
-/// everything else (`calculateshowback`, `system.sql` ...) may write.
-pub fn is_idempotent(method: &str) -> bool {
-    match crate::api::method_info(method) {
-        Some(info) => info.idempotent,
-        None => reads_by_name(method),
-    }
-}
-
-fn reads_by_name(method: &str) -> bool {
-    let last = method.rsplit('.').next().unwrap_or(method);
-    matches!(
-        last,
-        "info"
-            | "infoextended"
-            | "infoset"
-            | "monitoring"
-            | "accounting"
-            | "showback"
-            | "raftstatus"
-            | "version"
-            | "config"
-            | "sqlquery"
-    )
 }
 
 /// A number in [0.5, 1.0) from a cheap per-call source: jitter needs spread, not
@@ -139,68 +108,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_read_methods_are_idempotent() {
-        for m in [
-            "one.vm.info",
-            "one.vmpool.infoextended",
-            "one.zone.raftstatus",
-            "one.system.version",
-            "one.vmpool.showback",
-        ] {
-            assert!(is_idempotent(m), "{m}");
-        }
-        for m in [
-            "one.vm.allocate",
-            "one.vm.action",
-            "one.template.instantiate",
-            "one.vmpool.calculateshowback",
-            "one.system.sql",
-            "one.image.clone",
-        ] {
-            assert!(!is_idempotent(m), "{m}");
-        }
-    }
-
-    #[test]
-    fn the_name_rule_agrees_with_the_method_table() {
-        for method in crate::api::METHODS {
-            assert_eq!(
-                reads_by_name(method.name),
-                method.idempotent,
-                "{}",
-                method.name
-            );
-        }
-        assert!(reads_by_name("one.newobject.info"));
-        assert!(!reads_by_name("one.newobject.frobnicate"));
-    }
-
-    #[test]
     fn lost_responses_of_writes_are_never_retried() {
         let policy = RetryPolicy::new(5);
         let lost = Error::Transport {
             message: "connection reset".into(),
             source: None,
         };
-        assert!(!policy.should_retry("one.vm.allocate", &lost, 0));
-        assert!(policy.should_retry("one.vm.info", &lost, 0));
-        assert!(!policy.should_retry("one.vm.info", &lost, 5));
+        assert!(!policy.should_retry(false, &lost, 0));
+        assert!(policy.should_retry(true, &lost, 0));
+        assert!(!policy.should_retry(true, &lost, 5));
         let refused = Error::Connect {
             message: "refused".into(),
             source: None,
         };
-        assert!(policy.should_retry("one.vm.allocate", &refused, 0));
+        assert!(policy.should_retry(false, &refused, 0));
         let busy = Error::Http {
             status: 503,
             body_excerpt: None,
         };
-        assert!(policy.should_retry("one.vm.info", &busy, 0));
-        assert!(!policy.should_retry("one.vm.action", &busy, 0));
+        assert!(policy.should_retry(true, &busy, 0));
+        assert!(!policy.should_retry(false, &busy, 0));
         let not_found = Error::Http {
             status: 404,
             body_excerpt: None,
         };
-        assert!(!policy.should_retry("one.vm.info", &not_found, 0));
+        assert!(!policy.should_retry(true, &not_found, 0));
     }
 
     #[test]

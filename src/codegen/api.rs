@@ -36,6 +36,8 @@ pub struct Param {
     pub ty: String,
     /// Default (a Rust expression) for an optional trailing parameter.
     pub default: Option<String>,
+    /// The protobuf type over gRPC where it is not the usual one for `ty` (`-`: not sent).
+    pub proto: Option<String>,
 }
 
 /// An extra short form of a method.
@@ -76,6 +78,10 @@ pub struct Method {
     pub shorts: Vec<Short>,
     /// Notes (discrepancies).
     pub notes: Vec<String>,
+    /// The gRPC rpc's name where it is not the section's prefix + the Rust name.
+    pub grpc_rpc: Option<String>,
+    /// A raft answer message instead of `ResponseID` / `ResponseXML`.
+    pub grpc_reply: Option<String>,
 }
 
 impl Method {
@@ -117,6 +123,10 @@ pub struct Namespace {
     pub doc: String,
     /// Methods in table order.
     pub methods: Vec<Method>,
+    /// The gRPC service of its rpcs (`one.vm.VirtualMachineService`).
+    pub grpc_service: Option<String>,
+    /// What the rpc names of its methods start with (`Pool` for `one.vmpool.*`).
+    pub grpc_prefix: String,
 }
 
 /// One enum of `constants.api`.
@@ -201,6 +211,8 @@ pub fn parse_methods(text: &str) -> Result<Vec<Namespace>, String> {
                 handle: handle.trim().to_string(),
                 doc: doc.trim().to_string(),
                 methods: Vec::new(),
+                grpc_service: None,
+                grpc_prefix: String::new(),
             });
             continue;
         }
@@ -208,6 +220,17 @@ pub fn parse_methods(text: &str) -> Result<Vec<Namespace>, String> {
             .last_mut()
             .ok_or_else(|| bad(FILE, no, line, "method before any section"))?;
         let trimmed = line.trim_start();
+        if let Some(grpc) = trimmed.strip_prefix("> grpc ") {
+            let mut words = grpc.split_whitespace();
+            space.grpc_service = Some(
+                words
+                    .next()
+                    .ok_or_else(|| bad(FILE, no, line, "> grpc needs a service"))?
+                    .to_string(),
+            );
+            space.grpc_prefix = words.next().unwrap_or_default().to_string();
+            continue;
+        }
         if let Some(note) = trimmed.strip_prefix("! ") {
             let method = space
                 .methods
@@ -265,6 +288,10 @@ pub fn parse_methods(text: &str) -> Result<Vec<Namespace>, String> {
                 Some((t, d)) => (t.trim().to_string(), Some(d.trim().to_string())),
                 None => (ty.trim().to_string(), None),
             };
+            let (ty, proto) = match ty.split_once('@') {
+                Some((t, proto)) => (t.to_string(), Some(proto.to_string())),
+                None => (ty, None),
+            };
             if default.is_none() && params.iter().any(|q: &Param| q.default.is_some()) {
                 return Err(bad(
                     FILE,
@@ -277,6 +304,7 @@ pub fn parse_methods(text: &str) -> Result<Vec<Namespace>, String> {
                 name: name.trim().to_string(),
                 ty,
                 default,
+                proto,
             });
         }
         let after = rest[close + 4..].trim();
@@ -294,6 +322,8 @@ pub fn parse_methods(text: &str) -> Result<Vec<Namespace>, String> {
             short_name: None,
             shorts: Vec::new(),
             notes: Vec::new(),
+            grpc_rpc: None,
+            grpc_reply: None,
         };
         for flag in flags.split(',').map(str::trim).filter(|f| !f.is_empty()) {
             let (key, value) = flag.split_once(' ').unwrap_or((flag, ""));
@@ -303,6 +333,8 @@ pub fn parse_methods(text: &str) -> Result<Vec<Namespace>, String> {
                 "since" => method.since = value.trim().to_string(),
                 "full-name" => method.full_name = Some(value.trim().to_string()),
                 "short-name" => method.short_name = Some(value.trim().to_string()),
+                "grpc" => method.grpc_rpc = Some(value.trim().to_string()),
+                "grpc-reply" => method.grpc_reply = Some(value.trim().to_string()),
                 other => return Err(bad(FILE, no, line, &format!("unknown flag {other}"))),
             }
         }
@@ -479,9 +511,11 @@ fn type_info(ty: &str, name: &str, enums: &[Enum], env: &Environment) -> Result<
             "array",
             "[0_i32]",
         ),
+        // A template no wire form carries exactly refuses the request (it is never sent); the
+        // empty string only holds the parameter's place.
         "template" if env.template_arg => simple(
             "impl crate::template::TemplateArg",
-            format!("params.push(Value::String(crate::template::TemplateArg::into_template_string({name})));"),
+            format!("match crate::template::TemplateArg::into_template_string({name}) {{ Ok(text) => params.push(Value::String(text)), Err(e) => {{ problem.get_or_insert_with(|| format!(\"parameter `{name}`: {{e}}\")); params.push(Value::String(String::new())); }} }}"),
             "string",
             "\"\"",
         ),
@@ -517,20 +551,15 @@ fn return_info(
     ret: &str,
     documents: &BTreeMap<String, Option<String>>,
     env: &Environment,
-) -> Result<(String, String, String), String> {
-    // (Rust type, client method, doc)
+) -> Result<(String, String), String> {
+    // (Rust type, doc)
     Ok(match ret {
         "int" => (
             "i32".into(),
-            "call_as".into(),
             "the ID of the object (new or acted upon)".into(),
         ),
-        "i8" => (
-            "i64".into(),
-            "call_as".into(),
-            "a 64-bit integer (a log index)".into(),
-        ),
-        "string" => ("String".into(), "call_as".into(), "a string".into()),
+        "i8" => ("i64".into(), "a 64-bit integer (a log index)".into()),
+        "string" => ("String".into(), "a string".into()),
         xml => {
             let spec = xml
                 .strip_prefix("xml:")
@@ -545,12 +574,10 @@ fn return_info(
             match shape.or_else(|| model.clone()) {
                 Some(ty) if env.model_types.contains(&ty) => (
                     format!("crate::models::{ty}"),
-                    "call_document".into(),
                     format!("the `{root}` document as [`crate::models::{ty}`]"),
                 ),
                 _ => (
                     "crate::api::RawDocument".into(),
-                    "call_document".into(),
                     format!("the `{root}` document as a [`crate::api::RawDocument`]"),
                 ),
             }
@@ -576,7 +603,7 @@ pub fn render(
 ) -> Result<Output, String> {
     Ok(Output {
         constants: render_enums(enums),
-        requests: render_requests(spaces, enums, env)?,
+        requests: render_requests(spaces, enums, documents, env)?,
         info: render_info(spaces, enums, env)?,
         handles: render_handles(spaces, enums, documents, env, false)?,
         blocking: render_handles(spaces, enums, documents, env, true)?,
@@ -593,7 +620,7 @@ fn render_documents(
     let mut aliases: BTreeMap<String, (String, String)> = BTreeMap::new();
     for (root, model) in documents {
         let Some(name) = model else { continue };
-        let (ty, _, _) = return_info(&format!("xml:{root}"), documents, env)?;
+        let (ty, _) = return_info(&format!("xml:{root}"), documents, env)?;
         aliases.insert(name.clone(), (root.clone(), ty));
     }
     let xml_methods: Vec<&Method> = spaces
@@ -603,7 +630,7 @@ fn render_documents(
         .collect();
     for m in &xml_methods {
         if let Some((root, shape)) = m.returns["xml:".len()..].split_once('=') {
-            let (ty, _, _) = return_info(&m.returns, documents, env)?;
+            let (ty, _) = return_info(&m.returns, documents, env)?;
             aliases.insert(shape.to_string(), (root.to_string(), ty));
         }
     }
@@ -619,7 +646,7 @@ fn render_documents(
         "    use crate::xml::FromXml as _;\n    Some(match method {{"
     );
     for m in &xml_methods {
-        let (ty, _, _) = return_info(&m.returns, documents, env)?;
+        let (ty, _) = return_info(&m.returns, documents, env)?;
         let _ = writeln!(
             o,
             "        \"{}\" => <{ty}>::from_xml(xml).map(|_| ()),",
@@ -873,11 +900,23 @@ fn doc_block(o: &mut String, indent: &str, text: &str) {
     }
 }
 
+/// The position of each method in the sorted runtime table (`METHODS`), by full name.
+fn table_positions(spaces: &[Namespace]) -> BTreeMap<String, usize> {
+    let mut names: Vec<String> = spaces
+        .iter()
+        .flat_map(|s| s.methods.iter().map(Method::full_method))
+        .collect();
+    names.sort();
+    names.into_iter().enumerate().map(|(i, n)| (n, i)).collect()
+}
+
 fn render_requests(
     spaces: &[Namespace],
     enums: &[Enum],
+    documents: &BTreeMap<String, Option<String>>,
     env: &Environment,
 ) -> Result<String, String> {
+    let positions = table_positions(spaces);
     let mut o = String::from(HEADER);
     for s in spaces {
         let _ = writeln!(
@@ -896,9 +935,10 @@ fn render_requests(
                 param_doc(m, enums, env, None)?
             );
             doc_block(&mut o, "    ", &doc);
+            let (ret_ty, _) = return_info(&m.returns, documents, env)?;
             let _ = writeln!(
                 o,
-                "    pub fn {}({}) -> Request {{",
+                "    pub fn {}({}) -> Request<{ret_ty}> {{",
                 m.rust,
                 args.join(", ")
             );
@@ -908,14 +948,25 @@ fn render_requests(
                 .map(|p| if p.ty == "Permissions" { 9 } else { 1 })
                 .sum();
             let _ = writeln!(o, "        #[allow(unused_mut)]\n        let mut params: Vec<Value> = Vec::with_capacity({wire_len});");
+            let fallible = env.template_arg && m.params.iter().any(|p| p.ty == "template");
+            if fallible {
+                let _ = writeln!(o, "        let mut problem: Option<String> = None;");
+            }
             for push in pushes {
                 let _ = writeln!(o, "        {push}");
             }
-            let _ = writeln!(
-                o,
-                "        Request {{ method: \"{}\", params }}\n    }}\n",
-                m.full_method()
+            let build = format!(
+                "Request::new(&crate::api::METHODS[{}], params)",
+                positions[&m.full_method()]
             );
+            if fallible {
+                let _ = writeln!(
+                    o,
+                    "        let request = {build};\n        match problem {{\n            Some(why) => request.refuse(why),\n            None => request,\n        }}\n    }}\n"
+                );
+            } else {
+                let _ = writeln!(o, "        {build}\n    }}\n");
+            }
         }
         let _ = writeln!(o, "}}\n");
     }
@@ -945,6 +996,71 @@ fn default_value(d: &str, wire: &str, enums: &[Enum]) -> Result<String, String> 
     })
 }
 
+/// The protobuf type of a parameter over gRPC (`ProtoType` variant), `None` if not sent.
+fn proto_type(p: &Param, enums: &[Enum]) -> Result<Option<&'static str>, String> {
+    let given = match p.proto.as_deref() {
+        Some("-") => return Ok(None),
+        Some(given) => given,
+        None => match p.ty.as_str() {
+            "int" | "LockLevel" => "int32",
+            "PoolFilter" | "VmStateFilter" | "Permissions" => "sint32",
+            "bool" => "bool",
+            "str" | "template" => "string",
+            "ints" => "repeated-int32",
+            "i8" => "uint64",
+            other => {
+                let (name, by_name) = match other.strip_suffix(":name") {
+                    Some(n) => (n, true),
+                    None => (other, false),
+                };
+                match enums.iter().find(|e| e.name == name) {
+                    Some(e) if e.names_only || by_name => "string",
+                    Some(_) => "int32",
+                    None => return Err(format!("methods.api: no protobuf type for {other}")),
+                }
+            }
+        },
+    };
+    Ok(Some(match given {
+        "int32" => "Int32",
+        "sint32" => "Sint32",
+        "int64" => "Int64",
+        "uint32" => "Uint32",
+        "uint64" => "Uint64",
+        "bool" => "Bool",
+        "string" => "String",
+        "repeated-int32" => "RepeatedInt32",
+        other => return Err(format!("methods.api: unknown protobuf type {other}")),
+    }))
+}
+
+/// The `GrpcMethod` of a method (path and answer message), as a Rust expression.
+fn grpc_method(s: &Namespace, m: &Method) -> Result<String, String> {
+    let Some(service) = &s.grpc_service else {
+        return Ok("None".into());
+    };
+    let rpc = match &m.grpc_rpc {
+        Some(rpc) => rpc.clone(),
+        None => format!("{}{}", s.grpc_prefix, camel(&m.rust)),
+    };
+    let reply = match (m.grpc_reply.as_deref(), m.returns.as_str()) {
+        (Some("success-term"), _) => "SuccessTerm",
+        (Some("success-index"), _) => "SuccessIndex",
+        (Some(other), _) => return Err(format!("methods.api: unknown grpc-reply {other}")),
+        (None, "int") => "Id",
+        (None, ret) if ret == "string" || ret.starts_with("xml:") => "Xml",
+        (None, ret) => {
+            return Err(format!(
+                "methods.api: {} returns {ret}: which gRPC message carries it?",
+                m.full_method()
+            ))
+        }
+    };
+    Ok(format!(
+        "Some(GrpcMethod {{ path: \"/{service}/{rpc}\", reply: GrpcReply::{reply} }})"
+    ))
+}
+
 fn render_info(spaces: &[Namespace], enums: &[Enum], env: &Environment) -> Result<String, String> {
     let mut all: Vec<(&Namespace, &Method)> = spaces
         .iter()
@@ -971,6 +1087,8 @@ fn render_info(spaces: &[Namespace], enums: &[Enum], env: &Environment) -> Resul
         );
         let _ = writeln!(o, "        rust_name: \"{}\",", m.full_form_name());
         let _ = writeln!(o, "        params: &[");
+        // gRPC field numbers: the session is 1.
+        let mut field_number = 1;
         for p in &m.params {
             let t = type_info(&p.ty, &p.name, enums, env)?;
             let names: Vec<String> = if p.ty == "Permissions" {
@@ -1007,7 +1125,16 @@ fn render_info(spaces: &[Namespace], enums: &[Enum], env: &Environment) -> Resul
                     Some(d) => format!("Some({})", default_value(d, wire, enums)?),
                     None => "None".into(),
                 };
-                let _ = writeln!(o, "            ParamInfo {{ name: \"{name}\", wire: WireType::{wire}, rust_type: \"{}\", default: {default}, default_value: {default_value} }},", escape(&p.ty));
+                let proto = match proto_type(p, enums)? {
+                    Some(ty) => {
+                        field_number += 1;
+                        format!(
+                            "Some(ProtoField {{ number: {field_number}, ty: ProtoType::{ty} }})"
+                        )
+                    }
+                    None => "None".into(),
+                };
+                let _ = writeln!(o, "            ParamInfo {{ name: \"{name}\", wire: WireType::{wire}, rust_type: \"{}\", default: {default}, default_value: {default_value}, proto: {proto} }},", escape(&p.ty));
             }
         }
         let _ = writeln!(o, "        ],");
@@ -1017,7 +1144,8 @@ fn render_info(spaces: &[Namespace], enums: &[Enum], env: &Environment) -> Resul
             .iter()
             .map(|n| format!("\"{}\"", escape(n)))
             .collect();
-        let _ = writeln!(o, "        notes: &[{}],\n    }},", notes.join(", "));
+        let _ = writeln!(o, "        notes: &[{}],", notes.join(", "));
+        let _ = writeln!(o, "        grpc: {},\n    }},", grpc_method(s, m)?);
     }
     let _ = writeln!(o, "];\n");
     let _ = writeln!(o, "/// Every method name in the order of `methods.api`, which is the order oned registers them\n/// (what `system.listMethods` lists after xmlrpc-c's own `system.*` methods).");
@@ -1089,7 +1217,7 @@ fn render_handles(
         );
         let _ = writeln!(o, "impl<'a> {}<'a> {{", s.handle);
         for m in &s.methods {
-            let (ret_ty, call, ret_doc) = return_info(&m.returns, documents, env)?;
+            let (ret_ty, ret_doc) = return_info(&m.returns, documents, env)?;
             let (args, _) = signature(m, enums, env)?;
             let arg_names: Vec<String> = m.params.iter().map(|p| p.name.clone()).collect();
             // Full form.
@@ -1116,7 +1244,6 @@ fn render_handles(
                 &m.full_form_name(),
                 &args,
                 &ret_ty,
-                &call,
                 &format!(
                     "request::{}::{}({})",
                     s.object,
@@ -1200,22 +1327,11 @@ fn render_handles(
                     call_args.join(", ")
                 );
                 let build = if wire_len < wire_pos {
-                    format!(
-                        "{{\n            let mut request = {build};\n            request.params.truncate({wire_len});\n            request\n        }}"
-                    )
+                    format!("{build}.truncate_params({wire_len})")
                 } else {
                     build
                 };
-                write_wrapper(
-                    &mut o,
-                    blocking,
-                    &doc,
-                    &short.name,
-                    &sargs,
-                    &ret_ty,
-                    &call,
-                    &build,
-                );
+                write_wrapper(&mut o, blocking, &doc, &short.name, &sargs, &ret_ty, &build);
             }
         }
         let _ = writeln!(o, "}}\n");
@@ -1231,7 +1347,6 @@ fn write_wrapper(
     name: &str,
     args: &[String],
     ret_ty: &str,
-    call: &str,
     build: &str,
 ) {
     doc_block(o, "    ", doc);
@@ -1243,16 +1358,14 @@ fn write_wrapper(
             "    pub fn {name}({}) -> crate::Result<{ret_ty}> {{",
             all_args.join(", ")
         );
-        let _ = writeln!(o, "        let request = {build};");
-        let _ = writeln!(o, "        request.check()?;");
-        let _ = writeln!(
-            o,
-            "        self.client.{call}::<{ret_ty}>(request.method, request.params)\n    }}\n"
-        );
+        let _ = writeln!(o, "        self.client.send({build})\n    }}\n");
     } else {
         let _ = writeln!(o, "    pub fn {name}({}) -> impl std::future::Future<Output = crate::Result<{ret_ty}>> + Send + 'a {{", all_args.join(", "));
         let _ = writeln!(o, "        let request = {build};");
         let _ = writeln!(o, "        let client = self.client;");
-        let _ = writeln!(o, "        async move {{\n            request.check()?;\n            client.{call}::<{ret_ty}>(request.method, request.params).await\n        }}\n    }}\n");
+        let _ = writeln!(
+            o,
+            "        async move {{ client.send(request).await }}\n    }}\n"
+        );
     }
 }

@@ -54,7 +54,7 @@
 //! template.set("NOTES", "Just updated");
 //! // PyONE: one.host.update(0, host.TEMPLATE, 1). The API method takes `&template` (or the
 //! // template itself) as a `TemplateArg`; this is the string that reaches oned:
-//! let wire = (&template).into_template_string();
+//! let wire = (&template).into_template_string()?;
 //! assert_eq!(wire, "ARCH=\"x86_64\"\nNOTES=\"Just updated\"\n");
 //! // Reading it back gives exactly the same attributes:
 //! assert_eq!(wire.parse::<Template>()?, template);
@@ -71,8 +71,8 @@
 //! use opennebula::template::TemplateArg;
 //!
 //! let labels = BTreeMap::from([("LABELS", "HD")]);
-//! assert_eq!(labels.into_template_string(), "LABELS=\"HD\"\n");
-//! assert_eq!(template! { LABELS = "HD" }.into_template_string(), "LABELS=\"HD\"\n");
+//! assert_eq!(labels.into_template_string().unwrap(), "LABELS=\"HD\"\n");
+//! assert_eq!(template! { LABELS = "HD" }.into_template_string().unwrap(), "LABELS=\"HD\"\n");
 //! ```
 //!
 //! # A template with a root element: PyONE's `vm.update` with `{'TEMPLATE': {...}}`
@@ -93,7 +93,7 @@
 //!     ATT1 = "value1",
 //! });
 //! assert_eq!(
-//!     update.into_template_string(),
+//!     update.into_template_string().unwrap(),
 //!     "<TEMPLATE><NAME>abc</NAME><MEMORY>1024</MEMORY><ATT1>value1</ATT1></TEMPLATE>"
 //! );
 //! ```
@@ -114,7 +114,7 @@
 //!    CPU="1"
 //!    VCPU="2"
 //! "#;
-//! assert_eq!(raw.into_template_string(), raw); // sent exactly as written
+//! assert_eq!(raw.into_template_string().unwrap(), raw); // sent exactly as written
 //!
 //! let parsed: Template = raw.parse()?;
 //! let image_ids: Vec<&str> = parsed.vectors("DISK").filter_map(|d| d.get("IMAGE_ID")).collect();
@@ -196,6 +196,7 @@ use crate::xml::{Element, FromXml, Node, ToXml, XmlError, XmlReader, XmlWriter};
 pub use parse::{ParseError, ParseErrorKind};
 pub(crate) use value::VectorBuilder;
 pub use value::{ToTemplateString, Value, Vector, VectorIter};
+pub(crate) use wire::xml_forbidden_char;
 pub use wire::{RootedTemplate, TemplateArg, WireError, WireForm};
 
 /// An ordered OpenNebula template: each upper-case attribute name maps to one or more

@@ -95,10 +95,31 @@ pub(crate) fn is_xml_name(name: &str) -> bool {
     chars.next().is_some_and(is_xml_name_start) && chars.all(is_xml_name_char)
 }
 
+/// The first character of `text` that XML 1.0 cannot carry at all (not even as a character
+/// reference): NUL and the C0 controls other than tab, line feed and carriage return, and the
+/// non-characters U+FFFE and U+FFFF. (Surrogates cannot occur in a `str`.)
+pub(crate) fn xml_forbidden_char(text: &str) -> Option<char> {
+    // Fast scan on bytes: every forbidden character starts with a byte below 0x20 or 0xEF.
+    if !text.bytes().any(|b| b < 0x20 || b == 0xEF) {
+        return None;
+    }
+    text.chars().find(|&c| {
+        matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}')
+    })
+}
+
+/// Why a value holding such a character cannot be sent in either form.
+const FORBIDDEN_CHAR: &str = "the value holds a control character (or U+FFFE/U+FFFF) that XML 1.0 \
+     cannot carry: not in an XML template, and not in the XML-RPC call that carries the \
+     attribute-vector string either";
+
 /// Why `value` cannot be written exactly in the attribute-vector syntax, if it cannot.
 fn attribute_vector_value_problem(value: &str) -> Option<&'static str> {
     if value.contains('\0') {
         return Some("oned reads the attribute-vector string only up to a NUL character");
+    }
+    if xml_forbidden_char(value).is_some() {
+        return Some(FORBIDDEN_CHAR);
     }
     if value.contains("]]>") {
         return Some("oned's template lexer refuses \"]]>\" in a value");
@@ -162,6 +183,9 @@ fn xml_value_problem(value: &str) -> Option<&'static str> {
     }
     if value.contains('\0') {
         return Some("XML cannot carry a NUL character");
+    }
+    if xml_forbidden_char(value).is_some() {
+        return Some(FORBIDDEN_CHAR);
     }
     None
 }
@@ -258,16 +282,6 @@ fn write_xml_root(root: &str, template: &Template) -> String {
     writer.into_string()
 }
 
-/// A template string oned is certain to refuse as a whole (a syntax error on line 2), carrying
-/// the reason in a comment. Used where [`TemplateArg`] cannot return an error.
-fn refused_template(error: &WireError) -> String {
-    // `{:?}` escapes line breaks, so the comment stays on one line.
-    format!(
-        "# opennebula-rs refused to send this template: {:?}\n=\n",
-        error.to_string()
-    )
-}
-
 impl Template {
     /// The attribute-vector form (`NAME="value"` lines, `DISK=[ ... ]` vectors), or why this
     /// template cannot be written exactly in it. Parsing the result with
@@ -337,7 +351,7 @@ impl Template {
 ///
 /// let rooted = Template::rooted("TEMPLATE", template! { NAME = "abc", NIC = [IP = "10.0.0.1"] });
 /// assert_eq!(
-///     rooted.into_template_string(),
+///     rooted.into_template_string().unwrap(),
 ///     "<TEMPLATE><NAME>abc</NAME><NIC><IP>10.0.0.1</IP></NIC></TEMPLATE>"
 /// );
 /// ```
@@ -400,64 +414,72 @@ impl RootedTemplate {
 /// * a `&str` or `String` is sent untouched.
 ///
 /// Escaping guarantees that no value can add, remove or change another attribute. A template
-/// that no form can carry exactly (see [`WireError`]) is replaced by a string oned refuses as a
-/// whole, whose comment gives the reason: the call fails instead of applying a different
-/// template. Call [`Template::to_wire_string`] first to get that error as a value.
+/// that no form can carry exactly (an attribute with an empty or invalid name, a value with a
+/// NUL or another character XML 1.0 forbids, see [`WireError`]) is an error: the typed call
+/// taking it is refused with [`Error::InvalidArgument`](crate::Error::InvalidArgument),
+/// naming the attribute and why, before anything is sent.
+///
+/// ```
+/// use opennebula::template;
+/// use opennebula::template::TemplateArg;
+///
+/// assert_eq!(template! { A = 1 }.into_template_string().unwrap(), "A=\"1\"\n");
+/// let err = template! { A = "bell \u{7}" }.into_template_string().unwrap_err();
+/// assert_eq!(err.attribute(), "A");
+/// ```
 pub trait TemplateArg {
-    /// The string sent to oned.
-    fn into_template_string(self) -> String;
+    /// The string sent to oned, or why the template cannot be sent exactly.
+    fn into_template_string(self) -> Result<String, WireError>;
 }
 
 impl TemplateArg for &Template {
-    fn into_template_string(self) -> String {
+    fn into_template_string(self) -> Result<String, WireError> {
         self.to_wire_string()
-            .unwrap_or_else(|error| refused_template(&error))
     }
 }
 
 impl TemplateArg for Template {
-    fn into_template_string(self) -> String {
-        (&self).into_template_string()
+    fn into_template_string(self) -> Result<String, WireError> {
+        self.to_wire_string()
     }
 }
 
 impl TemplateArg for &RootedTemplate {
-    fn into_template_string(self) -> String {
+    fn into_template_string(self) -> Result<String, WireError> {
         self.to_wire_string()
-            .unwrap_or_else(|error| refused_template(&error))
     }
 }
 
 impl TemplateArg for RootedTemplate {
-    fn into_template_string(self) -> String {
-        (&self).into_template_string()
+    fn into_template_string(self) -> Result<String, WireError> {
+        self.to_wire_string()
     }
 }
 
 /// Sent untouched: the caller wrote OpenNebula's syntax (or XML) already.
 impl TemplateArg for &str {
-    fn into_template_string(self) -> String {
-        self.to_owned()
+    fn into_template_string(self) -> Result<String, WireError> {
+        Ok(self.to_owned())
     }
 }
 
 /// Sent untouched.
 impl TemplateArg for String {
-    fn into_template_string(self) -> String {
-        self
+    fn into_template_string(self) -> Result<String, WireError> {
+        Ok(self)
     }
 }
 
 /// Sent untouched.
 impl TemplateArg for &String {
-    fn into_template_string(self) -> String {
-        self.clone()
+    fn into_template_string(self) -> Result<String, WireError> {
+        Ok(self.clone())
     }
 }
 
 /// A flat map, sent like the [`Template`] it makes (insertion order kept).
 impl<K: AsRef<str>, V: Into<Value>, S> TemplateArg for IndexMap<K, V, S> {
-    fn into_template_string(self) -> String {
+    fn into_template_string(self) -> Result<String, WireError> {
         self.into_iter()
             .collect::<Template>()
             .into_template_string()
@@ -466,7 +488,7 @@ impl<K: AsRef<str>, V: Into<Value>, S> TemplateArg for IndexMap<K, V, S> {
 
 /// A flat map, sent like the [`Template`] it makes (names in the map's order).
 impl<K: AsRef<str>, V: Into<Value>> TemplateArg for BTreeMap<K, V> {
-    fn into_template_string(self) -> String {
+    fn into_template_string(self) -> Result<String, WireError> {
         self.into_iter()
             .collect::<Template>()
             .into_template_string()
@@ -476,7 +498,7 @@ impl<K: AsRef<str>, V: Into<Value>> TemplateArg for BTreeMap<K, V> {
 /// A flat map, sent like the [`Template`] it makes (in the map's arbitrary order; use an
 /// `IndexMap` or `BTreeMap` for a stable one).
 impl<K: AsRef<str>, V: Into<Value>, S: BuildHasher> TemplateArg for HashMap<K, V, S> {
-    fn into_template_string(self) -> String {
+    fn into_template_string(self) -> Result<String, WireError> {
         self.into_iter()
             .collect::<Template>()
             .into_template_string()
@@ -485,7 +507,7 @@ impl<K: AsRef<str>, V: Into<Value>, S: BuildHasher> TemplateArg for HashMap<K, V
 
 /// A borrowed flat map of strings.
 impl<K: AsRef<str>, V: AsRef<str>, S> TemplateArg for &IndexMap<K, V, S> {
-    fn into_template_string(self) -> String {
+    fn into_template_string(self) -> Result<String, WireError> {
         self.iter()
             .map(|(k, v)| (k.as_ref(), v.as_ref()))
             .collect::<Template>()
@@ -495,7 +517,7 @@ impl<K: AsRef<str>, V: AsRef<str>, S> TemplateArg for &IndexMap<K, V, S> {
 
 /// A borrowed flat map of strings.
 impl<K: AsRef<str>, V: AsRef<str>> TemplateArg for &BTreeMap<K, V> {
-    fn into_template_string(self) -> String {
+    fn into_template_string(self) -> Result<String, WireError> {
         self.iter()
             .map(|(k, v)| (k.as_ref(), v.as_ref()))
             .collect::<Template>()
@@ -505,13 +527,26 @@ impl<K: AsRef<str>, V: AsRef<str>> TemplateArg for &BTreeMap<K, V> {
 
 /// A borrowed flat map of strings.
 impl<K: AsRef<str>, V: AsRef<str>, S: BuildHasher> TemplateArg for &HashMap<K, V, S> {
-    fn into_template_string(self) -> String {
+    fn into_template_string(self) -> Result<String, WireError> {
         self.iter()
             .map(|(k, v)| (k.as_ref(), v.as_ref()))
             .collect::<Template>()
             .into_template_string()
     }
 }
+
+macro_rules! template_param {
+    ($($t:ty),*) => {$(
+        /// A template passed to [`Client::call`](crate::Client::call) by name: sent in the
+        /// form [`TemplateArg`] gives it; one that no form carries exactly refuses the call.
+        impl crate::wire::IntoParam for $t {
+            fn into_param(self) -> crate::Result<crate::wire::Value> {
+                Ok(crate::wire::Value::String(self.into_template_string()?))
+            }
+        }
+    )*};
+}
+template_param!(Template, &Template, RootedTemplate, &RootedTemplate);
 
 #[cfg(test)]
 mod tests {
@@ -533,15 +568,31 @@ mod tests {
     }
 
     #[test]
-    fn unsendable_templates_become_a_template_oned_refuses() {
+    fn unsendable_templates_are_errors_naming_the_attribute() {
         let t = template! { A = "x]]>", B = "" };
         let err = t.to_wire_string().unwrap_err();
         assert_eq!(err.attribute(), "A");
         assert!(err.reason().contains("\"B\""), "{err}");
-        let wire = t.into_template_string();
-        assert!(wire.starts_with("# opennebula-rs refused"), "{wire}");
-        assert_eq!(wire.lines().count(), 2);
-        assert!(Template::parse(&wire).is_err());
+        assert_eq!(t.into_template_string().unwrap_err(), err);
+        for bad in ["\0", "a\u{1}b", "\u{B}", "\u{1F}", "\u{FFFE}", "x\u{FFFF}"] {
+            let t = template! { NOTES = bad };
+            let err = (&t).into_template_string().unwrap_err();
+            assert_eq!(err.attribute(), "NOTES", "{bad:?}");
+            let rooted = Template::rooted("TEMPLATE", t).into_template_string();
+            assert!(rooted.is_err(), "{bad:?}");
+        }
+        let mut empty_name = Template::new();
+        empty_name.push("", "1");
+        assert_eq!(
+            empty_name.into_template_string().unwrap_err().attribute(),
+            ""
+        );
+        // Tab, newline, carriage return and the rest of Unicode are carried.
+        let fine = template! { NOTES = "a\tb\nc\rd é \u{FFFD}" };
+        assert_eq!(
+            Template::parse(&fine.clone().into_template_string().unwrap()).unwrap(),
+            fine
+        );
     }
 
     #[test]
@@ -550,16 +601,19 @@ mod tests {
         map.insert("labels", "HD");
         map.insert("NOTES", "x");
         assert_eq!(
-            (&map).into_template_string(),
+            (&map).into_template_string().unwrap(),
             "LABELS=\"HD\"\nNOTES=\"x\"\n"
         );
-        assert_eq!(map.into_template_string(), "LABELS=\"HD\"\nNOTES=\"x\"\n");
+        assert_eq!(
+            map.into_template_string().unwrap(),
+            "LABELS=\"HD\"\nNOTES=\"x\"\n"
+        );
         let hash: HashMap<String, String> = [("A".to_owned(), "1".to_owned())].into();
-        assert_eq!((&hash).into_template_string(), "A=\"1\"\n");
-        assert_eq!("A = 1".into_template_string(), "A = 1");
+        assert_eq!((&hash).into_template_string().unwrap(), "A=\"1\"\n");
+        assert_eq!("A = 1".into_template_string().unwrap(), "A = 1");
         let raw = String::from("<TEMPLATE/>");
-        assert_eq!((&raw).into_template_string(), "<TEMPLATE/>");
-        assert_eq!(raw.into_template_string(), "<TEMPLATE/>");
+        assert_eq!((&raw).into_template_string().unwrap(), "<TEMPLATE/>");
+        assert_eq!(raw.into_template_string().unwrap(), "<TEMPLATE/>");
     }
 
     #[test]
@@ -576,6 +630,6 @@ mod tests {
 
     #[test]
     fn empty_template_is_an_empty_attribute_vector() {
-        assert_eq!(Template::new().into_template_string(), "");
+        assert_eq!(Template::new().into_template_string().unwrap(), "");
     }
 }

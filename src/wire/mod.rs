@@ -11,9 +11,10 @@ pub use codec::{
     decode_method_call, decode_response, encode_fault, encode_method_call, encode_method_call_into,
     encode_response, encode_value, MethodResponse,
 };
-pub use value::{IntoParams, NotByte, Value, ValueTypeError};
+pub use value::{IntoParam, IntoParams, NotByte, Value, ValueTypeError};
 
 use crate::error::{DecodeStage, Error, ErrorCode, OneError};
+use crate::rpc::{ReturnKind, Returns};
 
 /// Interprets a decoded `methodResponse` as OpenNebula's response array and returns the
 /// payload (element 1) of a successful call.
@@ -92,6 +93,7 @@ pub fn one_payload(response: MethodResponse) -> Result<Value, Error> {
         code: ErrorCode::from_code(code),
         message,
         object_id,
+        grpc_code: None,
     }))
 }
 
@@ -114,18 +116,25 @@ pub fn decode_one_response(bytes: &[u8]) -> Result<Value, Error> {
 /// unusual (a failure array, a fault, a payload in CDATA or with unusual escaping, a
 /// malformed document) takes the ordinary path, [`decode_one_response`] then
 /// [`payload_document`], which gives the precise answer or error.
-pub fn decode_document_response<T: crate::xml::FromXml>(bytes: &[u8]) -> Result<T, Error> {
-    if let Some(payload) = escaped_document_payload(bytes) {
-        let mut reader = crate::xml::XmlReader::new_escaped(payload);
-        let decoded = reader
-            .root()
-            .and_then(|root| T::read_xml(&mut reader, &root))
-            .and_then(|value| reader.finish().map(|()| value));
-        if let Ok(value) = decoded {
-            return Ok(value);
+pub fn decode_document_response<T: crate::xml::FromXml + Send + 'static>(
+    bytes: &[u8],
+) -> Result<T, Error> {
+    decode_response_as::<T>(bytes)
+}
+
+/// Decodes response bytes into what the call returns ([`Returns`]): a document type takes the
+/// fast path of [`decode_document_response`], any other type is converted from the payload
+/// value ([`decode_one_response`]).
+pub fn decode_response_as<R: Returns>(bytes: &[u8]) -> Result<R, Error> {
+    if R::KIND == ReturnKind::Document {
+        if let Some(payload) = escaped_document_payload(bytes) {
+            let mut reader = crate::xml::XmlReader::new_escaped(payload);
+            if let Ok(value) = R::read_document(&mut reader) {
+                return Ok(value);
+            }
         }
     }
-    payload_document(decode_one_response(bytes)?)
+    R::from_value(decode_one_response(bytes)?)
 }
 
 /// The escaped payload of a successful OpenNebula response whose element 1 is a plain

@@ -302,36 +302,55 @@ impl TryFrom<Value> for Vec<Value> {
 
 /// A list of call parameters, built from whatever reads naturally at the call site.
 ///
-/// Implemented for `()`, `Vec<Value>`, arrays of values and tuples of up to twelve
-/// convertible items, so both `client.call("vm.info", (42, false))` and
-/// `client.call("vm.info", vec![Value::Int(42)])` work.
+/// Implemented for `()`, `Vec<Value>`, arrays of values and tuples of up to twelve items
+/// that convert to a parameter ([`IntoParam`]: anything `Into<Value>`, and templates), so
+/// `client.call("vm.info", (42, false))`, `client.call("vm.update", (42, &template, 1))` and
+/// `client.call("vm.info", vec![Value::Int(42)])` all work.
+///
+/// The conversion can fail (a template that no wire form carries exactly): the call is then
+/// refused with [`Error::InvalidArgument`](crate::Error::InvalidArgument) before anything is
+/// sent.
 pub trait IntoParams {
     /// The parameters, in order (not including the session, which the client adds).
-    fn into_params(self) -> Vec<Value>;
+    fn into_params(self) -> crate::Result<Vec<Value>>;
+}
+
+/// One call parameter: anything that converts to a [`Value`], and the template types
+/// ([`Template`](crate::Template), [`RootedTemplate`](crate::template::RootedTemplate)),
+/// whose conversion fails when no wire form carries them exactly.
+pub trait IntoParam {
+    /// The parameter's value.
+    fn into_param(self) -> crate::Result<Value>;
+}
+
+impl<T: Into<Value>> IntoParam for T {
+    fn into_param(self) -> crate::Result<Value> {
+        Ok(self.into())
+    }
 }
 
 impl IntoParams for () {
-    fn into_params(self) -> Vec<Value> {
-        Vec::new()
+    fn into_params(self) -> crate::Result<Vec<Value>> {
+        Ok(Vec::new())
     }
 }
 impl IntoParams for Vec<Value> {
-    fn into_params(self) -> Vec<Value> {
-        self
+    fn into_params(self) -> crate::Result<Vec<Value>> {
+        Ok(self)
     }
 }
 impl<const N: usize> IntoParams for [Value; N] {
-    fn into_params(self) -> Vec<Value> {
-        self.into()
+    fn into_params(self) -> crate::Result<Vec<Value>> {
+        Ok(self.into())
     }
 }
 macro_rules! tuple_params {
     ($($name:ident)+) => {
-        impl<$($name: Into<Value>),+> IntoParams for ($($name,)+) {
+        impl<$($name: IntoParam),+> IntoParams for ($($name,)+) {
             #[allow(non_snake_case)]
-            fn into_params(self) -> Vec<Value> {
+            fn into_params(self) -> crate::Result<Vec<Value>> {
                 let ($($name,)+) = self;
-                vec![$($name.into()),+]
+                Ok(vec![$($name.into_param()?),+])
             }
         }
     };
@@ -355,7 +374,9 @@ mod tests {
 
     #[test]
     fn conversions_read_naturally() {
-        let params = (42, "x", true, Some(1.5), None::<i32>, vec![1, 2]).into_params();
+        let params = (42, "x", true, Some(1.5), None::<i32>, vec![1, 2])
+            .into_params()
+            .unwrap();
         assert_eq!(
             params,
             vec![
